@@ -1,0 +1,67 @@
+/*
+ * cfg: tern.conf, declared once.
+ *
+ * Every key is one row of the table in cfg.c: name, type, default, and
+ * for numbers a minimum and maximum.  The file is "key = value" lines with
+ * "#" comments; unknown keys, repeated keys and bad values are errors that
+ * name file:line.  Relative paths in path-typed keys are resolved against
+ * the configuration directory, so one directory can hold a whole instance.
+ *
+ * The configuration directory is -C DIR, else $TERN_CONFDIR, else the
+ * configure-time sysconfdir (TERN_SYSCONFDIR).
+ */
+#ifndef TERN_CFG_H
+#define TERN_CFG_H
+
+#include <stddef.h>
+
+enum cfg_type {
+	CFG_STR,   /* free text */
+	CFG_PATH,  /* a path; relative ones are made absolute against DIR */
+	CFG_LIST,  /* words separated by spaces or commas */
+	CFG_BOOL,  /* yes/no, true/false, on/off, 1/0 */
+	CFG_NUM,   /* unsigned number, optional k/M/G suffix (x1024) */
+	CFG_TIME,  /* seconds, optional s/m/h/d/w suffix */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	const char *def;       /* default in config-file syntax */
+	unsigned long min, max;/* for CFG_NUM and CFG_TIME */
+	const char *help;      /* one line, for tern-config and the man page */
+};
+
+/* The table, terminated by a row with name NULL. */
+extern const struct cfg_key cfg_keys[];
+
+/* Resolve the directory (dir may be NULL: environment, then default),
+ * read DIR/tern.conf (a missing file means all defaults) and keep the
+ * result.  On error writes "file:line: message" into err (size errsz) and
+ * returns -1; 1 on success. */
+int cfg_load(const char *dir, char *err, size_t errsz);
+/* The configuration directory in use (absolute). */
+const char *cfg_dir(void);
+
+/* Typed getters; the name must be in the table (else log_panic).  Strings
+ * live as long as the process. */
+const char *cfg_str(const char *name);
+unsigned long cfg_num(const char *name);  /* CFG_NUM, CFG_TIME */
+int cfg_bool(const char *name);
+/* CFG_LIST: the n-th word or NULL past the end */
+const char *cfg_list(const char *name, size_t n);
+/* 1 if word (ASCII case-insensitive) is in the list, else 0 */
+int cfg_inlist(const char *name, const char *word);
+/* 1 if the key was set in the file (for tern-config -n), else 0 */
+int cfg_isset(const char *name);
+/* Path of a file in the configuration directory, e.g. cfg_file("users")
+ * -> "/etc/tern/users".  Static storage per call site is not needed: the
+ * result is malloc'ed once per name and kept. */
+const char *cfg_file(const char *name);
+
+/* Parse the common command line of every program: -C DIR.  Scans argv
+ * for "-C DIR" / "-CDIR" before any other option parsing and removes it;
+ * returns the DIR or NULL. */
+const char *cfg_take_dir(int *argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * io: small buffered fd I/O with timeouts, for daemons (instead of stdio).
+ *
+ * An io reads from one fd and writes to another (fd 0/1 for a session),
+ * with a read buffer and a write buffer of fixed size.  Every wait is
+ * bounded by the timeout in seconds (0: none).  A later issue slots TLS
+ * in underneath through the rd/wr hooks.
+ *
+ * Returns: 1 ok, 0 end of file (reads), -1 error with errno set
+ * (ETIMEDOUT on timeout, EMSGSIZE for an over-long line).
+ */
+#ifndef TERN_IO_H
+#define TERN_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define IO_BUFSIZE 16384
+
+struct io {
+	int rfd, wfd;
+	int timeout;            /* seconds per read or write wait; 0 none */
+	char rbuf[IO_BUFSIZE];
+	size_t rpos, rlen;      /* unread bytes are rbuf[rpos..rlen) */
+	char wbuf[IO_BUFSIZE];
+	size_t wlen;
+	/* transport hooks: default read(2)/write(2) with poll; TLS replaces */
+	ssize_t (*rd)(struct io *, void *, size_t);
+	ssize_t (*wr)(struct io *, const void *, size_t);
+	void *ctx;              /* for the hooks */
+};
+
+void io_init(struct io *io, int rfd, int wfd, int timeout);
+/* Read one line ending in LF into line (at most max bytes including the
+ * LF; the LF is kept; *len_r set; line is NUL-terminated, so its size must
+ * be max+1).  An over-long line returns -1/EMSGSIZE after the rest of it
+ * has been read and discarded up to and including its LF.  At EOF with a
+ * partial line, that partial line is returned (1) and EOF next time. */
+int io_getline(struct io *io, char *line, size_t max, size_t *len_r);
+/* Read up to n bytes (at least 1 unless EOF).  count, 0 EOF, -1 error */
+ssize_t io_read(struct io *io, void *p, size_t n);
+/* Number of bytes already buffered for reading (for pipelining checks). */
+size_t io_pending(const struct io *io);
+/* Wait up to ms milliseconds for input: 1 input ready, 0 none, -1 error. */
+int io_wait(struct io *io, int ms);
+/* Buffered writes; io_flush sends what is buffered.  1 or -1. */
+int io_put(struct io *io, const void *p, size_t n);
+int io_puts(struct io *io, const char *s);
+int io_printf(struct io *io, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int io_flush(struct io *io);
+
+/* Unbuffered helpers on plain fds, retrying on EINTR and short writes. */
+int fd_write_all(int fd, const void *p, size_t n);           /* 1 or -1 */
+ssize_t fd_read_full(int fd, void *p, size_t n);             /* bytes, -1 */
+
+#endif

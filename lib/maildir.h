@@ -1,0 +1,34 @@
+/*
+ * maildir: delivery into a Maildir (http://cr.yp.to/proto/maildir.html)
+ * and Maildir++ folders.
+ *
+ * A delivery writes tmp/NAME, fsyncs it, links it to new/NAME (rename when
+ * link is not possible), removes tmp/NAME and fsyncs new/.  Only then is
+ * the delivery reported done.  NAME is
+ *   SECONDS.M<usec>P<pid>Q<counter>.HOST,S=<bytes on disk>,W=<bytes with CRLF>
+ * The ,S= and ,W= fields let POP3/IMAP size messages without reading them.
+ */
+#ifndef TERN_MAILDIR_H
+#define TERN_MAILDIR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define MAILDIR_NAME_MAX 255
+
+/* Create dir/{cur,new,tmp} (and dir) with mode 0700 if missing.  1 or -1 */
+int maildir_make(const char *dir);
+/*
+ * Deliver: the bytes hdr[0..hlen) (headers tern adds, LF line ends)
+ * followed by the rest of fd from offset off to EOF, into dir/new.
+ * name_r (MAILDIR_NAME_MAX+1 bytes) receives the file name.
+ * 1 done, -1 error with errno (ENOSPC/EDQUOT: temporary).
+ */
+int maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
+    off_t off, char *name_r);
+/* The folder path for Maildir++ folder name (e.g. "Junk") inside dir:
+ * dir/.Junk.  1 ok, 0 bad folder name, -1 ENAMETOOLONG. */
+int maildir_folder(char *out, size_t outsz, const char *dir,
+    const char *folder);
+
+#endif

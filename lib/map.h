@@ -1,0 +1,54 @@
+/*
+ * map: lookup tables compiled from text files to cdb (tinycdb).
+ *
+ * FILE (text) is compiled by tern-map to FILE.cdb: the writer creates
+ * FILE.cdb.tmp, fsyncs it and renames it over FILE.cdb, so a reader sees
+ * either the old or the new table.  Readers reopen when the file changed
+ * (inode or mtime), so long-running processes pick up new tables.
+ *
+ * Formats (one entry a line, '#' comments, blank lines ignored; every
+ * error names file:line):
+ *   users    ADDRESS HASH [MAILDIR [QUOTA]]   -> "HASH\tMAILDIR\tQUOTA"
+ *   aliases  KEY: TARGET[, TARGET...]          -> "t1,t2,..."
+ *            KEY is an address or @domain (catch-all); a TARGET without
+ *            '@' is qualified with the key's domain.
+ *   access   KEY ACTION [TEXT]                 -> "ACTION TEXT"
+ *   routes   DOMAIN HOST[:PORT]                -> "HOST[:PORT]"
+ * Keys are stored in lower case; lookups lower-case the key too.
+ */
+#ifndef TERN_MAP_H
+#define TERN_MAP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "buf.h"
+
+enum map_type { MAP_USERS, MAP_ALIASES, MAP_ACCESS, MAP_ROUTES };
+
+struct map {
+	char *path;      /* of the .cdb */
+	int fd;          /* -1 when the table does not exist */
+	void *cdb;       /* struct cdb *, opaque here */
+	dev_t dev; ino_t ino; long mtime_ns;
+};
+
+/* Open the compiled table path (the ".cdb" name).  A missing table is an
+ * empty map (returns 1 with fd -1).  1 or -1. */
+int map_open(struct map *m, const char *cdbpath);
+/* Reopen if the file was replaced.  1 or -1. */
+int map_refresh(struct map *m);
+/* Look up key (lower-cased here); value into val_r.
+ * 1 found, 0 not found, -1 error. */
+int map_get(struct map *m, const char *key, size_t keylen, struct buf *val_r);
+void map_close(struct map *m);
+
+/* Guess the type from the file's base name ("users", "aliases",
+ * "access", "routes"); 1 ok, 0 unknown. */
+int map_type_of(const char *path, enum map_type *type_r);
+/* Compile text file path to path.cdb atomically.  On a syntax error
+ * writes "file:line: message" to err and returns 0 (nothing replaced);
+ * -1 on a system error (err set too); 1 ok with *count_r entries. */
+int map_compile(const char *path, enum map_type type, size_t *count_r,
+    char *err, size_t errsz);
+
+#endif
