@@ -16,7 +16,8 @@ buf_ready(struct buf *b, size_t n)
 	size_t want, cap;
 	char *p;
 
-	if (n > BUF_MAX || b->len > BUF_MAX - n - 1) {
+	/* len + n + 1 <= BUF_MAX, written so that it cannot wrap */
+	if (n >= BUF_MAX || b->len >= BUF_MAX - n) {
 		errno = EOVERFLOW;
 		return -1;
 	}

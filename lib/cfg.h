@@ -64,4 +64,9 @@ const char *cfg_file(const char *name);
  * returns the DIR or NULL. */
 const char *cfg_take_dir(int *argc, char **argv);
 
+/* Point the log (lib/log.h) where the keys log and log_facility say, for
+ * program prog.  Call after cfg_load.  An unknown facility is treated as
+ * "mail" with a warning. */
+void cfg_log_init(const char *prog);
+
 #endif

@@ -1,0 +1,33 @@
+/*
+ * cfg_log: logging set up from tern.conf (keys log and log_facility), in
+ * one place for every program.
+ */
+#include <syslog.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "str.h"
+
+static const struct { const char *name; int facility; } facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+void
+cfg_log_init(const char *prog)
+{
+	const char *f = cfg_str("log_facility");
+	int facility = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (str_caseeq(f, facilities[i].name))
+			facility = facilities[i].facility;
+	log_init(prog, str_caseeq(cfg_str("log"), "stderr") ?
+	    LOG_TO_STDERR : LOG_TO_SYSLOG, facility < 0 ? LOG_MAIL : facility);
+	if (facility < 0)
+		log_warn("unknown log_facility %s: using mail", f);
+}
