@@ -130,6 +130,20 @@ cfg_split(struct cfg_val *cv)
 	}
 }
 
+static void
+cfg_val_clear(struct cfg_val *cv)
+{
+	size_t i;
+
+	for (i = 0; i < cv->nwords; i++)
+		free(cv->words[i]);
+	free(cv->words);
+	free(cv->text);
+	cv->words = NULL;
+	cv->nwords = 0;
+	cv->text = NULL;
+}
+
 /* Set slot i from text v.  1 ok, 0 bad value (msg set). */
 static int
 cfg_set(size_t i, const char *v, const char **msg)
@@ -165,6 +179,7 @@ cfg_set(size_t i, const char *v, const char **msg)
 	default:
 		break;
 	}
+	cfg_val_clear(cv);
 	cv->text = xstrdup(v, strlen(v));
 	buf_free(&b);
 	if (k->type == CFG_LIST)
@@ -282,8 +297,14 @@ cfg_load(const char *dir, char *err, size_t errsz)
 		dir = TERN_SYSCONFDIR;
 	free(confdir);
 	confdir = cfg_absdir(dir);
-	free(vals);  /* a reload: old strings are leaked on purpose (rare) */
-	vals = NULL;
+	if (vals) {  /* a reload */
+		size_t i;
+
+		for (i = 0; i < nkeys; i++)
+			cfg_val_clear(&vals[i]);
+		free(vals);
+		vals = NULL;
+	}
 	cfg_defaults();
 	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
 		log_fatal("out of memory");

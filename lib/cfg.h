@@ -44,7 +44,7 @@ int cfg_load(const char *dir, char *err, size_t errsz);
 const char *cfg_dir(void);
 
 /* Typed getters; the name must be in the table (else log_panic).  Strings
- * live as long as the process. */
+ * stay valid until the next cfg_load. */
 const char *cfg_str(const char *name);
 unsigned long cfg_num(const char *name);  /* CFG_NUM, CFG_TIME */
 int cfg_bool(const char *name);

@@ -35,15 +35,41 @@ struct local_target {
 	uid_t uid; gid_t gid;/* SYSTEM: the account; USER: virtual_user */
 };
 
-struct local_maps { struct map users, aliases; };
+struct local_maps {
+	struct map users, aliases;
+	/* owner of users-map mailboxes, fixed at local_open: virtual_user
+	 * when opened as root (before any privilege drop), else ourselves */
+	uid_t vuid; gid_t vgid;
+	int vids;              /* 1 known, 0 virtual_user missing */
+};
 
-/* Open DIR/users.cdb and DIR/aliases.cdb (missing = empty).  1 or -1. */
+/* Open DIR/users.cdb and DIR/aliases.cdb (missing = empty) and fix the
+ * virtual mailbox owner.  Call before dropping privileges.  1 or -1. */
 int local_open(struct local_maps *lm);
 void local_close(struct local_maps *lm);
 /* 1 if domain is one of local_domains */
 int local_domain(const char *domain);
 /* Resolve addr as above.  1 found (t filled), 0 not local or unknown,
- * -1 error (map I/O: a temporary failure). */
+ * -1 error (map I/O: a temporary failure).
+ * Details (maps helper):
+ *   - t must be zeroed before its first use; it may be reused, and is
+ *     released with local_target_free.  Every buf in t is a valid C
+ *     string after a call, "" when unused.
+ *   - addr is canonical (addr_parse); an address without a domain (the
+ *     bare "postmaster" of RCPT TO:<Postmaster>) is taken to be in the
+ *     first of local_domains.  The maps are refreshed (map_refresh) on
+ *     each call.
+ *   - the postmaster fallback returns 1 with kind LOCAL_NONE and user
+ *     set: accept (smtpd), defer with a log line (deliverd).
+ *   - USER: maildir is the map's MAILDIR if absolute, mail_dir/MAILDIR if
+ *     relative, else mail_dir/DOMAIN/LOCAL/Maildir (lower case);
+ *     uid/gid are virtual_user's when running as root (-1/ENOENT if that
+ *     user does not exist), else the caller's.
+ *   - SYSTEM: user is the login (lower case), maildir ~/Maildir; uid 0
+ *     is never a target (root's mail goes through an alias).
+ *   - ALIAS: user is the matched key ("@domain" for the catch-all),
+ *     targets the canonical addresses, comma-separated.
+ *   - tag is set when the match went through the base address. */
 int local_lookup(struct local_maps *lm, const char *addr,
     struct local_target *t);
 void local_target_free(struct local_target *t);

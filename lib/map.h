@@ -51,4 +51,48 @@ int map_type_of(const char *path, enum map_type *type_r);
 int map_compile(const char *path, enum map_type type, size_t *count_r,
     char *err, size_t errsz);
 
+/* Additions (maps helper).  The text formats are documented in full in
+ * tern-map(8). */
+
+#define MAP_LINE_MAX 4096   /* bytes of a text line, without the newline */
+#define MAP_ERRORS_MAX 20   /* syntax errors reported per file */
+
+/* Parse path as map_compile does, without writing anything (for
+ * tern-config check).  Same returns; err may hold several lines. */
+int map_check(const char *path, enum map_type type, size_t *count_r,
+    char *err, size_t errsz);
+/* The type's name ("users", ...). */
+const char *map_type_name(enum map_type type);
+
+/* users: split a value "HASH\tMAILDIR\tQUOTA" in place (tabs become
+ * NULs).  *maildir_r is "" for the default ("-" in the file), *quota_r
+ * is bytes (0: none).  1 ok, 0 malformed. */
+int map_user_parse(char *val, const char **hash_r, const char **maildir_r,
+    unsigned long *quota_r);
+
+/* access: keys in the table are "IP/LEN" (client address or network,
+ * normalised), "helo:NAME", "from:ADDRESS", "from:@DOMAIN", "from:" (the
+ * null sender <>), "to:ADDRESS", "to:@DOMAIN"; values "ACTION[ TEXT]". */
+enum map_action { MAP_OK, MAP_REJECT, MAP_RELAY, MAP_DEFER, MAP_DISCARD };
+/* Split a value: *text_r points into val ("" when there is none).
+ * 1 ok, 0 malformed. */
+int map_access_parse(const char *val, enum map_action *act_r,
+    const char **text_r);
+/* Client address ip (IPv4 or IPv6 text; IPv4-mapped IPv6 counts as
+ * IPv4): the longest matching prefix.  1 found, 0 none (also for a
+ * malformed ip), -1 error. */
+int map_access_ip(struct map *m, const char *ip, struct buf *val_r);
+/* HELO/EHLO argument, exact (case-insensitive).  1, 0, -1. */
+int map_access_helo(struct map *m, const char *helo, struct buf *val_r);
+/* kind "from" or "to"; addr canonical ("" = null sender): the exact
+ * address, then "@domain".  1, 0, -1. */
+int map_access_addr(struct map *m, const char *kind, const char *addr,
+    struct buf *val_r);
+
+/* routes: keys are a domain, ".domain" (any subdomain of it) or "*"
+ * (every other domain); value "HOST[:PORT]" where HOST may be "[IP]"
+ * (connect there, no MX lookup).  Lookup order: the domain, then
+ * ".parent" for each parent domain, then "*".  1, 0, -1. */
+int map_route(struct map *m, const char *domain, struct buf *val_r);
+
 #endif

@@ -1,0 +1,312 @@
+/*
+ * deliver: one delivery, in a child process of tern-deliverd.
+ *
+ * The recipient is resolved with lib/local (the same resolution as
+ * tern-smtpd's RCPT check).  A mailbox is written by a process that has
+ * become the mailbox owner and holds no capability (priv_drop_ids) before
+ * it touches any file of the mailbox, so a hostile Maildir path or
+ * symlink can only reach what its owner could reach anyway.
+ *
+ * Before writing: the Delivered-To loop check (RFC 5321 6.3 asks MTAs to
+ * detect loops; Delivered-To is the qmail/Postfix convention for local
+ * delivery), the +tag folder, the quota.  The message gets
+ * "Return-Path: <sender>" (RFC 5321 4.4: added at final delivery) and
+ * "Delivered-To: rcpt" in front.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "deliverd.h"
+#include "dsn.h"
+#include "fsutil.h"
+#include "io.h"
+#include "local.h"
+#include "maildir.h"
+#include "priv.h"
+#include "str.h"
+
+#define PATH_SIZE 4096
+
+char
+dl_set(struct dl_result *r, char code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	r->code = code;
+	va_start(ap, fmt);
+	n = vsnprintf(r->text, sizeof r->text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		str_copy(r->text, code == 'K' ? "2.0.0 ok" : code == 'D' ?
+		    "5.0.0 failed" : "4.0.0 failed", sizeof r->text);
+	return code;
+}
+
+void
+dl_result_send(int fd, const struct dl_result *r)
+{
+	char b[DLV_TEXT_MAX + 3];
+	int n = snprintf(b, sizeof b, "%c %s", r->code, r->text);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof b)
+		n = (int)sizeof b - 1;
+	(void)fd_write_all(fd, b, (size_t)n);
+}
+
+void
+dl_result_parse(const char *b, size_t n, int status, struct dl_result *r)
+{
+	size_t i, o = 0;
+
+	if (n >= 2 && (b[0] == 'K' || b[0] == 'Z' || b[0] == 'D') &&
+	    b[1] == ' ') {
+		r->code = b[0];
+		for (i = 2; i < n && o < DLV_TEXT_MAX; i++) {
+			unsigned char c = (unsigned char)b[i];
+
+			r->text[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+		r->text[o] = '\0';
+		return;
+	}
+	if (WIFSIGNALED(status))
+		dl_set(r, 'Z', "4.3.0 delivery process %s (signal %d)",
+		    WTERMSIG(status) == SIGALRM ? "timed out" : "killed",
+		    WTERMSIG(status));
+	else
+		dl_set(r, 'Z', "4.3.0 delivery process exited %d without "
+		    "a result", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* An errno of a failed write into a mailbox, as a temporary result. */
+static void
+dl_errno(struct dl_result *r, const char *what, int err)
+{
+	if (err == ENOSPC)
+		dl_set(r, 'Z', "4.3.1 mail system full: %s", what);
+	else if (err == EDQUOT)
+		dl_set(r, 'Z', "4.2.2 mailbox over disk quota: %s", what);
+	else
+		dl_set(r, 'Z', "4.3.0 %s: %s", what, strerror(err));
+}
+
+/* Bytes used by the messages in dir (their ,S= or their size). */
+static unsigned long long
+dl_dir_usage(const char *dir)
+{
+	unsigned long long sum = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *s = strstr(de->d_name, ",S=");
+		unsigned long u;
+		size_t n = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (s != NULL) {
+			s += 3;
+			while (s[n] >= '0' && s[n] <= '9')
+				n++;
+			if (str_ulong(s, n, (unsigned long)-1, &u)) {
+				sum += u;
+				continue;
+			}
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			sum += (unsigned long long)st.st_size;
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Maildir++ quota: new/ and cur/ of the mailbox and of its folders. */
+static unsigned long long
+dl_usage(const char *maildir)
+{
+	char p[PATH_SIZE];
+	unsigned long long sum = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (fs_join(p, sizeof p, maildir, "new") > 0)
+		sum += dl_dir_usage(p);
+	if (fs_join(p, sizeof p, maildir, "cur") > 0)
+		sum += dl_dir_usage(p);
+	if ((d = opendir(maildir)) == NULL)
+		return sum;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(p, sizeof p, "%s/%s/new", maildir, de->d_name) <
+		    (int)sizeof p)
+			sum += dl_dir_usage(p);
+		if (snprintf(p, sizeof p, "%s/%s/cur", maildir, de->d_name) <
+		    (int)sizeof p)
+			sum += dl_dir_usage(p);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* 1 if dir/new is a directory */
+static int
+dl_is_maildir(const char *dir)
+{
+	char p[PATH_SIZE];
+	struct stat st;
+
+	return fs_join(p, sizeof p, dir, "new") > 0 && stat(p, &st) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
+/*
+ * The Maildir++ folder named by the +tag, matched case-insensitively
+ * against the folders that exist (a tag never creates one); else the
+ * inbox.  Result in out.
+ */
+static void
+dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
+{
+	struct dirent *de;
+	DIR *d;
+
+	str_copy(out, maildir, outsz);
+	if (tag[0] == '\0' || (d = opendir(maildir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || !str_caseeq(de->d_name + 1, tag))
+			continue;
+		if (maildir_folder(out, outsz, maildir, de->d_name + 1) > 0 &&
+		    dl_is_maildir(out))
+			break;
+		str_copy(out, maildir, outsz);
+	}
+	closedir(d);
+}
+
+void
+dl_mailbox(struct dl_ctx *c, const struct local_target *t, const char *addr,
+    struct dl_result *r)
+{
+	char box[PATH_SIZE], name[MAILDIR_NAME_MAX + 1];
+	struct buf h = BUF_INIT;
+
+	if (dlv_delivered_to(c->hdr.s, c->hdr.len, addr)) {
+		dl_set(r, 'D', "5.4.6 mail loop: already delivered to %s", addr);
+		return;
+	}
+	/* from here on we are the mailbox owner, without capabilities; a
+	 * users-map mailbox belongs to virtual_user (local_lookup runs after
+	 * our own privilege drop and cannot know that ids were switched) */
+	if (t->kind == LOCAL_USER)
+		priv_drop_ids(dl_ids.vuid, dl_ids.vgid);
+	else
+		priv_drop_ids(t->uid, t->gid);
+	if (t->kind == LOCAL_USER && maildir_make(t->maildir.s) < 0) {
+		dl_errno(r, t->maildir.s, errno);
+		return;
+	}
+	if (!dl_is_maildir(t->maildir.s)) {
+		dl_set(r, 'Z', "4.3.0 no Maildir at %s", t->maildir.s);
+		return;
+	}
+	dl_folder(t->maildir.s, buf_str(&t->tag), box, sizeof box);
+	if (buf_catf(&h, "Return-Path: <%s>\nDelivered-To: %s\n",
+	    c->rq->sender, addr) < 0) {
+		dl_errno(r, "headers", errno);
+		return;
+	}
+	if (t->quota > 0 && dl_usage(t->maildir.s) +
+	    (unsigned long long)c->size + h.len > t->quota) {
+		dl_set(r, 'Z', "4.2.2 mailbox full: quota %lu bytes", t->quota);
+	} else if (maildir_deliver(box, h.s, h.len, c->fd, c->rq->off,
+	    name) < 0) {
+		dl_errno(r, box, errno);
+	} else {
+		dl_set(r, 'K', "2.0.0 delivered to %s", box);
+	}
+	buf_free(&h);
+}
+
+void
+dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
+    const char *addr, struct dl_result *r)
+{
+	char b[DLV_TEXT_MAX + 8];
+	size_t n = 0;
+	ssize_t got;
+	int p[2], status = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		dl_errno(r, "fork", errno);
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		alarm(DL_TIMEOUT);  /* alarms are not inherited */
+		dl_mailbox(c, t, addr, r);
+		dl_result_send(p[1], r);
+		_exit(0);
+	}
+	close(p[1]);
+	while ((got = read(p[0], b + n, sizeof b - n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || (n += (size_t)got) == sizeof b)
+			break;
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	dl_result_parse(b, n, status, r);
+}
+
+void
+dl_deliver(struct dl_ctx *c, struct dl_result *r)
+{
+	struct local_target t;
+	struct stat st;
+	int lr;
+
+	memset(&t, 0, sizeof t);
+	if (fstat(c->fd, &st) < 0 || st.st_size < c->rq->off) {
+		dl_set(r, 'Z', "4.3.0 cannot use the queue file");
+		return;
+	}
+	c->size = st.st_size - c->rq->off;
+	if (dsn_read_headers(c->fd, c->rq->off, DL_HDR_MAX, &c->hdr) < 0) {
+		dl_errno(r, "reading the message", errno);
+		return;
+	}
+	lr = local_lookup(c->lm, c->rq->rcpt, &t);
+	if (lr < 0)
+		dl_set(r, 'Z', "4.3.0 cannot read the users or aliases map: %s",
+		    strerror(errno));
+	else if (lr == 0)
+		dl_set(r, 'D', "5.1.1 <%s>: no such user here", c->rq->rcpt);
+	else if (t.kind == LOCAL_USER || t.kind == LOCAL_SYSTEM)
+		dl_mailbox(c, &t, c->rq->rcpt, r);
+	else if (t.kind == LOCAL_ALIAS)
+		dl_alias(c, &t, r);
+	else  /* local.h: postmaster is accepted even when it goes nowhere */
+		dl_set(r, 'Z', "4.3.0 <%s>: no mailbox or alias for the "
+		    "postmaster; add one to the aliases map", c->rq->rcpt);
+	local_target_free(&t);
+}

@@ -1,0 +1,81 @@
+/*
+ * deliverd.h: the parts of tern-deliverd and what they share.
+ *
+ *   main.c     start-up, the poll loop, requests from tern-queued, one
+ *              child process per delivery, replies
+ *   deliver.c  in the child: resolve the recipient, deliver into its
+ *              Maildir as its owner (loop check, folder, quota, headers)
+ *   alias.c    in the child: expand aliases, deliver the local targets
+ *              (a process per target, as its owner), re-inject the
+ *              remote ones through tern-enqueue
+ */
+#ifndef TERN_DELIVERD_H
+#define TERN_DELIVERD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "dlv.h"
+#include "local.h"
+
+#define DL_HDR_MAX (256 * 1024)  /* header bytes read for the loop check */
+#define DL_ALIAS_DEPTH 10        /* nested aliases */
+#define DL_TARGETS_MAX 1000      /* addresses one alias may expand to */
+#define DL_TIMEOUT 600           /* seconds a delivery child may take */
+
+/* What a delivery is about; built by the child from the request. */
+struct dl_ctx {
+	struct local_maps *lm;
+	const struct dlv_req *rq;
+	int fd;                  /* the queue file; message at rq->off */
+	off_t size;              /* message bytes from rq->off */
+	struct buf hdr;          /* its header section (loop check) */
+	const char *enqueue;     /* program_dir/tern-enqueue */
+};
+
+/*
+ * Ids looked up at start-up, while still root: a mailbox of the users
+ * map belongs to virtual_user, and a forwarded copy is injected as
+ * queue_user (tern-enqueue then needs no setuid bit).  Not root: all are
+ * our own ids.
+ */
+struct dl_ids {
+	uid_t vuid, quid;
+	gid_t vgid, qgid;
+};
+extern struct dl_ids dl_ids;
+
+/* A result: code 'K', 'Z' or 'D' and a text starting with an RFC 3463
+ * status code. */
+struct dl_result {
+	char code;
+	char text[DLV_TEXT_MAX + 1];
+};
+
+/* deliver.c */
+/* Set r and return r->code. */
+char dl_set(struct dl_result *r, char code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Deliver the request in the (forked) child.  Never returns -1: every
+ * outcome is a result. */
+void dl_deliver(struct dl_ctx *c, struct dl_result *r);
+/* Deliver to one mailbox t as addr, in this process: drops to t's owner
+ * first, so call it only in a process made for this one mailbox. */
+void dl_mailbox(struct dl_ctx *c, const struct local_target *t,
+    const char *addr, struct dl_result *r);
+/* Fork a process that runs dl_mailbox, wait for it. */
+void dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
+    const char *addr, struct dl_result *r);
+
+/* Write r to a result pipe ("C TEXT"). */
+void dl_result_send(int fd, const struct dl_result *r);
+/* Make r from what a child wrote (b[0..n)) and its wait status. */
+void dl_result_parse(const char *b, size_t n, int status,
+    struct dl_result *r);
+
+/* alias.c */
+void dl_alias(struct dl_ctx *c, const struct local_target *t,
+    struct dl_result *r);
+
+#endif

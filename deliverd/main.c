@@ -1,0 +1,344 @@
+/*
+ * tern-deliverd: local delivery for tern-queued.
+ *
+ * Started by tern-start with the tern-queued socket on fd 3 (lib/dlv.h).
+ * Drops to deliver_user keeping only CAP_SETUID and CAP_SETGID, which it
+ * needs to give each delivery child the mailbox owner's ids.  For each
+ * request (one packet and the queue file's fd) it forks a child that
+ * resolves and delivers (deliver.c, alias.c) and writes its result to a
+ * pipe; the loop here blocks in one poll(2) on the socket, the result
+ * pipes and the self-pipe of the signal handlers, and sends each result
+ * back as one reply packet.
+ *
+ * At most local_concurrency children run at once; requests beyond that
+ * wait in memory (tern-queued keeps to the same limit, so this is only a
+ * safety net).  SIGTERM/SIGINT, or tern-queued closing the socket: no new
+ * requests, wait for the children, reply, exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "deliverd.h"
+#include "dlv.h"
+#include "fsutil.h"
+#include "log.h"
+#include "map.h"
+#include "priv.h"
+#include "str.h"
+
+#define WAIT_MAX 10000  /* queued requests beyond the child limit */
+
+struct kid {
+	pid_t pid;               /* 0: a free slot */
+	int fd;                  /* read end of the result pipe */
+	char qid[QID_SIZE];
+	unsigned long idx;
+	char buf[DLV_TEXT_MAX + 8];
+	size_t n;
+};
+
+struct waiting {
+	struct dlv_req rq;
+	int fd;
+};
+
+struct dl_ids dl_ids;
+static struct kid *kids;
+static size_t maxkids, nkids;
+static struct waiting *wq;
+static size_t wq_head, wq_len;
+static struct local_maps lm;
+static char enqueue[4096];
+static int sigpipe[2] = { -1, -1 };
+static int stopping;
+
+static void
+on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sigpipe[1], &c, 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		log_fatal("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0)
+		log_fatal("sigaction: %s", strerror(errno));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		log_fatal("sigaction: %s", strerror(errno));
+}
+
+/* dl_ids, before the privilege drop (see deliverd.h) */
+static void
+setup_ids(void)
+{
+	const char *vu = cfg_str("virtual_user"), *qu = cfg_str("queue_user");
+
+	dl_ids.vuid = dl_ids.quid = getuid();
+	dl_ids.vgid = dl_ids.qgid = getgid();
+	if (!priv_is_root())
+		return;
+	if (priv_user(vu, &dl_ids.vuid, &dl_ids.vgid) <= 0)
+		log_fatal("virtual_user %s does not exist (see tern.conf)", vu);
+	if (priv_user(qu, &dl_ids.quid, &dl_ids.qgid) <= 0)
+		log_fatal("queue_user %s does not exist (see tern.conf)", qu);
+	if (dl_ids.vuid == 0 || dl_ids.quid == 0)
+		log_fatal("virtual_user and queue_user must not be root");
+}
+
+static void
+reply(const char *qid, unsigned long idx, const struct dl_result *r)
+{
+	char pkt[DLV_PKT_MAX];
+	size_t len;
+
+	if (!dlv_reply_format(pkt, &len, qid, idx, r->code, r->text)) {
+		log_err("%s cannot format the result of recipient %lu", qid,
+		    idx);
+		return;
+	}
+	if (dlv_send(DLV_FD, pkt, len, -1, 0) < 0) {
+		log_err("%s result of recipient %lu lost: %s", qid, idx,
+		    strerror(errno));
+		stopping = 1;  /* tern-queued is gone */
+	}
+}
+
+/* The delivery child: never returns. */
+static void
+child(const struct dlv_req *rq, int fd, int out)
+{
+	struct dl_ctx c;
+	struct dl_result r;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	close(DLV_FD);
+	close(sigpipe[0]);
+	close(sigpipe[1]);
+	alarm(DL_TIMEOUT);
+	memset(&c, 0, sizeof c);
+	c.lm = &lm;
+	c.rq = rq;
+	c.fd = fd;
+	c.enqueue = enqueue;
+	dl_deliver(&c, &r);
+	dl_result_send(out, &r);
+	_exit(0);
+}
+
+static void
+start(const struct dlv_req *rq, int fd)
+{
+	struct dl_result r;
+	struct kid *k;
+	int p[2];
+	size_t i;
+	pid_t pid;
+
+	/* reopen the maps once here, not in every child */
+	if (map_refresh(&lm.users) < 0 || map_refresh(&lm.aliases) < 0)
+		log_warn("cannot reopen the maps: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		dl_set(&r, 'Z', "4.3.0 cannot start a delivery: %s",
+		    strerror(errno));
+		reply(rq->qid, rq->idx, &r);
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child(rq, fd, p[1]);
+	}
+	close(p[1]);
+	close(fd);
+	for (i = 0; kids[i].pid != 0; i++)
+		;
+	k = &kids[i];
+	k->pid = pid;
+	k->fd = p[0];
+	str_copy(k->qid, rq->qid, sizeof k->qid);
+	k->idx = rq->idx;
+	k->n = 0;
+	nkids++;
+}
+
+/* A child's pipe is readable: collect; at EOF reap it and reply. */
+static void
+collect(struct kid *k)
+{
+	struct dl_result r;
+	char junk[256];
+	ssize_t n;
+	int status = 0;
+
+	if (k->n < sizeof k->buf)
+		n = read(k->fd, k->buf + k->n, sizeof k->buf - k->n);
+	else
+		n = read(k->fd, junk, sizeof junk);  /* over-long: dropped */
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n > 0) {
+		if (k->n < sizeof k->buf)
+			k->n += (size_t)n;
+		return;
+	}
+	close(k->fd);
+	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	dl_result_parse(k->buf, k->n, status, &r);
+	reply(k->qid, k->idx, &r);
+	k->pid = 0;
+	nkids--;
+}
+
+/* One request packet from tern-queued. */
+static void
+request(void)
+{
+	char pkt[DLV_PKT_MAX], s[LOG_SAFE_MAX];
+	struct waiting *w;
+	struct dl_result r;
+	ssize_t n;
+	int fd;
+
+	n = dlv_recv(DLV_FD, pkt, sizeof pkt, &fd);
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n < 0 && errno == EMSGSIZE) {
+			log_warn("over-long request ignored");
+			return;
+		}
+		log_info("tern-queued closed the socket: stopping");
+		stopping = 1;
+		return;
+	}
+	if (wq_len == WAIT_MAX)
+		log_fatal("more than %d requests waiting", WAIT_MAX);
+	w = &wq[(wq_head + wq_len) % WAIT_MAX];
+	if (!dlv_req_parse(pkt, (size_t)n, &w->rq)) {
+		log_warn("malformed request ignored: %s",
+		    log_safe(s, sizeof s, pkt, (size_t)n));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (fd < 0) {
+		dl_set(&r, 'Z', "4.3.0 request without the message");
+		reply(w->rq.qid, w->rq.idx, &r);
+		return;
+	}
+	w->fd = fd;
+	wq_len++;
+}
+
+static void
+loop(void)
+{
+	struct pollfd *p = calloc(maxkids + 2, sizeof *p);
+	size_t i, np;
+	unsigned char sig[16];
+
+	if (p == NULL)
+		log_fatal("out of memory");
+	for (;;) {
+		while (wq_len > 0 && nkids < maxkids) {
+			start(&wq[wq_head].rq, wq[wq_head].fd);
+			wq_head = (wq_head + 1) % WAIT_MAX;
+			wq_len--;
+		}
+		if (stopping && nkids == 0)
+			break;
+		p[0].fd = sigpipe[0];
+		p[0].events = POLLIN;
+		p[1].fd = stopping ? -1 : DLV_FD;
+		p[1].events = POLLIN;
+		for (i = 0, np = 2; i < maxkids; i++)
+			if (kids[i].pid != 0) {
+				p[np].fd = kids[i].fd;
+				p[np++].events = POLLIN;
+			}
+		if (poll(p, np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal("poll: %s", strerror(errno));
+		}
+		if (p[0].revents && read(sigpipe[0], sig, sizeof sig) > 0 &&
+		    !stopping) {
+			log_info("stopping: %zu deliveries running", nkids);
+			stopping = 1;
+		}
+		if (p[1].revents)
+			request();
+		for (i = 0, np = 2; i < maxkids; i++)
+			if (kids[i].pid != 0 && p[np++].revents)
+				collect(&kids[i]);
+	}
+	free(p);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const cap_value_t caps[] = { CAP_SETUID, CAP_SETGID };
+	const char *dir = cfg_take_dir(&argc, argv);
+	char err[512];
+
+	log_init("tern-deliverd", LOG_TO_STDERR, LOG_MAIL);
+	if (argc > 1) {
+		fprintf(stderr, "usage: tern-deliverd [-C DIR]\n");
+		return 100;
+	}
+	fd_close_from(DLV_FD + 1);
+	if (cfg_load(dir, err, sizeof err) < 0)
+		log_fatal("%s", err);
+	cfg_log_init("tern-deliverd");
+	if (fcntl(DLV_FD, F_GETFD) < 0)
+		log_fatal("fd %d is not open: tern-deliverd is started by "
+		    "tern-start", DLV_FD);
+	if (fd_cloexec(DLV_FD) < 0)
+		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
+	setup_ids();
+	priv_drop(cfg_str("deliver_user"), caps, 2);
+	if (fs_join(enqueue, sizeof enqueue, cfg_str("program_dir"),
+	    "tern-enqueue") < 0)
+		log_fatal("program_dir: %s", strerror(errno));
+	if (local_open(&lm) < 0)
+		log_fatal("cannot open the maps: %s", strerror(errno));
+	maxkids = cfg_num("local_concurrency");
+	kids = calloc(maxkids + 1, sizeof *kids);
+	wq = calloc(WAIT_MAX, sizeof *wq);
+	if (kids == NULL || wq == NULL)
+		log_fatal("out of memory");
+	setup_signals();
+	log_info("started: concurrency %zu", maxkids);
+	loop();
+	log_info("stopped");
+	return 0;
+}

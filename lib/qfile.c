@@ -1,0 +1,418 @@
+/*
+ * qfile: reads and writes the queue's on-disk formats (lib/qfile.h,
+ * doc/DESIGN.md "The queue").
+ *
+ * Every file read here may have been damaged by a crash, a full disk or a
+ * hand edit, so every line and number is bounded: a malformed file is an
+ * EINVAL with a reason, which the scheduler turns into a move to corrupt/.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qfile.h"
+#include "str.h"
+
+/* One envelope or state line, without its LF.  tern-enqueue allows 256
+ * bytes of address (RFC 5321 4.5.3.1.3); the rest is room for the letter
+ * and for later, longer fields. */
+#define QFILE_LINE_MAX 1024
+#define QSTATE_LINE_MAX (QSTATE_TEXT_MAX + 128)
+#define QFILE_READ_STEP 8192
+#define QTIME_MAX ((unsigned long)LONG_MAX)
+#define QUID_MAX 0xffffffffUL
+#define QATTEMPTS_MAX 1000000UL
+
+static int
+bad(char *err, size_t errsz, const char *what, unsigned lineno)
+{
+	if (lineno)
+		snprintf(err, errsz, "line %u: %s", lineno, what);
+	else
+		snprintf(err, errsz, "%s", what);
+	errno = EINVAL;
+	return -1;
+}
+
+static char *
+dupn(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Read from offset 0 up to and including the empty line that ends the
+ * envelope; *envlen_r is the offset of the message.  1 or -1. */
+static int
+read_head(int fd, struct buf *b, size_t *envlen_r, char *err, size_t errsz)
+{
+	for (;;) {
+		size_t from = b->len ? b->len - 1 : 0;
+		const char *p;
+		ssize_t r;
+
+		if (buf_ready(b, QFILE_READ_STEP) < 0)
+			return -1;
+		r = pread(fd, b->s + b->len, QFILE_READ_STEP, (off_t)b->len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		b->len += (size_t)r;
+		b->s[b->len] = '\0';
+		/* the envelope starts with "V1\n", so "\n\n" ends it */
+		for (p = b->s + from; (p = memchr(p, '\n', b->len -
+		    (size_t)(p - b->s))) != NULL; p++) {
+			if ((size_t)(p - b->s) + 1 < b->len && p[1] == '\n') {
+				*envlen_r = (size_t)(p - b->s) + 2;
+				if (*envlen_r > QFILE_ENV_MAX)
+					break;
+				return 1;
+			}
+		}
+		if (b->len > QFILE_ENV_MAX)
+			return bad(err, errsz, "envelope too large", 0);
+		if (r == 0)
+			return bad(err, errsz, "no end of envelope", 0);
+	}
+}
+
+static int
+add_rcpt(struct qenv *e, const char *v, size_t n)
+{
+	struct qrcpt *r;
+
+	if (e->nrcpt % 64 == 0) {
+		r = realloc(e->rcpt, (e->nrcpt + 64) * sizeof *r);
+		if (r == NULL)
+			return -1;
+		e->rcpt = r;
+	}
+	r = &e->rcpt[e->nrcpt];
+	memset(r, 0, sizeof *r);
+	r->st = RS_PENDING;
+	if ((r->addr = dupn(v, n)) == NULL)
+		return -1;
+	e->nrcpt++;
+	return 1;
+}
+
+/* Set *slot to a copy of v, once.  1, 0 when set before, -1 ENOMEM. */
+static int
+set_once(char **slot, const char *v, size_t n)
+{
+	if (*slot)
+		return 0;
+	return (*slot = dupn(v, n)) ? 1 : -1;
+}
+
+/* One envelope line s[0..n) (no LF).  1 ok, -1 (err set unless ENOMEM). */
+static int
+env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
+    int *seen_t, char *err, size_t errsz)
+{
+	unsigned long u;
+	const char *v = s + 1;
+	size_t vn = n - 1;
+	int r = 1;
+
+	if (n == 0)
+		return bad(err, errsz, "empty line", lineno);
+	if (n > QFILE_LINE_MAX)
+		return bad(err, errsz, "line too long", lineno);
+	if (!str_printable(s, n))
+		return bad(err, errsz, "control character", lineno);
+	if (lineno == 1 || s[0] == 'V') {
+		if (lineno != 1 || n != 2 || s[0] != 'V' || s[1] != '1')
+			return bad(err, errsz, "not a V1 queue file", lineno);
+		return 1;
+	}
+	switch (s[0]) {
+	case 'T':
+		if (*seen_t || !str_ulong(v, vn, QTIME_MAX, &u))
+			return bad(err, errsz, "bad T line", lineno);
+		e->arrival = (time_t)u;
+		*seen_t = 1;
+		break;
+	case 'U':
+		if (!str_ulong(v, vn, QUID_MAX, &u))
+			return bad(err, errsz, "bad U line", lineno);
+		e->uid = (uid_t)u;
+		break;
+	case 'F':
+		r = set_once(&e->sender, v, vn);
+		break;
+	case 'R':
+		if (vn == 0)
+			return bad(err, errsz, "empty recipient", lineno);
+		if (e->nrcpt >= QFILE_RCPT_MAX)
+			return bad(err, errsz, "too many recipients", lineno);
+		r = add_rcpt(e, v, vn);
+		break;
+	case 'I':
+		r = set_once(&e->client_ip, v, vn);
+		break;
+	case 'H':
+		r = set_once(&e->helo, v, vn);
+		break;
+	default:
+		/* a later version's field: skipped, see qfile.h */
+		break;
+	}
+	if (r == 0)
+		return bad(err, errsz, "repeated line", lineno);
+	return r < 0 ? -1 : 1;
+}
+
+int
+qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz)
+{
+	struct buf b = BUF_INIT;
+	size_t envlen = 0, pos = 0;
+	unsigned lineno = 0;
+	int seen_t = 0, saved;
+
+	memset(e, 0, sizeof *e);
+	e->uid = (uid_t)-1;
+	snprintf(err, errsz, "%s", "out of memory");
+	if (read_head(fd, &b, &envlen, err, errsz) < 0)
+		goto fail;
+	while (pos + 1 < envlen) {   /* the last byte is the empty line */
+		const char *nl = memchr(b.s + pos, '\n', envlen - pos);
+		size_t n = (size_t)(nl - (b.s + pos));
+
+		if (++lineno > QFILE_RCPT_MAX + 64) {
+			bad(err, errsz, "too many lines", lineno);
+			goto fail;
+		}
+		if (env_line(e, b.s + pos, n, lineno, &seen_t, err, errsz) < 0)
+			goto fail;
+		pos += n + 1;
+	}
+	if (!seen_t || e->sender == NULL || e->nrcpt == 0) {
+		bad(err, errsz, !seen_t ? "no T line" : e->sender == NULL ?
+		    "no F line" : "no R line", 0);
+		goto fail;
+	}
+	e->body_off = (off_t)envlen;
+	buf_free(&b);
+	if (errsz)
+		err[0] = '\0';
+	return 1;
+fail:
+	saved = errno;
+	buf_free(&b);
+	qenv_free(e);
+	errno = saved;
+	return -1;
+}
+
+/* "L<value>\n" for a value without control characters (the reader
+ * rejects them).  1 or -1 (EINVAL). */
+static int
+put_line(struct buf *out, char letter, const char *v)
+{
+	if (!str_printable(v, strlen(v))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (buf_catc(out, letter) < 0 || buf_cats(out, v) < 0 ||
+	    buf_catc(out, '\n') < 0)
+		return -1;
+	return 1;
+}
+
+int
+qfile_format_env(struct buf *out, const struct qenv *e)
+{
+	size_t i;
+
+	if (e->sender == NULL || e->nrcpt == 0 || e->nrcpt > QFILE_RCPT_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (buf_cats(out, "V1\nT") < 0 ||
+	    buf_catu(out, (unsigned long long)e->arrival) < 0 ||
+	    buf_cats(out, "\nU") < 0 ||
+	    buf_catu(out, (unsigned long long)e->uid) < 0 ||
+	    buf_catc(out, '\n') < 0 || put_line(out, 'F', e->sender) < 0)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++)
+		if (put_line(out, 'R', e->rcpt[i].addr) < 0)
+			return -1;
+	if (e->client_ip && put_line(out, 'I', e->client_ip) < 0)
+		return -1;
+	if (e->helo && put_line(out, 'H', e->helo) < 0)
+		return -1;
+	return buf_catc(out, '\n');
+}
+
+/* Next space-separated field of s[*pos..n) as a number.  1 ok, 0 bad. */
+static int
+field_num(const char *s, size_t n, size_t *pos, unsigned long max,
+    unsigned long *r)
+{
+	const char *sp = str_chr(s + *pos, n - *pos, ' ');
+	size_t end = sp ? (size_t)(sp - s) : n;
+
+	if (!str_ulong(s + *pos, end - *pos, max, r))
+		return 0;
+	*pos = sp ? end + 1 : n;
+	return 1;
+}
+
+/* "r IDX ST ATTEMPTS NEXT LAST[ TEXT]" (s points at the "r").  1/-1. */
+static int
+state_rcpt(struct qenv *e, const char *s, size_t n, unsigned char *seen,
+    unsigned lineno, char *err, size_t errsz)
+{
+	unsigned long idx, att, next, last;
+	size_t pos = 2, tn;
+	struct qrcpt *r;
+	char st;
+
+	if (n < 2 || s[1] != ' ' || !field_num(s, n, &pos, QFILE_RCPT_MAX, &idx)
+	    || idx >= e->nrcpt)
+		return bad(err, errsz, "bad recipient index", lineno);
+	if (seen[idx])
+		return bad(err, errsz, "recipient repeated", lineno);
+	if (pos + 2 > n || s[pos + 1] != ' ' || !strchr("PDFB", s[pos]) ||
+	    s[pos] == '\0')
+		return bad(err, errsz, "bad recipient state", lineno);
+	st = s[pos];
+	pos += 2;
+	if (!field_num(s, n, &pos, QATTEMPTS_MAX, &att) ||
+	    !field_num(s, n, &pos, QTIME_MAX, &next) ||
+	    !field_num(s, n, &pos, QTIME_MAX, &last))
+		return bad(err, errsz, "bad number", lineno);
+	seen[idx] = 1;
+	r = &e->rcpt[idx];
+	r->st = st;
+	r->attempts = (unsigned)att;
+	r->next = (time_t)next;
+	r->last = (time_t)last;
+	/* the text is informational: a longer one is cut, not an error */
+	tn = n - pos;
+	if (tn > QSTATE_TEXT_MAX)
+		tn = QSTATE_TEXT_MAX;
+	memcpy(r->text, s + pos, tn);
+	r->text[tn] = '\0';
+	return 1;
+}
+
+int
+qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
+    size_t errsz)
+{
+	unsigned char *seen;
+	size_t pos = 0;
+	unsigned lineno = 0;
+	int r = 1;
+
+	if (len < 3 || memcmp(text, "V1\n", 3) != 0)
+		return bad(err, errsz, "not a V1 state file", 0);
+	if ((seen = calloc(e->nrcpt + 1, 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	while (pos < len && r > 0) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		const char *s = text + pos;
+		size_t n;
+
+		lineno++;
+		if (nl == NULL) {
+			r = bad(err, errsz, "incomplete last line", lineno);
+			break;
+		}
+		n = (size_t)(nl - s);
+		pos += n + 1;
+		if (n > QSTATE_LINE_MAX)
+			r = bad(err, errsz, "line too long", lineno);
+		else if (!str_printable(s, n))
+			r = bad(err, errsz, "control character", lineno);
+		else if (lineno == 1)
+			continue;        /* "V1", checked above */
+		else if (n == 1 && s[0] == 'H')
+			e->held = 1;
+		else if (n > 0 && s[0] == 'r')
+			r = state_rcpt(e, s, n, seen, lineno, err, errsz);
+		else if (n == 0)
+			r = bad(err, errsz, "empty line", lineno);
+		/* other letters: a later version's field, skipped */
+	}
+	free(seen);
+	return r;
+}
+
+/* Append text with control characters made into '?' (the TEXT field runs
+ * to the end of the line, so it must never hold a LF). */
+static int
+cat_clean(struct buf *out, const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n > QSTATE_TEXT_MAX)
+		n = QSTATE_TEXT_MAX;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (buf_catc(out, c < 0x20 || c == 0x7f ? '?' : (char)c) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+int
+qstate_format(struct buf *out, const struct qenv *e)
+{
+	size_t i;
+
+	if (buf_cats(out, "V1\n") < 0 || (e->held && buf_cats(out, "H\n") < 0))
+		return -1;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct qrcpt *r = &e->rcpt[i];
+
+		if (r->st == RS_PENDING && r->attempts == 0 && r->next == 0 &&
+		    r->last == 0 && r->text[0] == '\0')
+			continue;   /* fresh: the default, not written */
+		if (r->st != RS_PENDING && r->st != RS_DONE &&
+		    r->st != RS_FAILED && r->st != RS_BOUNCED) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (buf_catf(out, "r %zu %c %u %llu %llu", i, r->st,
+		    r->attempts, (unsigned long long)r->next,
+		    (unsigned long long)r->last) < 0)
+			return -1;
+		if (r->text[0] && (buf_catc(out, ' ') < 0 ||
+		    cat_clean(out, r->text) < 0))
+			return -1;
+		if (buf_catc(out, '\n') < 0)
+			return -1;
+	}
+	return 1;
+}
+
+void
+qenv_free(struct qenv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++)
+		free(e->rcpt[i].addr);
+	free(e->rcpt);
+	free(e->sender);
+	free(e->client_ip);
+	free(e->helo);
+	memset(e, 0, sizeof *e);
+}

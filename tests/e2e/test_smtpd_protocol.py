@@ -1,0 +1,497 @@
+"""
+tern-smtpd protocol dialogues (RFC 5321, 2920, 1870, 2034) on loopback,
+against a fake tern-enqueue: the session alone, no queue.
+
+The fake (written into the instance's bin/) reads the lib/enq.h stream
+and stores FAKEQ/<id>.env and FAKEQ/<id>.msg only when the stream ended
+with "0\\n", so a message tern-smtpd refused or aborted leaves nothing.
+A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111.
+"""
+import os
+import re
+import socket
+import subprocess
+import time
+
+import harness
+from harness import SMTPRaw
+
+I = None
+PORT = None        # no RELAYCLIENT
+RELAY_PORT = None  # RELAYCLIENT set by the tcprules cdb
+FAKEQ = None
+SIZE_LIMIT = 10240
+MAX_RCPT = 5
+MAX_ERRORS = 10
+MAX_HOPS = 10
+TIMEOUT = 2
+
+FAKE_ENQUEUE = r'''#!/usr/bin/env python3
+import os, sys, time
+d = %r
+inp = sys.stdin.buffer
+env = []
+while True:
+    l = inp.readline()
+    if not l:
+        sys.exit(111)
+    if l == b"\n":
+        break
+    env.append(l)
+msg = bytearray()
+while True:
+    l = inp.readline()
+    if not l:
+        sys.exit(111)
+    n = int(l, 16)
+    if n == 0:
+        break
+    b = inp.read(n)
+    if len(b) != n:
+        sys.exit(111)
+    msg += b
+for f, code, text in (("fail_perm", 100, "message refused by policy"),
+                      ("fail_temp", 111, "disk full")):
+    if os.path.exists(os.path.join(d, f)):
+        sys.stderr.write("tern-enqueue: %%s\n" %% text)
+        sys.exit(code)
+qid = "%%08X%%012X" %% (int(time.time()), os.getpid())
+with open(os.path.join(d, qid + ".env"), "wb") as f:
+    f.write(b"".join(env))
+with open(os.path.join(d, qid + ".msg"), "wb") as f:
+    f.write(bytes(msg))
+print(qid)
+'''
+
+
+def setup():
+    global I, PORT, RELAY_PORT, FAKEQ
+    I = harness.Instance(conf={
+        "message_size_limit": str(SIZE_LIMIT),
+        "smtpd_max_recipients": str(MAX_RCPT),
+        "smtpd_max_errors": str(MAX_ERRORS),
+        "max_hops": str(MAX_HOPS),
+        "smtpd_timeout": str(TIMEOUT),
+    }, name="smtpdproto")
+    FAKEQ = I.path("fakeq")
+    os.makedirs(FAKEQ)
+    os.chmod(FAKEQ, 0o1777)   # tern-smtpd runs as ternd when we are root
+    enq = os.path.join(I.bin, "tern-enqueue")
+    if os.path.exists(enq):
+        os.unlink(enq)
+    with open(enq, "w") as f:
+        f.write(FAKE_ENQUEUE % FAKEQ)
+    os.chmod(enq, 0o755)
+    PORT = I.smtp_port()
+    RELAY_PORT = I.smtp_port(relayclient=True)
+
+
+def queued():
+    """{qid: (env lines, message bytes)} stored by the fake."""
+    out = {}
+    for f in os.listdir(FAKEQ):
+        if f.endswith(".msg"):
+            qid = f[:-4]
+            with open(os.path.join(FAKEQ, qid + ".env"), "rb") as fh:
+                env = fh.read().decode().splitlines()
+            with open(os.path.join(FAKEQ, f), "rb") as fh:
+                out[qid] = (env, fh.read())
+    return out
+
+
+def qid_of(lines):
+    m = re.search(r"queued as ([0-9A-F]{20})", lines[-1])
+    assert m, "no queue id in %r" % lines
+    return m.group(1)
+
+
+def session(port=None, ehlo=True):
+    c = SMTPRaw(port or PORT)
+    assert c.banner[0] == 220, c.banner
+    if ehlo:
+        code, lines = c.cmd("EHLO client.example.org")
+        assert code == 250, lines
+    return c
+
+
+def send_mail(c, body, rcpts=("demo@example.test",), sender="s@example.org"):
+    """MAIL, RCPTs, DATA, body (ends with CRLF), ".": the final reply."""
+    assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
+    for r in rcpts:
+        code, lines = c.cmd("RCPT TO:<%s>" % r)
+        assert code == 250, lines
+    code, lines = c.cmd("DATA")
+    assert code == 354, lines
+    c.send(body + b".\r\n")
+    return c.reply()
+
+
+def assert_alive(c):
+    """The session is still in step: NOOP gets exactly its own 250."""
+    code, lines = c.cmd("NOOP")
+    assert (code, lines) == (250, ["250 2.0.0 Ok"]), lines
+
+
+def smtpd_log():
+    with open(I.path("log", "smtpd.log"), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------- greeting
+
+def test_greeting_and_ehlo_keywords():
+    with SMTPRaw(PORT) as c:
+        # RFC 2034 section 3: no enhanced code on greeting and EHLO
+        assert c.banner == (220, ["220 mx.example.test ESMTP tern"]), c.banner
+        code, lines = c.cmd("ehlo client.example.org")
+        assert code == 250
+        assert lines[0] == "250-mx.example.test", lines
+        kw = [l[4:] for l in lines[1:]]
+        assert kw == ["PIPELINING", "SIZE %d" % SIZE_LIMIT, "8BITMIME",
+                      "ENHANCEDSTATUSCODES", "HELP"], kw
+        assert c.cmd("HELO client.example.org") == (250, ["250 mx.example.test"])
+        assert c.cmd("QUIT") == (221, ["221 2.0.0 Bye"])
+
+
+def test_bad_helo_and_sequence():
+    with SMTPRaw(PORT) as c:
+        assert c.cmd("MAIL FROM:<a@example.org>")[1] == \
+            ["503 5.5.1 Error: send HELO/EHLO first"]
+        assert c.cmd("EHLO")[1] == ["501 Syntax: EHLO hostname"]
+        assert c.cmd("EHLO bad(name)")[0] == 501
+        assert c.cmd("HELO a b")[0] == 501
+        assert c.cmd("EHLO [192.0.2.1]")[0] == 250
+        assert c.cmd("RCPT TO:<demo@example.test>")[1] == \
+            ["503 5.5.1 Error: need MAIL command"]
+        assert c.cmd("DATA")[1] == ["503 5.5.1 Error: need MAIL command"]
+        assert c.cmd("MAIL FROM:<>")[0] == 250
+        assert c.cmd("MAIL FROM:<>")[1] == ["503 5.5.1 Error: nested MAIL command"]
+        assert c.cmd("DATA")[1] == ["503 5.5.1 Error: need RCPT command"]
+        assert c.cmd("RSET")[1] == ["250 2.0.0 Ok"]
+        assert c.cmd("RCPT TO:<demo@example.test>")[0] == 503
+        assert c.cmd("QUIT")[0] == 221
+
+
+def test_small_commands():
+    with session() as c:
+        assert c.cmd("NOOP")[1] == ["250 2.0.0 Ok"]
+        assert c.cmd("NOOP anything")[0] == 250
+        assert c.cmd("RSET now")[0] == 501
+        assert c.cmd("VRFY demo@example.test")[1][0].startswith("252 2.5.2 ")
+        assert c.cmd("VRFY")[0] == 501
+        assert c.cmd("EXPN staff")[1][0].startswith("502 5.5.1 ")
+        code, lines = c.cmd("HELP")
+        assert code == 214 and lines[0].startswith("214 2.0.0 "), lines
+        assert c.cmd("TURN")[1] == ["502 5.5.1 Error: command not implemented"]
+        assert c.cmd("STARTTLS")[0] == 502
+        assert c.cmd("FOO bar")[1] == ["500 5.5.1 Error: command not recognized"]
+        assert c.cmd("")[0] == 500
+        assert c.cmd("MAIL FROM:<a\x00b@example.org>")[0] == 500
+        assert c.cmd("QUIT now")[0] == 501
+        assert c.cmd("quit") == (221, ["221 2.0.0 Bye"])
+
+
+def test_http_verb_closes():
+    with SMTPRaw(PORT) as c:
+        c.send("GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        code, lines = c.reply()
+        assert code == 221, lines
+        assert c.f.read() == b""
+
+
+# ------------------------------------------------------------- MAIL / RCPT
+
+def test_mail_parameters():
+    with session() as c:
+        assert c.cmd("MAIL FROM: <s@example.org> SIZE=100 BODY=8BITMIME")[0] == 250
+        assert c.cmd("RSET")[0] == 250
+        assert c.cmd("mail from:<s@example.org> body=7bit")[0] == 250
+        assert c.cmd("RSET")[0] == 250
+        code, lines = c.cmd("MAIL FROM:<s@example.org> SIZE=%d" % (SIZE_LIMIT + 1))
+        assert lines[0].startswith("552 5.3.4 "), lines
+        code, lines = c.cmd("MAIL FROM:<s@example.org> SIZE=99999999999999999999999")
+        assert code == 552, lines
+        assert c.cmd("MAIL FROM:<s@example.org> SIZE=x")[0] == 501
+        assert c.cmd("MAIL FROM:<s@example.org> BODY=BINARYMIME")[0] == 501
+        code, lines = c.cmd("MAIL FROM:<s@example.org> FOO=1")
+        assert lines[0].startswith("555 5.5.4 "), lines
+        assert c.cmd("MAIL FROM:<s@example.org>SIZE=1")[0] == 501
+        assert c.cmd("MAIL FROM:<s@example.org> SIZE=1 SIZE=2")[0] == 501
+        code, lines = c.cmd("MAIL FROM:<not an address>")
+        assert lines[0].startswith("501 5.1.7 "), lines
+        assert c.cmd("MAIL FROM:s@example.org")[0] == 501
+        assert c.cmd("MAIL TO:<s@example.org>")[0] == 501
+        assert c.cmd("MAIL FROM:<>")[0] == 250
+        code, lines = c.cmd("RCPT TO:<demo@example.test> NOTIFY=NEVER")
+        assert lines[0].startswith("555 5.5.4 "), lines
+    with session(ehlo=False) as c:
+        assert c.cmd("HELO client.example.org")[0] == 250
+        # parameters need EHLO (RFC 5321 4.1.1.11)
+        assert c.cmd("MAIL FROM:<s@example.org> SIZE=10")[0] == 555
+
+
+def test_recipients():
+    with session() as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<demo@example.test>")[1] == ["250 2.1.5 Ok"]
+        assert c.cmd("RCPT TO:<Demo@EXAMPLE.TEST>")[0] == 250
+        assert c.cmd("RCPT TO:<demo+tag@example.test>")[0] == 250
+        assert c.cmd("RCPT TO: <alice@localhost>")[0] == 550
+        assert c.cmd("RCPT TO:<Postmaster>")[0] == 250
+        assert c.cmd("RCPT TO:<postmaster@localhost>")[0] == 250
+    with session() as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        code, lines = c.cmd("RCPT TO:<nobody@example.test>")
+        assert lines == ["550 5.1.1 <nobody@example.test>: Recipient address "
+                         "rejected: unknown user"], lines
+        code, lines = c.cmd("RCPT TO:<someone@elsewhere.example>")
+        assert lines == ["554 5.7.1 <someone@elsewhere.example>: Relay access "
+                         "denied"], lines
+        # source routes and %-hacks must not open a relay
+        assert c.cmd("RCPT TO:<demo%elsewhere.example@example.test>")[0] == 550
+        assert c.cmd('RCPT TO:<"demo@elsewhere.example"@example.test>')[0] == 550
+        assert c.cmd("RCPT TO:<@example.test:x@elsewhere.example>")[0] == 554
+        assert c.cmd("RCPT TO:<demo@[127.0.0.1]>")[0] == 554
+        code, lines = c.cmd("RCPT TO:<bad address>")
+        assert lines[0].startswith("501 5.1.3 "), lines
+        assert c.cmd("RCPT TO:demo@example.test")[0] == 501
+    log = smtpd_log()
+    assert re.search(r"reject stage=rcpt ip=127\.0\.0\.1 from=<s@example\.org> "
+                     r"to=<nobody@example\.test> reply=550", log), log[-2000:]
+
+
+def test_relayclient_may_relay():
+    with session(RELAY_PORT) as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<someone@elsewhere.example>")[0] == 250
+        # RELAYCLIENT does not make unknown local users exist
+        assert c.cmd("RCPT TO:<nobody@example.test>")[0] == 550
+
+
+def test_too_many_recipients():
+    with session() as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        for i in range(MAX_RCPT):
+            assert c.cmd("RCPT TO:<demo+%d@example.test>" % i)[0] == 250
+        code, lines = c.cmd("RCPT TO:<alice@example.test>")
+        assert lines == ["452 4.5.3 Error: too many recipients"], lines
+        code, lines = c.cmd("DATA")
+        assert code == 354
+        c.send(b"Subject: many\r\n\r\nx\r\n.\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        env, _ = queued()[qid_of(lines)]
+        assert len([l for l in env if l.startswith("R")]) == MAX_RCPT, env
+
+
+# ------------------------------------------------------------- DATA
+
+def test_pipelining_group():
+    """RFC 2920: MAIL, three RCPT (one unknown) and DATA in one write get
+    their five replies in order, then the message is queued once."""
+    with session() as c:
+        c.send("MAIL FROM:<s@example.org>\r\nRCPT TO:<demo@example.test>\r\n"
+               "RCPT TO:<nobody@example.test>\r\nRCPT TO:<alice@example.test>\r\n"
+               "DATA\r\n")
+        codes = [c.reply()[0] for _ in range(5)]
+        assert codes == [250, 250, 550, 250, 354], codes
+        c.send(b"Subject: pipelined\r\n\r\nbody\r\n.\r\nRSET\r\nNOOP\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        assert c.reply()[0] == 250 and c.reply()[0] == 250
+        env, msg = queued()[qid_of(lines)]
+        assert env[:3] == ["Fs@example.org", "Rdemo@example.test",
+                           "Ralice@example.test"], env
+        assert "I127.0.0.1" in env and "Hclient.example.org" in env, env
+
+
+def test_pipelining_no_valid_recipients():
+    with session() as c:
+        c.send("MAIL FROM:<s@example.org>\r\nRCPT TO:<nobody@example.test>\r\n"
+               "RCPT TO:<x@elsewhere.example>\r\nDATA\r\nNOOP\r\n")
+        replies = [c.reply() for _ in range(5)]
+        assert [r[0] for r in replies] == [250, 550, 554, 554, 250], replies
+        assert replies[3][1] == ["554 5.5.1 Error: no valid recipients"]
+
+
+def test_dot_stuffing_8bit_and_received():
+    body = (b"Subject: dots\r\n\r\n"
+            b"..leading dot\r\n"
+            b"...two\r\n"
+            b".\tnot the end\r\n"
+            b". \r\n"
+            b"8bit \xc3\xa9\xff\x00nul\r\n"
+            b"\r\n"
+            b"last\r\n")
+    with session() as c:
+        code, lines = send_mail(c, body, sender="")
+        assert code == 250, lines
+        assert re.match(r"250 2\.0\.0 Ok: queued as [0-9A-F]{20}$", lines[0]), lines
+        env, msg = queued()[qid_of(lines)]
+        assert env[0] == "F", env
+        head, _, rest = msg.partition(b"Subject: dots\n")
+        assert rest == (b"\n.leading dot\n..two\n\tnot the end\n \n"
+                        b"8bit \xc3\xa9\xff\x00nul\n\nlast\n"), rest
+        # RFC 5321 4.4: our Received first, with ESMTP and the session id
+        rec = head.decode()
+        assert re.match(r"Received: from client\.example\.org \(\[127\.0\.0\.1\]\)\n"
+                        r"\tby mx\.example\.test \(tern\) with ESMTP id [0-9A-F]{12}\n"
+                        r"\tfor <demo@example\.test>; "
+                        r"\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n$",
+                        rec), rec
+        assert_alive(c)
+    log = smtpd_log()
+    assert re.search(r"queued qid=%s from=<> nrcpt=1 size=\d+" % qid_of(lines),
+                     log), log[-2000:]
+
+
+def test_helo_gives_smtp_in_received():
+    with session(ehlo=False) as c:
+        assert c.cmd("HELO old.example.org")[0] == 250
+        code, lines = send_mail(c, b"Subject: helo\r\n\r\nx\r\n",
+                                rcpts=("demo@example.test", "alice@example.test"))
+        assert code == 250, lines
+        _, msg = queued()[qid_of(lines)]
+        first = msg.split(b";")[0]
+        assert b"with SMTP id" in first and b"for <" not in first, msg[:300]
+
+
+def refused(body, want, rcpts=("demo@example.test",)):
+    """Send body; assert the final reply starts with want, nothing was
+    queued, and the session is still in step."""
+    before = set(queued())
+    with session() as c:
+        code, lines = send_mail(c, body, rcpts)
+        assert lines[0].startswith(want), lines
+        assert_alive(c)
+    time.sleep(0.2)   # the fake must have been killed, not be writing
+    assert set(queued()) == before, "a refused message was queued"
+
+
+def test_bare_lf_refused():
+    refused(b"Subject: lf\r\n\r\nbare\nlf\r\n", "554 5.6.0 ")
+
+
+def test_bare_cr_refused():
+    refused(b"Subject: cr\r\n\r\nbare\rcr\r\n", "554 5.6.0 ")
+
+
+def test_smuggling_lf_dot_crlf():
+    """<LF>.<CRLF> is not the end of data (SMTP smuggling): the "MAIL"
+    after it is message content, and the whole message is refused."""
+    body = (b"Subject: smuggle\r\n\r\nx\n.\r\n"
+            b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<alice@example.test>\r\n"
+            b"DATA\r\nSubject: smuggled\r\n\r\nevil\r\n")
+    refused(body, "554 5.6.0 ")
+    with session() as c:
+        # <CRLF>.<LF> neither
+        code, lines = send_mail(c, b"Subject: s2\r\n\r\nx\r\n.\nNOOP\r\n")
+        assert lines[0].startswith("554 5.6.0 "), lines
+        assert_alive(c)
+
+
+def test_long_line():
+    limit = 1000   # smtpd_max_line_length default, with CRLF
+    ok = b"Subject: long\r\n\r\n" + b"a" * (limit - 2) + b"\r\n"
+    with session() as c:
+        code, lines = send_mail(c, ok)
+        assert code == 250, lines
+    refused(b"Subject: long\r\n\r\n" + b"a" * (limit - 1) + b"\r\n",
+            "554 5.6.0 Error: message has a line longer than 1000 octets")
+    # an over-long line right before the final dot still ends the data
+    refused(b"Subject: long\r\n\r\n" + b"b" * 5000 + b"\r\n", "554 5.6.0 ")
+
+
+def test_message_too_big():
+    big = b"Subject: big\r\n\r\n" + (b"x" * 98 + b"\r\n") * (SIZE_LIMIT // 100 + 5)
+    refused(big, "552 5.3.4 ")
+
+
+def test_too_many_hops():
+    ok = b"".join(b"Received: from h%d by h%d\r\n" % (i, i) for i in range(MAX_HOPS - 1))
+    with session() as c:
+        code, lines = send_mail(c, ok + b"Subject: hops\r\n\r\nReceived: body\r\n")
+        assert code == 250, lines
+    refused(ok + b"received : from x\r\n\tby y\r\nSubject: hops\r\n\r\nx\r\n",
+            "554 5.4.6 ")
+
+
+def test_enqueue_failures():
+    for name, want in (("fail_perm", "554 5.3.0 Error: message refused by policy"),
+                       ("fail_temp", "451 4.3.0 Error: disk full")):
+        flag = os.path.join(FAKEQ, name)
+        open(flag, "w").close()
+        try:
+            with session() as c:
+                code, lines = send_mail(c, b"Subject: fail\r\n\r\nx\r\n")
+                assert lines[0].startswith(want), lines
+                assert_alive(c)
+        finally:
+            os.unlink(flag)
+
+
+def test_eof_in_data_queues_nothing():
+    before = set(queued())
+    c = session()
+    assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: cut\r\n\r\npartial\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    assert c.f.read() == b""
+    c.close()
+    time.sleep(0.3)
+    assert set(queued()) == before
+
+
+# ------------------------------------------------------------- limits
+
+def test_bare_lf_command_accepted():
+    with SMTPRaw(PORT) as c:
+        c.send("EHLO client.example.org\n")
+        assert c.reply()[0] == 250
+        c.send("NOOP\n")
+        assert c.reply()[0] == 250
+
+
+def test_command_line_too_long():
+    with session() as c:
+        code, lines = c.cmd("NOOP " + "x" * 600)
+        assert lines == ["500 5.5.2 Error: line too long"], lines
+        assert_alive(c)
+        # within the limit (512 + the SIZE and BODY allowance)
+        code, lines = c.cmd("NOOP " + "x" * 500)
+        assert code == 250
+
+
+def test_too_many_errors():
+    with session() as c:
+        for i in range(MAX_ERRORS - 1):
+            assert c.cmd("BOGUS %d" % i)[0] == 500
+        c.send("BOGUS last\r\n")
+        assert c.reply()[0] == 500
+        assert c.reply() == (421, ["421 4.7.0 mx.example.test Error: too many errors"])
+        assert c.f.read() == b""
+
+
+def test_timeout():
+    with session() as c:
+        t0 = time.monotonic()
+        code, lines = c.reply()
+        dt = time.monotonic() - t0
+        assert lines == ["421 4.4.2 mx.example.test Error: timeout exceeded"], lines
+        assert TIMEOUT - 0.5 < dt < TIMEOUT + 3, dt
+        assert c.f.read() == b""
+
+
+def test_swaks():
+    swaks = harness.need_tool("swaks")
+    r = subprocess.run([swaks, "--server", "127.0.0.1:%d" % PORT, "--pipeline",
+                        "--to", "demo@example.test", "--from", "s@example.org",
+                        "--helo", "client.example.org", "--body", "via swaks"],
+                       capture_output=True, timeout=30)
+    out = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0, out[-1500:]
+    m = re.search(r"queued as ([0-9A-F]{20})", out)
+    assert m, out[-1500:]
+    assert b"via swaks" in queued()[m.group(1)][1]
