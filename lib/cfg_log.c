@@ -1,7 +1,9 @@
 /*
- * cfg_log: logging set up from tern.conf (keys log and log_facility), in
- * one place for every program.
+ * cfg_log: logging set up from tern.conf (keys log and log_facility), and
+ * the host name, in one place for every program.
  */
+#include <unistd.h>
+
 #include <syslog.h>
 
 #include "cfg.h"
@@ -30,4 +32,21 @@ cfg_log_init(const char *prog)
 	    LOG_TO_STDERR : LOG_TO_SYSLOG, facility < 0 ? LOG_MAIL : facility);
 	if (facility < 0)
 		log_warn("unknown log_facility %s: using mail", f);
+}
+
+const char *
+cfg_hostname(void)
+{
+	static char host[256];
+
+	if (host[0])
+		return host;
+	if (str_copy(host, cfg_str("hostname"), sizeof host) >= sizeof host)
+		host[0] = '\0';
+	if (host[0] == '\0' && gethostname(host, sizeof host - 1) < 0)
+		str_copy(host, "localhost", sizeof host);
+	host[sizeof host - 1] = '\0';
+	if (host[0] == '\0')
+		str_copy(host, "localhost", sizeof host);
+	return host;
 }

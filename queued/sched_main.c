@@ -29,6 +29,7 @@
 #include "log.h"
 #include "priv.h"
 #include "sched.h"
+#include "sig.h"
 #include "str.h"
 
 #define STOP_GRACE 10        /* seconds to wait for results at SIGTERM */
@@ -36,44 +37,12 @@
 #define POLL_MAX_MS (3600 * 1000)
 
 struct sched S;
-static int sigpipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	if (write(sigpipe[1], &c, 1) < 0) {
-		/* pipe full: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
-
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
-	    sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGHUP, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
-}
-
+/* TERM/INT: stop after in-flight deliveries; HUP: rescan todo/ */
+static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP };
 static void
 setup_config(void)
 {
-	static char host[256], enqueue[4096];
+	static char enqueue[4096];
 
 	S.conc = cfg_num("local_concurrency");
 	S.min_backoff = (time_t)cfg_num("queue_min_backoff");
@@ -86,11 +55,7 @@ setup_config(void)
 	    "tern-enqueue") < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	S.enqueue = enqueue;
-	str_copy(host, cfg_str("hostname"), sizeof host);
-	if (host[0] == '\0' && gethostname(host, sizeof host - 1) < 0)
-		str_copy(host, "localhost", sizeof host);
-	host[sizeof host - 1] = '\0';
-	S.host = host;
+	S.host = cfg_hostname();
 }
 
 static void
@@ -149,21 +114,19 @@ next_timeout(time_t stop_at, time_t house_at)
 static void
 on_signals(time_t *stop_at)
 {
-	unsigned char sig[16];
-	ssize_t n, i;
+	int sig;
 
-	while ((n = read(sigpipe[0], sig, sizeof sig)) > 0)
-		for (i = 0; i < n; i++) {
-			if (sig[i] == SIGHUP) {
-				if (sq_scan_todo())
-					sr_flush_all();
-			} else if (!S.stopping) {
-				log_info("stopping: %lu deliveries in flight",
-				    S.inflight);
-				S.stopping = 1;
-				*stop_at = S.now + STOP_GRACE;
-			}
+	while ((sig = sig_next()) != 0) {
+		if (sig == SIGHUP) {
+			if (sq_scan_todo())
+				sr_flush_all();
+		} else if (!S.stopping) {
+			log_info("stopping: %lu deliveries in flight",
+			    S.inflight);
+			S.stopping = 1;
+			*stop_at = S.now + STOP_GRACE;
 		}
+	}
 }
 
 static void
@@ -179,7 +142,7 @@ loop(void)
 			sd_dispatch();
 		if (S.stopping && (S.inflight == 0 || S.now >= stop_at))
 			return;
-		p[0].fd = sigpipe[0];
+		p[0].fd = sig_fd();
 		p[0].events = POLLIN;
 		p[1].fd = S.fifo;
 		p[1].events = POLLIN;
@@ -236,7 +199,7 @@ main(int argc, char **argv)
 	priv_drop(cfg_str("queue_user"), NULL, 0);
 	setup_config();
 	setup_fds();
-	setup_signals();
+	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	S.now = time(NULL);
 	sq_recover();
 	if (sq_scan_todo())

@@ -1,0 +1,19 @@
+/*
+ * sig: signals become events (STYLE rule 13).  The handler only writes
+ * the signal number to a non-blocking self-pipe; the program's one poll
+ * loop watches sig_fd() and calls sig_next() to learn what arrived.
+ */
+#ifndef TERN_SIG_H
+#define TERN_SIG_H
+
+#include <stddef.h>
+
+/* Route the n signals in sigs to the self-pipe (SA_RESTART) and ignore
+ * SIGPIPE.  Fatal (exit 111) on failure. */
+void sig_catch(const int *sigs, size_t n);
+/* The read end of the self-pipe, for poll(). */
+int sig_fd(void);
+/* The next signal that arrived, or 0 when none is pending. */
+int sig_next(void);
+
+#endif
