@@ -200,6 +200,62 @@ dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
 	closedir(d);
 }
 
+/* The Junk folder of maildir in out, made when missing (with the
+ * Maildir++ "maildirfolder" marker).  1 ok, -1 errno. */
+static int
+dl_junk(const char *maildir, char *out, size_t outsz)
+{
+	char p[PATH_SIZE];
+	int fd;
+
+	if (maildir_folder(out, outsz, maildir, DL_JUNK) <= 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (dl_is_maildir(out))
+		return 1;
+	if (maildir_make(out) < 0 || fs_join(p, sizeof p, out,
+	    "maildirfolder") < 0)
+		return -1;
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+	return 1;
+}
+
+/*
+ * Where the message goes, after the owner's rules (rules.c): 1 with the
+ * folder in box; 0 when the rules decided (r set: blocked or
+ * discarded).  Spam-marked mail goes to Junk unless a safe rule
+ * matches; other mail to the +tag folder or the inbox.
+ */
+static int
+dl_place(struct dl_ctx *c, const struct local_target *t, const char *addr,
+    char *box, size_t boxsz, struct dl_result *r)
+{
+	const char *md = t->maildir.s;
+	unsigned rules = dl_rules(md, c->rq->sender, c->hdr.s, c->hdr.len);
+
+	if (rules & DR_BLOCK) {
+		dl_set(r, 'D', "5.7.1 <%s>: the recipient does not accept mail "
+		    "from this sender", addr);
+		return 0;
+	}
+	if (rules & DR_DISCARD) {
+		dl_set(r, 'K', "2.0.0 discarded by the rules of %s", addr);
+		return 0;
+	}
+	if (!(rules & DR_SAFE) && dl_is_spam(c->hdr.s, c->hdr.len)) {
+		if (dl_junk(md, box, boxsz) < 0) {
+			dl_errno(r, "Junk folder", errno);
+			return 0;
+		}
+		return 1;
+	}
+	dl_folder(md, buf_str(&t->tag), box, boxsz);
+	return 1;
+}
+
 void
 dl_mailbox(struct dl_ctx *c, const struct local_target *t, const char *addr,
     struct dl_result *r)
@@ -226,7 +282,8 @@ dl_mailbox(struct dl_ctx *c, const struct local_target *t, const char *addr,
 		dl_set(r, 'Z', "4.3.0 no Maildir at %s", t->maildir.s);
 		return;
 	}
-	dl_folder(t->maildir.s, buf_str(&t->tag), box, sizeof box);
+	if (dl_place(c, t, addr, box, sizeof box, r) == 0)
+		return;
 	if (buf_catf(&h, "Return-Path: <%s>\nDelivered-To: %s\n",
 	    c->rq->sender, addr) < 0) {
 		dl_errno(r, "headers", errno);

@@ -8,6 +8,8 @@
  *   alias.c    in the child: expand aliases, deliver the local targets
  *              (a process per target, as its owner), re-inject the
  *              remote ones through tern-enqueue
+ *   rules.c    in the child, as the mailbox owner: the per-user rules
+ *              file (block, discard, safe) and the X-Tern-Spam mark
  */
 #ifndef TERN_DELIVERD_H
 #define TERN_DELIVERD_H
@@ -73,6 +75,23 @@ void dl_result_send(int fd, const struct dl_result *r);
 /* Make r from what a child wrote (b[0..n)) and its wait status. */
 void dl_result_parse(const char *b, size_t n, int status,
     struct dl_result *r);
+
+/* rules.c */
+
+#define DL_RULES_FILE "tern-rules"  /* in the Maildir, tern-deliverd(8) */
+#define DL_JUNK "Junk"              /* the Maildir++ folder for spam */
+#define DR_BLOCK   0x1              /* refuse (5.7.1) */
+#define DR_DISCARD 0x2              /* accept and drop */
+#define DR_SAFE    0x4              /* never into Junk */
+
+/* The DR_* flags of the rules in maildir/tern-rules that match sender
+ * (canonical, "" for <>) or an address of the From: field of the header
+ * section hdr[0..hlen).  0 when there is no file or nothing matches.
+ * Call as the mailbox owner. */
+unsigned dl_rules(const char *maildir, const char *sender, const char *hdr,
+    size_t hlen);
+/* 1 if the header section has "X-Tern-Spam: yes" (tern-smtpd's mark). */
+int dl_is_spam(const char *hdr, size_t hlen);
 
 /* alias.c */
 void dl_alias(struct dl_ctx *c, const struct local_target *t,

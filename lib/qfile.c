@@ -1,6 +1,6 @@
 /*
- * qfile: reads and writes the queue's on-disk formats (lib/qfile.h,
- * doc/DESIGN.md "The queue").
+ * qfile: reads and writes the envelope of mess/ID (lib/qfile.h,
+ * doc/DESIGN.md "The queue"); state/ID is qfile_state.c.
  *
  * Every file read here may have been damaged by a crash, a full disk or a
  * hand edit, so every line and number is bounded: a malformed file is an
@@ -14,17 +14,16 @@
 #include <unistd.h>
 
 #include "qfile.h"
+#include "smtpparse.h"
 #include "str.h"
 
-/* One envelope or state line, without its LF.  tern-enqueue allows 256
- * bytes of address (RFC 5321 4.5.3.1.3); the rest is room for the letter
- * and for later, longer fields. */
+/* One envelope line, without its LF.  tern-enqueue allows 256 bytes of
+ * address (RFC 5321 4.5.3.1.3) and 500 of ORCPT (RFC 3461 4.2); the rest
+ * is room for the letter and for later, longer fields. */
 #define QFILE_LINE_MAX 1024
-#define QSTATE_LINE_MAX (QSTATE_TEXT_MAX + 128)
 #define QFILE_READ_STEP 8192
 #define QTIME_MAX ((unsigned long)LONG_MAX)
 #define QUID_MAX 0xffffffffUL
-#define QATTEMPTS_MAX 1000000UL
 
 static int
 bad(char *err, size_t errsz, const char *what, unsigned lineno)
@@ -115,6 +114,41 @@ set_once(char **slot, const char *v, size_t n)
 	return (*slot = dupn(v, n)) ? 1 : -1;
 }
 
+/* The DSN and SMTPUTF8 letters (qfile.h): 1 ok, 0 repeated, -1 ENOMEM,
+ * -2 a bad value, 3 not one of them. */
+static int
+env_line_ext(struct qenv *e, char letter, const char *v, size_t vn)
+{
+	struct qrcpt *r = e->nrcpt ? &e->rcpt[e->nrcpt - 1] : NULL;
+
+	switch (letter) {
+	case 'E':
+		if (vn == 0 || vn > SMTP_ENVID_MAX || !smtp_xtext_ok(v, vn))
+			return -2;
+		return set_once(&e->envid, v, vn);
+	case 'W':
+		if (e->ret)
+			return 0;
+		return (e->ret = smtp_dsn_ret(v, vn)) ? 1 : -2;
+	case 'S':
+		return e->smtputf8++ ? 0 : 1;
+	case 'B':
+		if (vn != 8 || memcmp(v, "8BITMIME", 8) != 0)
+			return -2;
+		return e->body8++ ? 0 : 1;
+	case 'N':
+		if (r == NULL || r->notify)
+			return r ? 0 : -2;
+		return smtp_dsn_notify(v, vn, &r->notify) ? 1 : -2;
+	case 'O':
+		if (r == NULL || !smtp_dsn_orcpt(v, vn))
+			return -2;
+		return set_once(&r->orcpt, v, vn);
+	default:
+		return 3;
+	}
+}
+
 /* One envelope line s[0..n) (no LF).  1 ok, -1 (err set unless ENOMEM). */
 static int
 env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
@@ -165,7 +199,11 @@ env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
 		r = set_once(&e->helo, v, vn);
 		break;
 	default:
-		/* a later version's field: skipped, see qfile.h */
+		r = env_line_ext(e, s[0], v, vn);
+		if (r == -2)
+			return bad(err, errsz, "bad DSN or SMTPUTF8 line", lineno);
+		if (r == 3)
+			r = 1;   /* a later version's field: skipped, qfile.h */
 		break;
 	}
 	if (r == 0)
@@ -231,6 +269,34 @@ put_line(struct buf *out, char letter, const char *v)
 	return 1;
 }
 
+/* "N<notify>\n" in the canonical order of qfile.h, or nothing for 0. */
+static int
+put_notify(struct buf *out, unsigned f)
+{
+	static const struct { unsigned flag; const char *name; } w[] = {
+		{ SMTP_NOTIFY_NEVER, "NEVER" },
+		{ SMTP_NOTIFY_SUCCESS, "SUCCESS" },
+		{ SMTP_NOTIFY_FAILURE, "FAILURE" },
+		{ SMTP_NOTIFY_DELAY, "DELAY" },
+	};
+	size_t i;
+	int first = 1;
+
+	if (f == 0)
+		return 1;
+	if (buf_catc(out, 'N') < 0)
+		return -1;
+	for (i = 0; i < sizeof w / sizeof w[0]; i++) {
+		if (!(f & w[i].flag))
+			continue;
+		if ((!first && buf_catc(out, ',') < 0) ||
+		    buf_cats(out, w[i].name) < 0)
+			return -1;
+		first = 0;
+	}
+	return buf_catc(out, '\n');
+}
+
 int
 qfile_format_env(struct buf *out, const struct qenv *e)
 {
@@ -246,8 +312,16 @@ qfile_format_env(struct buf *out, const struct qenv *e)
 	    buf_catu(out, (unsigned long long)e->uid) < 0 ||
 	    buf_catc(out, '\n') < 0 || put_line(out, 'F', e->sender) < 0)
 		return -1;
+	if ((e->envid && put_line(out, 'E', e->envid) < 0) ||
+	    (e->ret && put_line(out, 'W', e->ret == 'F' ? "FULL" : "HDRS") < 0)
+	    || (e->smtputf8 && put_line(out, 'S', "") < 0) ||
+	    (e->body8 && put_line(out, 'B', "8BITMIME") < 0))
+		return -1;
 	for (i = 0; i < e->nrcpt; i++)
-		if (put_line(out, 'R', e->rcpt[i].addr) < 0)
+		if (put_line(out, 'R', e->rcpt[i].addr) < 0 ||
+		    put_notify(out, e->rcpt[i].notify) < 0 ||
+		    (e->rcpt[i].orcpt && put_line(out, 'O',
+		    e->rcpt[i].orcpt) < 0))
 			return -1;
 	if (e->client_ip && put_line(out, 'I', e->client_ip) < 0)
 		return -1;
@@ -256,161 +330,17 @@ qfile_format_env(struct buf *out, const struct qenv *e)
 	return buf_catc(out, '\n');
 }
 
-/* Next space-separated field of s[*pos..n) as a number.  1 ok, 0 bad. */
-static int
-field_num(const char *s, size_t n, size_t *pos, unsigned long max,
-    unsigned long *r)
-{
-	const char *sp = str_chr(s + *pos, n - *pos, ' ');
-	size_t end = sp ? (size_t)(sp - s) : n;
-
-	if (!str_ulong(s + *pos, end - *pos, max, r))
-		return 0;
-	*pos = sp ? end + 1 : n;
-	return 1;
-}
-
-/* "r IDX ST ATTEMPTS NEXT LAST[ TEXT]" (s points at the "r").  1/-1. */
-static int
-state_rcpt(struct qenv *e, const char *s, size_t n, unsigned char *seen,
-    unsigned lineno, char *err, size_t errsz)
-{
-	unsigned long idx, att, next, last;
-	size_t pos = 2, tn;
-	struct qrcpt *r;
-	char st;
-
-	if (n < 2 || s[1] != ' ' || !field_num(s, n, &pos, QFILE_RCPT_MAX, &idx)
-	    || idx >= e->nrcpt)
-		return bad(err, errsz, "bad recipient index", lineno);
-	if (seen[idx])
-		return bad(err, errsz, "recipient repeated", lineno);
-	if (pos + 2 > n || s[pos + 1] != ' ' || !strchr("PDFB", s[pos]) ||
-	    s[pos] == '\0')
-		return bad(err, errsz, "bad recipient state", lineno);
-	st = s[pos];
-	pos += 2;
-	if (!field_num(s, n, &pos, QATTEMPTS_MAX, &att) ||
-	    !field_num(s, n, &pos, QTIME_MAX, &next) ||
-	    !field_num(s, n, &pos, QTIME_MAX, &last))
-		return bad(err, errsz, "bad number", lineno);
-	seen[idx] = 1;
-	r = &e->rcpt[idx];
-	r->st = st;
-	r->attempts = (unsigned)att;
-	r->next = (time_t)next;
-	r->last = (time_t)last;
-	/* the text is informational: a longer one is cut, not an error */
-	tn = n - pos;
-	if (tn > QSTATE_TEXT_MAX)
-		tn = QSTATE_TEXT_MAX;
-	memcpy(r->text, s + pos, tn);
-	r->text[tn] = '\0';
-	return 1;
-}
-
-int
-qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
-    size_t errsz)
-{
-	unsigned char *seen;
-	size_t pos = 0;
-	unsigned lineno = 0;
-	int r = 1;
-
-	if (len < 3 || memcmp(text, "V1\n", 3) != 0)
-		return bad(err, errsz, "not a V1 state file", 0);
-	if ((seen = calloc(e->nrcpt + 1, 1)) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	while (pos < len && r > 0) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		const char *s = text + pos;
-		size_t n;
-
-		lineno++;
-		if (nl == NULL) {
-			r = bad(err, errsz, "incomplete last line", lineno);
-			break;
-		}
-		n = (size_t)(nl - s);
-		pos += n + 1;
-		if (n > QSTATE_LINE_MAX)
-			r = bad(err, errsz, "line too long", lineno);
-		else if (!str_printable(s, n))
-			r = bad(err, errsz, "control character", lineno);
-		else if (lineno == 1)
-			continue;        /* "V1", checked above */
-		else if (n == 1 && s[0] == 'H')
-			e->held = 1;
-		else if (n > 0 && s[0] == 'r')
-			r = state_rcpt(e, s, n, seen, lineno, err, errsz);
-		else if (n == 0)
-			r = bad(err, errsz, "empty line", lineno);
-		/* other letters: a later version's field, skipped */
-	}
-	free(seen);
-	return r;
-}
-
-/* Append text with control characters made into '?' (the TEXT field runs
- * to the end of the line, so it must never hold a LF). */
-static int
-cat_clean(struct buf *out, const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n > QSTATE_TEXT_MAX)
-		n = QSTATE_TEXT_MAX;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (buf_catc(out, c < 0x20 || c == 0x7f ? '?' : (char)c) < 0)
-			return -1;
-	}
-	return 1;
-}
-
-int
-qstate_format(struct buf *out, const struct qenv *e)
-{
-	size_t i;
-
-	if (buf_cats(out, "V1\n") < 0 || (e->held && buf_cats(out, "H\n") < 0))
-		return -1;
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct qrcpt *r = &e->rcpt[i];
-
-		if (r->st == RS_PENDING && r->attempts == 0 && r->next == 0 &&
-		    r->last == 0 && r->text[0] == '\0')
-			continue;   /* fresh: the default, not written */
-		if (r->st != RS_PENDING && r->st != RS_DONE &&
-		    r->st != RS_FAILED && r->st != RS_BOUNCED) {
-			errno = EINVAL;
-			return -1;
-		}
-		if (buf_catf(out, "r %zu %c %u %llu %llu", i, r->st,
-		    r->attempts, (unsigned long long)r->next,
-		    (unsigned long long)r->last) < 0)
-			return -1;
-		if (r->text[0] && (buf_catc(out, ' ') < 0 ||
-		    cat_clean(out, r->text) < 0))
-			return -1;
-		if (buf_catc(out, '\n') < 0)
-			return -1;
-	}
-	return 1;
-}
-
 void
 qenv_free(struct qenv *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->nrcpt; i++)
+	for (i = 0; i < e->nrcpt; i++) {
 		free(e->rcpt[i].addr);
+		free(e->rcpt[i].orcpt);
+	}
 	free(e->rcpt);
+	free(e->envid);
 	free(e->sender);
 	free(e->client_ip);
 	free(e->helo);

@@ -11,8 +11,22 @@
  *             R<rcpt>     a recipient; indexes count R lines from 0
  *             I<ip>       client address (smtpd)
  *             H<helo>     client HELO/EHLO name (smtpd)
+ *           and, when the client gave them (tern-smtpd):
+ *             E<envid>    DSN envelope id, xtext as received (RFC 3461
+ *                         4.4), at most 100 characters
+ *             W<ret>      DSN RET: FULL or HDRS (RFC 3461 4.3)
+ *             S           SMTPUTF8 was given (RFC 6531): the envelope
+ *                         or the header may hold UTF-8
+ *             B8BITMIME   BODY=8BITMIME was given (RFC 6152)
+ *             N<notify>   after an R line, for that recipient: DSN
+ *                         NOTIFY, "NEVER" or a comma list of SUCCESS,
+ *                         FAILURE, DELAY in that order (RFC 3461 4.1)
+ *             O<orcpt>    after an R line: DSN ORCPT, "type;xtext" as
+ *                         received (RFC 3461 4.2)
  *           Letters a reader does not know are skipped (forward
  *           compatibility); V, T, F and at least one R are required.
+ *           An N or O line before any R line, or twice after one, is
+ *           an error; values are checked with lib/smtpparse.
  * state/ID  written only by tern-queued, replaced atomically; missing
  *           means every recipient is pending with no attempt yet.
  *             V1
@@ -42,6 +56,8 @@ enum rstate { RS_PENDING = 'P', RS_DONE = 'D', RS_FAILED = 'F',
 
 struct qrcpt {
 	char *addr;
+	unsigned notify;       /* SMTP_NOTIFY_* flags; 0: not given */
+	char *orcpt;           /* DSN ORCPT "type;xtext" or NULL */
 	char st;               /* enum rstate */
 	unsigned attempts;
 	time_t next, last;
@@ -54,6 +70,10 @@ struct qenv {
 	char *sender;          /* "" for the null sender */
 	char *client_ip;       /* may be NULL */
 	char *helo;            /* may be NULL */
+	char *envid;           /* DSN ENVID (xtext) or NULL */
+	char ret;              /* DSN RET: 'F' FULL, 'H' HDRS, 0 not given */
+	int smtputf8;          /* SMTPUTF8 given */
+	int body8;             /* BODY=8BITMIME given */
 	size_t nrcpt;
 	struct qrcpt *rcpt;
 	off_t body_off;        /* offset of the message in mess/ID */
@@ -63,7 +83,7 @@ struct qenv {
 /* Parse the envelope of an open mess/ID file from offset 0.
  * 1 ok, -1 error (errno EINVAL for a malformed file, err gets why). */
 int qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz);
-/* Serialise an envelope (V,T,U,F,R,I,H lines and the empty line). 1/-1 */
+/* Serialise an envelope (the lines above and the empty line). 1/-1 */
 int qfile_format_env(struct buf *out, const struct qenv *e);
 /* Apply state/ID (text, len) onto e's recipients.  1 ok, -1 malformed. */
 int qstate_parse(struct qenv *e, const char *text, size_t len, char *err,

@@ -93,6 +93,77 @@ int smtp_helo_ok(const char *s, size_t n);
  */
 unsigned smtp_line_end(const char *line, size_t n, size_t *textlen_r);
 
+/* ---- ESMTP extensions (smtpparse_ext.c) ---------------------------- */
+
+/* RFC 3461 4.4 and 4.2: ENVID at most 100, ORCPT at most 500 characters. */
+#define SMTP_ENVID_MAX 100
+#define SMTP_ORCPT_MAX 500
+/* RFC 4954 4: a SASL mechanism name is 1..20 of A-Z 0-9 - _ */
+#define SMTP_MECH_MAX 20
+
+/*
+ * 1 if s[0..n) is xtext (RFC 3461 4): characters 33..126 except "+" and
+ * "=", and "+" followed by two upper-case hex digits.  The empty string
+ * is xtext; callers that need a value check the length.
+ */
+int smtp_xtext_ok(const char *s, size_t n);
+
+/*
+ * Decode xtext s[0..n) into out (room for outsz bytes with a NUL).
+ * Returns 1 with *len_r set, 0 if s is not xtext, the result does not
+ * fit, or it decodes to a control character (which no caller wants).
+ */
+int smtp_xtext_decode(const char *s, size_t n, char *out, size_t outsz,
+    size_t *len_r);
+
+/* NOTIFY flags (RFC 3461 4.1) */
+#define SMTP_NOTIFY_NEVER   0x01
+#define SMTP_NOTIFY_SUCCESS 0x02
+#define SMTP_NOTIFY_FAILURE 0x04
+#define SMTP_NOTIFY_DELAY   0x08
+
+/*
+ * The value of NOTIFY= (RFC 3461 4.1): "NEVER" alone, or a comma list of
+ * SUCCESS, FAILURE, DELAY (case-insensitive, each at most once).
+ * 1 with *flags_r set, 0 syntax error.
+ */
+int smtp_dsn_notify(const char *s, size_t n, unsigned *flags_r);
+
+/* The value of RET= (RFC 3461 4.3): 'F' for FULL, 'H' for HDRS; 0 if
+ * neither. */
+char smtp_dsn_ret(const char *s, size_t n);
+
+/*
+ * The value of ORCPT= (RFC 3461 4.2): addr-type ";" xtext, where
+ * addr-type is an atom of letters, digits and "-" (e.g. "rfc822",
+ * "utf-8" of RFC 6533), and the whole at most SMTP_ORCPT_MAX.  1 ok,
+ * 0 syntax error.
+ */
+int smtp_dsn_orcpt(const char *s, size_t n);
+
+/*
+ * The argument of BDAT (RFC 3030 2): chunk-size [SP "LAST"]; the size
+ * is 1..19 digits (a bigger one is an error, not a wrap).  1 with
+ * *size_r and *last_r set, 0 syntax error.
+ */
+int smtp_bdat_arg(const char *s, size_t n, unsigned long long *size_r,
+    int *last_r);
+
+/*
+ * The argument of AUTH (RFC 4954 4): mechanism [SP initial-response].
+ * The mechanism is copied upper-cased into mech; the initial response
+ * (base64, or "=" for an empty one) is returned in *ir_r and *irlen_r, with
+ * *ir_r NULL when there is none.  1 ok, 0 syntax error.
+ */
+int smtp_auth_arg(const char *s, size_t n, char mech[SMTP_MECH_MAX + 1],
+    const char **ir_r, size_t *irlen_r);
+
+/*
+ * 1 if header line text[0..n) starts a field called name (ASCII
+ * case-insensitive; WSP before the colon accepted, as for Received).
+ */
+int smtp_is_field(const char *text, size_t n, const char *name);
+
 /* 1 if the header line text[0..n) is a "Received:" field (RFC 5321 4.4,
  * RFC 5322 3.6.7; the field name is case-insensitive, and RFC 5322
  * 4.5.3's obsolete WSP before the colon is accepted). */

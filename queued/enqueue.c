@@ -33,6 +33,7 @@
 #include "priv.h"
 #include "qfile.h"
 #include "qid.h"
+#include "smtpparse.h"
 #include "str.h"
 
 #define ENV_LINE_MAX 1024   /* one envelope line with its letter */
@@ -185,6 +186,45 @@ xdup(const char *s, size_t n)
 	return p;
 }
 
+/* The DSN and SMTPUTF8 lines (lib/qfile.h): checked like the reader
+ * checks them, so that nothing queued here is called corrupt later. */
+static void
+env_dsn(struct qenv *e, char letter, const char *v, size_t vn)
+{
+	struct qrcpt *r = e->nrcpt ? &e->rcpt[e->nrcpt - 1] : NULL;
+
+	switch (letter) {
+	case 'E':
+		if (e->envid || vn == 0 || vn > SMTP_ENVID_MAX ||
+		    !smtp_xtext_ok(v, vn))
+			die(100, "bad E line");
+		e->envid = xdup(v, vn);
+		break;
+	case 'W':
+		if (e->ret || (e->ret = smtp_dsn_ret(v, vn)) == 0)
+			die(100, "bad W line");
+		break;
+	case 'S':
+		if (e->smtputf8++ || vn != 0)
+			die(100, "bad S line");
+		break;
+	case 'B':
+		if (e->body8++ || vn != 8 || memcmp(v, "8BITMIME", 8) != 0)
+			die(100, "bad B line");
+		break;
+	case 'N':
+		if (r == NULL || r->notify || !smtp_dsn_notify(v, vn,
+		    &r->notify))
+			die(100, "bad N line");
+		break;
+	default:
+		if (r == NULL || r->orcpt || !smtp_dsn_orcpt(v, vn))
+			die(100, "bad O line");
+		r->orcpt = xdup(v, vn);
+		break;
+	}
+}
+
 /* One envelope line "Lvalue" (n bytes, no LF). */
 static void
 env_add(struct qenv *e, const char *s, size_t n)
@@ -217,6 +257,9 @@ env_add(struct qenv *e, const char *s, size_t n)
 		if (vn > ENV_HOST_MAX || (s[0] == 'I' ? e->client_ip : e->helo))
 			die(100, "bad %c line", s[0]);
 		*(s[0] == 'I' ? &e->client_ip : &e->helo) = xdup(v, vn);
+		return;
+	case 'E': case 'W': case 'S': case 'B': case 'N': case 'O':
+		env_dsn(e, s[0], v, vn);
 		return;
 	case 'T': case 'U': case 'V':
 		return;   /* ours to set, never the caller's */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -188,6 +189,45 @@ make_spool(void)
 		    errno == EEXIST ? "exists and is not a FIFO" :
 		    strerror(errno));
 	}
+}
+
+/*
+ * tls_ticket_key, when configured and missing: 80 random bytes (the
+ * session ticket key of lib/tls_server.c), mode 0600, owned by whoever
+ * runs tern-start (root in production: the servers read it before they
+ * drop privileges).  Written to a temporary name, fsynced, renamed, the
+ * directory fsynced (fs_atomic_write).  An existing file is never
+ * replaced: delete it and restart to rotate the key.
+ */
+#define TICKET_KEY_LEN 80
+
+static void
+make_ticket_key(void)
+{
+	const char *path = cfg_str("tls_ticket_key");
+	unsigned char key[TICKET_KEY_LEN];
+	char tmp[4096];
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+
+	if (path[0] == '\0' || lstat(path, &st) == 0 || errno != ENOENT)
+		return;
+	while (got < sizeof key) {
+		r = getrandom(key + got, sizeof key - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			log_fatal("getrandom: %s", strerror(errno));
+		got += (size_t)r;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		log_fatal("tls_ticket_key %s: name too long", path);
+	make_parent(path);
+	if (fs_atomic_write(path, tmp, key, sizeof key, 0600) < 0)
+		log_fatal("tls_ticket_key %s: %s", path, strerror(errno));
+	explicit_bzero(key, sizeof key);
+	log_info("created tls_ticket_key %s", path);
 }
 
 /* The pid in the pid file, or 0 when there is none (or it is junk). */
@@ -508,6 +548,7 @@ main(int argc, char **argv)
 	if (stop)
 		return do_stop();
 	make_spool();
+	make_ticket_key();
 	setup_signals();
 	write_pid();
 	supervise();

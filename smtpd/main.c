@@ -3,9 +3,11 @@
  * by tcpserver, inetd or a systemd socket with Accept=yes.
  *
  * Start-up, in this order (doc/DESIGN.md, STYLE.md rule 3): close stray
- * fds, read the configuration, find the peer address, open the maps, drop
- * privileges (smtpd_user when root; no capabilities in any case), and
- * only then read the first byte from the network.  See tern-smtpd(8).
+ * fds, read the configuration, find the peer address, open the maps and
+ * load the TLS certificate and key (the key may be readable by root
+ * only), drop privileges (smtpd_user when root; no capabilities in any
+ * case), and only then read the first byte from the network.
+ * See tern-smtpd(8).
  */
 #include "config.h"
 
@@ -19,14 +21,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "dns.h"
 #include "fsutil.h"
 #include "log.h"
 #include "priv.h"
 #include "smtpd.h"
 #include "str.h"
+#include "tls.h"
 
 static struct session sess;  /* big (io and enq buffers): not on the stack */
 
@@ -134,14 +139,76 @@ peer_setup(struct session *s)
 static void
 limits_setup(struct session *s)
 {
+	struct timespec ts;
+
 	s->max_size = cfg_num("message_size_limit");
 	s->max_rcpt = cfg_num("smtpd_max_recipients");
 	s->max_line = cfg_num("smtpd_max_line_length");
 	s->max_errors = cfg_num("smtpd_max_errors");
 	s->max_hops = cfg_num("max_hops");
+	s->max_commands = cfg_num("smtpd_max_commands");
+	s->cmd_timeout = cfg_num("smtpd_timeout");
+	s->data_timeout = cfg_num("smtpd_data_timeout");
+	s->max_time = cfg_num("smtpd_max_session_time");
 	s->dline = malloc(s->max_line + 1);
 	if (s->dline == NULL)
 		early_fail("out of memory");
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		early_fail("clock_gettime: %s", strerror(errno));
+	s->start = ts.tv_sec;
+}
+
+/* -m mx|submission|smtps (default mx); -C was taken by cfg_take_dir. */
+static void
+args(struct session *s, int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: tern-smtpd [-C dir] [-m mx|submission|smtps]";
+	const char *m;
+
+	s->mode = MODE_MX;
+	if (argc == 1)
+		return;
+	if (argc != 3 || strncmp(argv[1], "-m", 3) != 0) {
+		log_err("%s", usage);
+		exit(100);
+	}
+	m = argv[2];
+	if (strcmp(m, "mx") == 0)
+		s->mode = MODE_MX;
+	else if (strcmp(m, "submission") == 0)
+		s->mode = MODE_SUBMISSION;
+	else if (strcmp(m, "smtps") == 0)
+		s->mode = MODE_SMTPS;
+	else {
+		log_err("%s", usage);
+		exit(100);
+	}
+}
+
+/* Maps, certificate and resolver: everything read before the drop. */
+static void
+files_setup(struct session *s)
+{
+	char path[4096], err[512];
+	int r;
+
+	/* the maps are opened while we still may read them (root) */
+	if (local_open(&s->maps) < 0)
+		early_fail("%s cannot open maps: %s", s->sid, strerror(errno));
+	if (fs_join(path, sizeof path, cfg_dir(), "access.cdb") < 0 ||
+	    map_open(&s->access, path) < 0)
+		early_fail("%s cannot open %s: %s", s->sid, path,
+		    strerror(errno));
+	r = tls_server_init(err, sizeof err);
+	if (r < 0)
+		early_fail("%s %s", s->sid, err);
+	s->tls_ready = r > 0;
+	if (s->mode == MODE_SMTPS && !s->tls_ready)
+		early_fail("%s -m smtps needs tls_cert in tern.conf", s->sid);
+	/* no DNS at all unless a block list is configured */
+	if (cfg_list("dnsbl_zones", 0) != NULL && dns_init(err, sizeof err) < 0)
+		early_fail("%s %s", s->sid, err);
 }
 
 int
@@ -166,10 +233,7 @@ main(int argc, char **argv)
 		log_fatal("sigaction: %s", strerror(errno));
 	log_init("tern-smtpd", LOG_TO_STDERR, LOG_MAIL);
 	dir = cfg_take_dir(&argc, argv);
-	if (argc > 1) {
-		log_err("usage: tern-smtpd [-C dir]");
-		return 100;
-	}
+	args(s, argc, argv);
 	if (cfg_load(dir, err, sizeof err) < 0)
 		early_fail("%s", err);
 	cfg_log_init("tern-smtpd");
@@ -180,17 +244,16 @@ main(int argc, char **argv)
 	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
 	 * that may relay (any value; we do not append it to addresses) */
 	s->relayclient = getenv("RELAYCLIENT") != NULL;
-	/* the maps are opened while we still may read them (root) */
-	if (local_open(&s->maps) < 0)
-		early_fail("%s cannot open maps: %s", s->sid, strerror(errno));
+	files_setup(s);
 	/* priv_drop dies on a missing user too, but without telling the
 	 * client: check first so that it gets its 421 */
 	if (priv_is_root() && priv_user(cfg_str("smtpd_user"), &uid, &gid) <= 0)
 		early_fail("%s smtpd_user %s: no such user", s->sid,
 		    cfg_str("smtpd_user"));
 	priv_drop(cfg_str("smtpd_user"), NULL, 0);
-	io_init(&s->io, 0, 1, (int)cfg_num("smtpd_timeout"));
-	log_info("%s connect ip=%s%s", s->sid, s->ip,
-	    s->relayclient ? " relayclient=1" : "");
+	io_init(&s->io, 0, 1, (int)s->cmd_timeout);
+	log_info("%s connect ip=%s mode=%s%s", s->sid, s->ip,
+	    s->mode == MODE_MX ? "mx" : s->mode == MODE_SUBMISSION ?
+	    "submission" : "smtps", s->relayclient ? " relayclient=1" : "");
 	session_run(s);
 }

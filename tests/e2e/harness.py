@@ -15,6 +15,14 @@ ternv (scripts/mkusers creates them) so privilege separation is active;
 run as a normal user, everything runs as that user.  Every wait is a
 wait-for-condition with a deadline, never a fixed sleep.
 
+TLS (Instance(tls=True), the default): one self-signed P-256 certificate
+for CN=localhost with subjectAltName DNS:localhost and IP:127.0.0.1 is made
+with openssl(1) once per test run and copied into each instance as
+etc/cert.pem and etc/key.pem (0600, owner root when root), with an 80-byte
+etc/ticket.key (0600); tern.conf gets tls_cert, tls_key and
+tls_ticket_key.  inst.cafile is the certificate for clients to trust
+(inst.ssl_context() makes such a client context); None when tls=False.
+
 The directory is removed when the test passes and kept (path printed) when
 it fails.  The runner calls reap_all() after each test and module so that a
 test that forgets stop() leaves nothing running.
@@ -25,6 +33,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -38,7 +47,7 @@ TMPROOT = os.path.join(REPO, "tests", "tmp")
 # build tree, e.g. to test while others rebuild the checkout)
 BUILD = os.environ.get("TERN_E2E_BUILD") or REPO
 IS_ROOT = os.geteuid() == 0
-SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv")
+SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv", "ternp")
 
 # built program -> its name in DIR/bin
 PROGRAMS = [
@@ -50,6 +59,7 @@ PROGRAMS = [
     "queued/tern-start",
     "queued/tern-remote",
     "deliverd/tern-deliverd",
+    "pop3d/tern-pop3d",
     "tools/tern-map",
     "tools/tern-passwd",
     "tools/tern-config",
@@ -61,6 +71,41 @@ ALIASES = {"postmaster@example.test": "demo@example.test"}
 
 class Skip(Exception):
     """Raised by a test that cannot run here; the reason is printed."""
+
+
+# ---------------------------------------------------------------- TLS
+
+_tls_pem = []   # [(cert bytes, key bytes)] once made
+
+
+def tls_pem():
+    """(cert, key) PEM bytes of the test run's self-signed certificate,
+    made on first use with openssl(1)."""
+    if _tls_pem:
+        return _tls_pem[0]
+    openssl = need_tool("openssl")
+    os.makedirs(TMPROOT, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="tls.", dir=TMPROOT)
+    try:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        r = subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj",
+             "/CN=localhost", "-addext",
+             "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-keyout", key, "-out", cert],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("openssl req failed (exit %d): %s" % (
+                r.returncode, r.stderr.decode("utf-8", "replace").strip()))
+        with open(cert, "rb") as f:
+            c = f.read()
+        with open(key, "rb") as f:
+            k = f.read()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _tls_pem.append((c, k))
+    return c, k
 
 
 # ---------------------------------------------------------------- helpers
@@ -261,9 +306,10 @@ def reap_all(scope, failed):
 # ---------------------------------------------------------------- Instance
 
 class Instance:
-    def __init__(self, conf=None, name="t", users=None, aliases=None):
+    def __init__(self, conf=None, name="t", users=None, aliases=None, tls=True):
         """Create the instance directory and its configuration.  conf: extra
-        or replaced tern.conf keys.  users/aliases: replace the defaults."""
+        or replaced tern.conf keys.  users/aliases: replace the defaults.
+        tls: install the test certificate and ticket key (see above)."""
         os.makedirs(TMPROOT, exist_ok=True)
         os.chmod(TMPROOT, 0o755)
         self.dir = tempfile.mkdtemp(prefix=name + ".", dir=TMPROOT)
@@ -290,6 +336,11 @@ class Instance:
             "program_dir": "../bin",
             "log": "stderr",
         }
+        self.cafile = None
+        if tls:
+            self._install_tls()
+            self.conf.update({"tls_cert": "cert.pem", "tls_key": "key.pem",
+                              "tls_ticket_key": "ticket.key"})
         self.conf.update(conf)
         self.write_conf()
         self.users = dict(USERS if users is None else users)
@@ -303,6 +354,33 @@ class Instance:
     # -- paths and files
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
+
+    def _write_secret(self, name, data):
+        """etc/name with mode 0600, owned by root when root."""
+        p = os.path.join(self.etc, name)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(p, 0o600)
+        if IS_ROOT:
+            os.chown(p, 0, 0)
+        return p
+
+    def _install_tls(self):
+        cert, key = tls_pem()
+        with open(os.path.join(self.etc, "cert.pem"), "wb") as f:
+            f.write(cert)
+        os.chmod(os.path.join(self.etc, "cert.pem"), 0o644)
+        self._write_secret("key.pem", key)
+        self._write_secret("ticket.key", os.urandom(80))
+        self.cafile = os.path.join(self.etc, "cert.pem")
+
+    def ssl_context(self):
+        """A client SSLContext that trusts the instance's certificate (and
+        checks the name: connect as "localhost" or 127.0.0.1)."""
+        if self.cafile is None:
+            raise AssertionError("instance made with tls=False")
+        return ssl.create_default_context(cafile=self.cafile)
 
     def prog(self, name):
         p = os.path.join(self.bin, name)

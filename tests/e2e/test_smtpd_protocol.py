@@ -147,8 +147,11 @@ def test_greeting_and_ehlo_keywords():
         assert code == 250
         assert lines[0] == "250-mx.example.test", lines
         kw = [l[4:] for l in lines[1:]]
+        # the harness configures a certificate: STARTTLS; no AUTH before
+        # TLS (allow_plaintext_auth = no)
         assert kw == ["PIPELINING", "SIZE %d" % SIZE_LIMIT, "8BITMIME",
-                      "ENHANCEDSTATUSCODES", "HELP"], kw
+                      "ENHANCEDSTATUSCODES", "STARTTLS", "SMTPUTF8", "DSN",
+                      "CHUNKING", "HELP"], kw
         assert c.cmd("HELO client.example.org") == (250, ["250 mx.example.test"])
         assert c.cmd("QUIT") == (221, ["221 2.0.0 Bye"])
 
@@ -183,7 +186,7 @@ def test_small_commands():
         code, lines = c.cmd("HELP")
         assert code == 214 and lines[0].startswith("214 2.0.0 "), lines
         assert c.cmd("TURN")[1] == ["502 5.5.1 Error: command not implemented"]
-        assert c.cmd("STARTTLS")[0] == 502
+        assert c.cmd("STARTTLS now")[0] == 501
         assert c.cmd("FOO bar")[1] == ["500 5.5.1 Error: command not recognized"]
         assert c.cmd("")[0] == 500
         assert c.cmd("MAIL FROM:<a\x00b@example.org>")[0] == 500
@@ -222,7 +225,7 @@ def test_mail_parameters():
         assert c.cmd("MAIL FROM:s@example.org")[0] == 501
         assert c.cmd("MAIL TO:<s@example.org>")[0] == 501
         assert c.cmd("MAIL FROM:<>")[0] == 250
-        code, lines = c.cmd("RCPT TO:<demo@example.test> NOTIFY=NEVER")
+        code, lines = c.cmd("RCPT TO:<demo@example.test> FOO=BAR")
         assert lines[0].startswith("555 5.5.4 "), lines
     with session(ehlo=False) as c:
         assert c.cmd("HELO client.example.org")[0] == 250
@@ -456,12 +459,17 @@ def test_bare_lf_command_accepted():
 
 def test_command_line_too_long():
     with session() as c:
-        code, lines = c.cmd("NOOP " + "x" * 600)
+        code, lines = c.cmd("NOOP " + "x" * 2100)
         assert lines == ["500 5.5.2 Error: line too long"], lines
         assert_alive(c)
-        # within the limit (512 + the SIZE and BODY allowance)
-        code, lines = c.cmd("NOOP " + "x" * 500)
+        # within the limit (512 + what SIZE, BODY, DSN, SMTPUTF8 and
+        # AUTH= add: 2048 in all)
+        code, lines = c.cmd("NOOP " + "x" * 2000)
         assert code == 250
+        # over even the AUTH limit of RFC 4954 (12288)
+        code, lines = c.cmd("NOOP " + "x" * 13000)
+        assert lines == ["500 5.5.2 Error: line too long"], lines
+        assert_alive(c)
 
 
 def test_too_many_errors():

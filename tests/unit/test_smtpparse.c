@@ -1,7 +1,8 @@
 /*
  * test_smtpparse: the pure SMTP parsers of lib/smtpparse (command split,
  * FROM:/TO: keyword, ESMTP parameters with their bounds, HELO names,
- * DATA line ends, Received detection).
+ * DATA line ends, Received detection) and of lib/smtpparse_ext (xtext,
+ * DSN parameters, BDAT and AUTH arguments, field names).
  */
 #include <string.h>
 
@@ -177,6 +178,121 @@ static void test_received(void)
 	T_CHECK(!smtp_is_received(S("Receive: x")));
 }
 
+static void test_xtext(void)
+{
+	char out[16];
+	size_t n = 0;
+
+	T_CHECK(smtp_xtext_ok(S("")));
+	T_CHECK(smtp_xtext_ok(S("abc.def@x")));
+	T_CHECK(smtp_xtext_ok(S("a+2Bb+3D")));
+	T_CHECK(!smtp_xtext_ok(S("a+2b")));      /* lower-case hex */
+	T_CHECK(!smtp_xtext_ok(S("a+2")));
+	T_CHECK(!smtp_xtext_ok(S("a+")));
+	T_CHECK(!smtp_xtext_ok(S("a=b")));
+	T_CHECK(!smtp_xtext_ok(S("a b")));
+	T_CHECK(!smtp_xtext_ok(S("a\xc3\xa9")));
+	T_EQ_INT(smtp_xtext_decode(S("a+2Bb+3D"), out, sizeof out, &n), 1);
+	T_EQ_STR(out, "a+b=");
+	T_EQ_INT(n, 4);
+	/* a decoded control character or too long a result */
+	T_EQ_INT(smtp_xtext_decode(S("a+0Ab"), out, sizeof out, &n), 0);
+	T_EQ_INT(smtp_xtext_decode(S("0123456789abcdef"), out, sizeof out,
+	    &n), 0);
+	T_EQ_INT(smtp_xtext_decode(S("0123456789abcde"), out, sizeof out,
+	    &n), 1);
+	/* the length is honoured */
+	T_EQ_INT(smtp_xtext_decode("ab+2", 2, out, sizeof out, &n), 1);
+	T_EQ_STR(out, "ab");
+}
+
+static void test_dsn(void)
+{
+	unsigned f = 0;
+
+	T_EQ_INT(smtp_dsn_notify(S("NEVER"), &f), 1);
+	T_EQ_INT(f, SMTP_NOTIFY_NEVER);
+	T_EQ_INT(smtp_dsn_notify(S("success,Failure,DELAY"), &f), 1);
+	T_EQ_INT(f, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE |
+	    SMTP_NOTIFY_DELAY);
+	T_EQ_INT(smtp_dsn_notify(S("FAILURE"), &f), 1);
+	T_EQ_INT(f, SMTP_NOTIFY_FAILURE);
+	T_EQ_INT(smtp_dsn_notify(S("NEVER,FAILURE"), &f), 0);
+	T_EQ_INT(smtp_dsn_notify(S("FAILURE,FAILURE"), &f), 0);
+	T_EQ_INT(smtp_dsn_notify(S("FAILURE,"), &f), 0);
+	T_EQ_INT(smtp_dsn_notify(S(",FAILURE"), &f), 0);
+	T_EQ_INT(smtp_dsn_notify(S(""), &f), 0);
+	T_EQ_INT(smtp_dsn_notify(S("SOMETIMES"), &f), 0);
+	T_EQ_INT(smtp_dsn_ret(S("FULL")), 'F');
+	T_EQ_INT(smtp_dsn_ret(S("hdrs")), 'H');
+	T_EQ_INT(smtp_dsn_ret(S("HDR")), 0);
+	T_EQ_INT(smtp_dsn_ret(S("FULLX")), 0);
+	T_CHECK(smtp_dsn_orcpt(S("rfc822;a@b.example")));
+	T_CHECK(smtp_dsn_orcpt(S("utf-8;a\\x{E9}@b")));
+	T_CHECK(smtp_dsn_orcpt(S("rfc822;a+2Bb@c")));
+	T_CHECK(!smtp_dsn_orcpt(S("rfc822;")));
+	T_CHECK(!smtp_dsn_orcpt(S(";a@b")));
+	T_CHECK(!smtp_dsn_orcpt(S("rfc822a@b")));
+	T_CHECK(!smtp_dsn_orcpt(S("rfc 822;a@b")));
+	T_CHECK(!smtp_dsn_orcpt(S("rfc822;a=b")));
+}
+
+static void test_bdat(void)
+{
+	unsigned long long n = 1;
+	int last = 1;
+
+	T_EQ_INT(smtp_bdat_arg(S("1000"), &n, &last), 1);
+	T_EQ_INT(n, 1000);
+	T_EQ_INT(last, 0);
+	T_EQ_INT(smtp_bdat_arg(S("0 LAST"), &n, &last), 1);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(last, 1);
+	T_EQ_INT(smtp_bdat_arg(S("12  last"), &n, &last), 1);
+	T_EQ_INT(n, 12);
+	T_EQ_INT(last, 1);
+	T_EQ_INT(smtp_bdat_arg(S("9999999999999999999"), &n, &last), 1);
+	T_EQ_INT(smtp_bdat_arg(S("99999999999999999999"), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S(""), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S("-1"), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S("10 LASTX"), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S("10 FIRST"), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S("10LAST"), &n, &last), 0);
+	T_EQ_INT(smtp_bdat_arg(S("1 0"), &n, &last), 0);
+}
+
+static void test_auth(void)
+{
+	char mech[SMTP_MECH_MAX + 1];
+	const char *ir = (const char *)1;
+	size_t n = 9;
+
+	T_EQ_INT(smtp_auth_arg(S("plain"), mech, &ir, &n), 1);
+	T_EQ_STR(mech, "PLAIN");
+	T_CHECK(ir == NULL);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(smtp_auth_arg(S("PLAIN AGFsaWNlAGFsaWNl"), mech, &ir, &n), 1);
+	T_EQ_MEM(ir, n, "AGFsaWNlAGFsaWNl", 16);
+	T_EQ_INT(smtp_auth_arg(S("LOGIN ="), mech, &ir, &n), 1);
+	T_EQ_MEM(ir, n, "=", 1);
+	T_EQ_INT(smtp_auth_arg(S("SCRAM-SHA-256"), mech, &ir, &n), 1);
+	T_EQ_STR(mech, "SCRAM-SHA-256");
+	T_EQ_INT(smtp_auth_arg(S(""), mech, &ir, &n), 0);
+	T_EQ_INT(smtp_auth_arg(S("PLAIN a b"), mech, &ir, &n), 0);
+	T_EQ_INT(smtp_auth_arg(S("PL@IN"), mech, &ir, &n), 0);
+	T_EQ_INT(smtp_auth_arg(S("ABCDEFGHIJKLMNOPQRSTU"), mech, &ir, &n), 0);
+	T_EQ_INT(smtp_auth_arg(S("ABCDEFGHIJKLMNOPQRST"), mech, &ir, &n), 1);
+}
+
+static void test_field(void)
+{
+	T_CHECK(smtp_is_field(S("X-Tern-Spam: yes"), "X-Tern-Spam"));
+	T_CHECK(smtp_is_field(S("x-tern-spam :yes"), "X-Tern-Spam"));
+	T_CHECK(!smtp_is_field(S("X-Tern-Spammy: yes"), "X-Tern-Spam"));
+	T_CHECK(!smtp_is_field(S("X-Tern-Spam"), "X-Tern-Spam"));
+	T_CHECK(!smtp_is_field(S(" X-Tern-Spam: yes"), "X-Tern-Spam"));
+}
+
 int main(void)
 {
 	test_split();
@@ -185,5 +301,10 @@ int main(void)
 	test_helo();
 	test_line_end();
 	test_received();
+	test_xtext();
+	test_dsn();
+	test_bdat();
+	test_auth();
+	test_field();
 	T_DONE();
 }

@@ -1,0 +1,369 @@
+/*
+ * login: the login child of tern-pop3d, the only process that reads the
+ * network before authentication.  It runs as pop3d_user with no
+ * capabilities and holds nothing but the client connection, the TLS
+ * state and its end of the socketpair to the parent: no maps, no
+ * Maildir.  It speaks the AUTHORIZATION state (RFC 1939 4, RFC 2449 CAPA,
+ * RFC 2595 STLS, RFC 5034 AUTH PLAIN) and hands each login attempt to the
+ * parent, which checks the password itself.  After a successful login it
+ * becomes a byte relay between the client (and TLS) and the mailbox
+ * process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cfg.h"
+#include "log.h"
+#include "pop3d.h"
+#include "str.h"
+#include "tls.h"
+
+/* 1 if a password may be sent on this connection: TLS is on, or
+ * allow_plaintext_auth (RFC 2595 section 2.1; loopback is no exception) */
+static int
+may_login(struct pop3 *p)
+{
+	return tls_active(&p->io) || cfg_bool("allow_plaintext_auth");
+}
+
+/* Refuse a password before TLS (RFC 3206 [AUTH]; RFC 2595 2.1). */
+static int
+need_tls(struct pop3 *p)
+{
+	if (may_login(p))
+		return 0;
+	pop3_error(p, "-ERR [AUTH] Plaintext authentication disallowed "
+	    "without TLS (use STLS)");
+	return 1;
+}
+
+static void
+start_tls(struct pop3 *p)
+{
+	char err[512];
+
+	if (tls_server_start(&p->io, err, sizeof err) < 0) {
+		log_info("%s tls failed ip=%s error=%s", p->sid, p->ip, err);
+		exit(0);
+	}
+	log_info("%s tls ip=%s %s", p->sid, p->ip, tls_info(&p->io));
+}
+
+void
+login_run(struct pop3 *p)
+{
+	p->state = ST_AUTH;
+	if (p->implicit_tls)
+		start_tls(p);
+	pop3_reply(p, "+OK %s POP3 server ready", p->host);
+	session_loop(p);
+}
+
+void
+login_capa(struct pop3 *p)
+{
+	pop3_reply(p, "+OK Capability list follows");
+	pop3_reply(p, "TOP");
+	pop3_reply(p, "UIDL");
+	/* RFC 2595 2.1: no password mechanisms on a connection that may
+	 * not carry passwords; STLS only before TLS and with a cert */
+	if (may_login(p)) {
+		pop3_reply(p, "USER");
+		pop3_reply(p, "SASL PLAIN");
+	}
+	pop3_reply(p, "RESP-CODES");
+	pop3_reply(p, "AUTH-RESP-CODE");
+	pop3_reply(p, "PIPELINING");
+	if (!tls_active(&p->io) && tls_server_ready())
+		pop3_reply(p, "STLS");
+	pop3_reply(p, "IMPLEMENTATION tern");
+	pop3_reply(p, ".");
+}
+
+void
+login_stls(struct pop3 *p, const char *arg, size_t n)
+{
+	(void)arg;
+	(void)n;
+	if (tls_active(&p->io)) {
+		pop3_error(p, "-ERR Command not permitted when TLS active");
+		return;
+	}
+	if (!tls_server_ready()) {
+		pop3_error(p, "-ERR TLS not available");
+		return;
+	}
+	pop3_reply(p, "+OK Begin TLS negotiation");
+	if (io_flush(&p->io) < 0)
+		session_lost(p, "stls");
+	start_tls(p);
+	/* RFC 2595 4: forget what the client said before TLS */
+	buf_free(&p->user);
+}
+
+void
+login_quit(struct pop3 *p)
+{
+	pop3_reply(p, "+OK %s POP3 server signing off", p->host);
+	log_info("%s quit ip=%s", p->sid, p->ip);
+	session_exit(p, 0);
+}
+
+/* ---- the relay ---------------------------------------------------------- */
+
+/* Copy bytes both ways between client and mailbox process until one side
+ * ends.  The mailbox process enforces the idle timeout: when it gives
+ * up, it closes the socket and so ends the relay.  A client that goes
+ * away makes us close the socket without a QUIT: the mailbox process
+ * then ends without UPDATE, and nothing is deleted (RFC 1939 6). */
+static void
+relay(struct pop3 *p)
+{
+	static char buf[POP3_RELAY_BUF];
+	struct pollfd fds[2];
+	ssize_t n;
+
+	for (;;) {
+		/* bytes the client sent already (pipelined after the login
+		 * command, or read with the last TLS record) go first */
+		while (io_pending(&p->io) > 0) {
+			n = io_read(&p->io, buf, sizeof buf);
+			if (n > 0 && fd_write_all(p->ctl, buf, (size_t)n) < 0)
+				goto done;
+		}
+		fds[0].fd = p->io.rfd;
+		fds[0].events = POLLIN;
+		fds[1].fd = p->ctl;
+		fds[1].events = POLLIN;
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal("%s poll: %s", p->sid, strerror(errno));
+		}
+		if (fds[1].revents) {
+			n = read(p->ctl, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				goto done;
+			if (io_put(&p->io, buf, (size_t)n) < 0 ||
+			    io_flush(&p->io) < 0)
+				goto lost;
+		}
+		if (fds[0].revents) {
+			n = io_read(&p->io, buf, sizeof buf);
+			if (n <= 0)
+				goto lost;
+			if (fd_write_all(p->ctl, buf, (size_t)n) < 0)
+				goto done;
+		}
+	}
+done:
+	/* the mailbox process ended the session (QUIT, timeout, error) */
+	if (tls_active(&p->io))
+		tls_end(&p->io);
+	exit(0);
+lost:
+	(void)close(p->ctl);
+	exit(0);
+}
+
+/* ---- login attempts ---------------------------------------------------- */
+
+/* Send one attempt to the parent as "LEN:user\0pass," (a netstring). */
+static void
+ctl_send(struct pop3 *p, const char *user, size_t ulen, const char *pass,
+    size_t plen)
+{
+	struct buf m = BUF_INIT;
+
+	if (buf_catu(&m, ulen + 1 + plen) < 0 || buf_catc(&m, ':') < 0 ||
+	    buf_cat(&m, user, ulen) < 0 || buf_catc(&m, '\0') < 0 ||
+	    buf_cat(&m, pass, plen) < 0 || buf_catc(&m, ',') < 0)
+		log_fatal("%s out of memory", p->sid);
+	if (fd_write_all(p->ctl, m.s, m.len) < 0) {
+		explicit_bzero(m.s, m.len);
+		log_fatal("%s write to parent: %s", p->sid, strerror(errno));
+	}
+	explicit_bzero(m.s, m.len);
+	buf_free(&m);
+}
+
+/* Try user and password; returns only when the login failed. */
+static void
+try_login(struct pop3 *p, const char *user, size_t ulen, const char *pass,
+    size_t plen)
+{
+	char c;
+	ssize_t r;
+
+	if (ulen == 0 || ulen > AUTH_USER_MAX || plen == 0 ||
+	    plen > AUTH_PASS_MAX || str_chr(user, ulen, '\0') != NULL ||
+	    str_chr(pass, plen, '\0') != NULL) {
+		pop3_error(p, "-ERR [AUTH] Authentication failed");
+		return;
+	}
+	if (io_flush(&p->io) < 0)
+		session_lost(p, "login");
+	ctl_send(p, user, ulen, pass, plen);
+	do
+		r = read(p->ctl, &c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		c = CTL_TEMP;  /* the parent is gone: cannot go on */
+	buf_free(&p->user);
+	switch (c) {
+	case CTL_RELAY:
+		relay(p);
+		break;
+	case CTL_FAIL:
+		pop3_reply(p, "-ERR [AUTH] Authentication failed");
+		return;
+	case CTL_FAIL_LAST:
+		pop3_reply(p, "-ERR [AUTH] Authentication failed, too many "
+		    "failures; closing");
+		session_exit(p, 0);
+	default:
+		pop3_reply(p, "-ERR [SYS/TEMP] Temporary authentication "
+		    "failure, try again later");
+		if (r != 1)
+			session_exit(p, 0);
+		return;
+	}
+}
+
+void
+login_user(struct pop3 *p, const char *arg, size_t n)
+{
+	buf_free(&p->user);
+	if (need_tls(p))
+		return;
+	if (n > AUTH_USER_MAX) {
+		pop3_error(p, "-ERR [AUTH] User name too long");
+		return;
+	}
+	if (buf_copy(&p->user, arg, n) < 0)
+		log_fatal("%s out of memory", p->sid);
+	pop3_reply(p, "+OK Send your password");
+}
+
+void
+login_pass(struct pop3 *p, const char *arg, size_t n)
+{
+	if (need_tls(p))
+		return;
+	/* RFC 1939 7: PASS only right after a successful USER */
+	if (p->user.len == 0) {
+		pop3_error(p, "-ERR Send USER first");
+		return;
+	}
+	/* RFC 1939 7: the whole rest of the line is the password, spaces
+	 * included */
+	try_login(p, p->user.s, p->user.len, arg, n);
+}
+
+/* Read the client's SASL response line into out (base64 text).  1 ok,
+ * 0 cancelled ("*", RFC 5034 4). */
+static int
+sasl_read(struct pop3 *p, struct buf *out)
+{
+	static char line[POP3_AUTH_LINE_MAX + 1];
+	size_t len;
+	int r;
+
+	pop3_reply(p, "+ ");
+	errno = 0;
+	r = io_getline(&p->io, line, POP3_AUTH_LINE_MAX, &len);
+	if (r < 0 && errno == EMSGSIZE)
+		return 0;
+	if (r <= 0 || line[len - 1] != '\n')
+		session_lost(p, "auth");
+	len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 1 && line[0] == '*')
+		return 0;
+	if (buf_copy(out, line, len) < 0)
+		log_fatal("%s out of memory", p->sid);
+	explicit_bzero(line, sizeof line);
+	return 1;
+}
+
+/* AUTH PLAIN with the base64 response b64 (RFC 4616, RFC 5034). */
+static void
+auth_plain(struct pop3 *p, const char *b64, size_t n)
+{
+	struct buf msg = BUF_INIT, authz = BUF_INIT, user = BUF_INIT,
+	    pass = BUF_INIT;
+	int r;
+
+	/* RFC 5034 4: "=" is an empty initial response */
+	if (n == 1 && b64[0] == '=')
+		r = 1;
+	else
+		r = b64_decode(b64, n, &msg);
+	if (r < 0)
+		log_fatal("%s out of memory", p->sid);
+	if (r == 0) {
+		pop3_error(p, "-ERR [AUTH] Invalid base64 data");
+		return;
+	}
+	r = sasl_plain(buf_str(&msg), msg.len, &authz, &user, &pass);
+	if (r < 0)
+		log_fatal("%s out of memory", p->sid);
+	if (r == 0)
+		pop3_error(p, "-ERR [AUTH] Authentication failed");
+	else
+		try_login(p, user.s, user.len, pass.s, pass.len);
+	if (msg.s)
+		explicit_bzero(msg.s, msg.len);
+	if (pass.s)
+		explicit_bzero(pass.s, pass.len);
+	buf_free(&msg);
+	buf_free(&authz);
+	buf_free(&user);
+	buf_free(&pass);
+}
+
+void
+login_auth(struct pop3 *p, const char *arg, size_t n)
+{
+	struct buf resp = BUF_INIT;
+	const char *sp = str_chr(arg, n, ' ');
+	size_t mlen = sp ? (size_t)(sp - arg) : n;
+
+	buf_free(&p->user);
+	if (n == 0) {
+		/* not in RFC 5034, but clients send it to list mechanisms */
+		pop3_reply(p, "+OK");
+		if (may_login(p))
+			pop3_reply(p, "PLAIN");
+		pop3_reply(p, ".");
+		return;
+	}
+	if (mlen != 5 || !str_ncaseeq(arg, "PLAIN", 5)) {
+		pop3_error(p, "-ERR Unsupported authentication mechanism");
+		return;
+	}
+	if (need_tls(p))
+		return;
+	if (sp != NULL) {
+		auth_plain(p, sp + 1, n - mlen - 1);
+		return;
+	}
+	if (!sasl_read(p, &resp)) {
+		pop3_error(p, "-ERR Authentication cancelled");
+		return;
+	}
+	auth_plain(p, buf_str(&resp), resp.len);
+	if (resp.s)
+		explicit_bzero(resp.s, resp.len);
+	buf_free(&resp);
+}

@@ -1,0 +1,402 @@
+/*
+ * tern-pop3d: one POP3 session on fd 0 (read) and fd 1 (write), started
+ * by tcpserver, inetd or a systemd socket with Accept=yes; -T for
+ * implicit TLS (port 995, RFC 8314).
+ *
+ * The process started for the connection becomes the PARENT: it reads
+ * the configuration and opens the maps (as root in production), forks the
+ * login child, lets go of the connection, and then only answers the login
+ * child's password checks.  On a good password it forks the mailbox
+ * process as the mailbox owner and waits for both children to end.  It
+ * never parses a byte from the network; its one input is the netstring
+ * of user and password from the login child, which it bounds and checks
+ * itself (lib/auth).  See pop3d.h for the wire format and tern-pop3d(8)
+ * SECURITY for the reasons.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cfg.h"
+#include "fsutil.h"
+#include "log.h"
+#include "pop3d.h"
+#include "priv.h"
+#include "str.h"
+#include "tls.h"
+
+static struct pop3 sess;  /* big (io buffers): not on the stack */
+
+static void
+on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
+/* Before a session exists: tell the client, log, exit 111. */
+static void early_fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void
+early_fail(const char *fmt, ...)
+{
+	static const char msg[] =
+	    "-ERR [SYS/TEMP] Service not available, try again later\r\n";
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+		text[0] = '\0';
+	va_end(ap);
+	(void)fd_write_all(1, msg, sizeof msg - 1);
+	log_fatal("%s", text);
+}
+
+static void
+host_setup(struct pop3 *p)
+{
+	const char *h = cfg_str("hostname");
+
+	if (h[0] != '\0') {
+		if (str_copy(p->host, h, sizeof p->host) >= sizeof p->host)
+			early_fail("hostname too long");
+	} else if (gethostname(p->host, sizeof p->host) < 0) {
+		early_fail("gethostname: %s", strerror(errno));
+	}
+	p->host[sizeof p->host - 1] = '\0';
+	if (!str_printable(p->host, strlen(p->host)) ||
+	    str_chr(p->host, strlen(p->host), ' ') != NULL)
+		early_fail("hostname %s is not a host name", p->host);
+}
+
+/* 1 if s may be an IPv4 or IPv6 address (TCPREMOTEIP is only as
+ * trustworthy as whoever set the environment). */
+static int
+ip_text_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= POP3_IP_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+peer_setup(struct pop3 *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	const char *env = getenv("TCPREMOTEIP");
+	const void *a = NULL;
+
+	str_copy(p->ip, "unknown", sizeof p->ip);
+	if (env != NULL && ip_text_ok(env)) {
+		str_copy(p->ip, env, sizeof p->ip);
+	} else if (getpeername(0, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			a = &((struct sockaddr_in *)&ss)->sin_addr;
+		else if (ss.ss_family == AF_INET6)
+			a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (a != NULL && inet_ntop(ss.ss_family, a, p->ip,
+		    sizeof p->ip) == NULL)
+			str_copy(p->ip, "unknown", sizeof p->ip);
+	}
+	/* "::ffff:192.0.2.1": an IPv4 client on an IPv6 socket */
+	if (str_casestart(p->ip, "::ffff:") && strchr(p->ip + 7, '.') &&
+	    !strchr(p->ip + 7, ':'))
+		memmove(p->ip, p->ip + 7, strlen(p->ip + 7) + 1);
+}
+
+/* ---- the login child ----------------------------------------------------- */
+
+static void login_child(struct pop3 *, int) __attribute__((noreturn));
+
+static void
+login_child(struct pop3 *p, int ctl)
+{
+	char err[512];
+	int r;
+
+	p->ctl = ctl;
+	/* the maps hold every user's password hash: not for this process */
+	local_close(&p->maps);
+	/* the key is read here, as root, and never by the parent, so the
+	 * mailbox process (forked by the parent) never holds it */
+	r = tls_server_init(err, sizeof err);
+	if (r < 0)
+		early_fail("%s %s", p->sid, err);
+	if (r == 0 && p->implicit_tls)
+		early_fail("%s -T needs tls_cert in tern.conf", p->sid);
+	priv_drop(cfg_str("pop3d_user"), NULL, 0);
+	io_init(&p->io, 0, 1, (int)cfg_num("pop3d_timeout"));
+	login_run(p);
+}
+
+/* ---- the parent ---------------------------------------------------------- */
+
+/* Read n bytes from the login child within the session timeout.
+ * 1, 0 EOF, -1 error. */
+static int
+ctl_read(struct io *io, char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = io_read(io, p, n);
+
+		if (r <= 0)
+			return (int)r;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 1;
+}
+
+/* One login attempt "LEN:user\0pass,".  1 (user, pass set), 0 EOF, -1
+ * malformed or error: the login child cannot be trusted, so every field
+ * is bounded here again. */
+static int
+ctl_request(struct io *io, char *user, char *pass)
+{
+	char msg[AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1], c;
+	size_t len = 0, digits = 0, ulen;
+	const char *z;
+	int r;
+
+	for (;;) {
+		r = ctl_read(io, &c, 1);
+		if (r <= 0)
+			return r == 0 && digits == 0 ? 0 : -1;
+		if (c == ':' && digits > 0)
+			break;
+		if (c < '0' || c > '9' || ++digits > 5)
+			return -1;
+		len = len * 10 + (size_t)(c - '0');
+	}
+	if (len > sizeof msg - 1)
+		return -1;
+	if (ctl_read(io, msg, len) <= 0 || ctl_read(io, &c, 1) <= 0 ||
+	    c != ',') {
+		explicit_bzero(msg, len);
+		return -1;
+	}
+	z = memchr(msg, '\0', len);
+	ulen = z ? (size_t)(z - msg) : 0;
+	r = -1;
+	if (z != NULL && ulen > 0 && ulen <= AUTH_USER_MAX &&
+	    len - ulen - 1 <= AUTH_PASS_MAX &&
+	    memchr(z + 1, '\0', len - ulen - 1) == NULL) {
+		memcpy(user, msg, ulen);
+		user[ulen] = '\0';
+		memcpy(pass, z + 1, len - ulen - 1);
+		pass[len - ulen - 1] = '\0';
+		r = 1;
+	}
+	explicit_bzero(msg, sizeof msg);
+	return r;
+}
+
+static void
+ctl_answer(struct pop3 *p, int ctl, char c)
+{
+	if (fd_write_all(ctl, &c, 1) < 0 && errno != EPIPE)
+		log_warn("%s write to login child: %s", p->sid, strerror(errno));
+}
+
+/* Fork the mailbox process for canon.  1 started, 0 no usable mailbox
+ * (logged). */
+static int
+mailbox_start(struct pop3 *p, int ctl, const char *canon)
+{
+	struct local_target t;
+	pid_t pid;
+	int r;
+
+	memset(&t, 0, sizeof t);
+	r = local_lookup(&p->maps, canon, &t);
+	if (r <= 0 || (t.kind != LOCAL_USER && t.kind != LOCAL_SYSTEM) ||
+	    t.maildir.len == 0) {
+		log_warn("%s login user=%s ip=%s error=%s", p->sid, canon, p->ip,
+		    r < 0 ? strerror(errno) : "no mailbox");
+		local_target_free(&t);
+		return 0;
+	}
+	if (!priv_is_root() && t.uid != getuid()) {
+		log_warn("%s login user=%s ip=%s error=mailbox owner uid %lu "
+		    "and we are not root", p->sid, canon, p->ip,
+		    (unsigned long)t.uid);
+		local_target_free(&t);
+		return 0;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("%s fork: %s", p->sid, strerror(errno));
+		local_target_free(&t);
+		return 0;
+	}
+	if (pid == 0) {
+		local_close(&p->maps);
+		priv_drop_ids(t.uid, t.gid);
+		p->ctl = ctl;
+		if (buf_copys(&p->login, canon) < 0)
+			log_fatal("%s out of memory", p->sid);
+		maildrop_run(p, t.maildir.s);
+	}
+	log_info("%s login user=%s ip=%s uid=%lu", p->sid, canon, p->ip,
+	    (unsigned long)t.uid);
+	local_target_free(&t);
+	return 1;
+}
+
+/* Sleep s seconds (the failed-login delay), whatever signals come. */
+static void
+delay(unsigned long s)
+{
+	struct timespec ts = { (time_t)s, 0 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Answer login attempts until one succeeds or the login child ends. */
+static void
+parent_run(struct pop3 *p, int ctl)
+{
+	static char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
+	unsigned long max = cfg_num("auth_max_failures"), failures = 0;
+	struct buf canon = BUF_INIT;
+	char safe[LOG_SAFE_MAX];
+	int r;
+
+	/* no timeout: the login child has one, and the parent waits for
+	 * it to end in any case */
+	io_init(&p->io, ctl, ctl, 0);
+	while ((r = ctl_request(&p->io, user, pass)) > 0) {
+		r = auth_check(&p->maps, user, pass, &canon);
+		explicit_bzero(pass, sizeof pass);
+		if (r > 0 && mailbox_start(p, ctl, buf_str(&canon)))
+			break;
+		if (r != 0) {
+			if (r < 0)
+				log_warn("%s auth error ip=%s error=%s", p->sid,
+				    p->ip, strerror(errno));
+			ctl_answer(p, ctl, CTL_TEMP);
+			continue;
+		}
+		failures++;
+		log_info("%s auth failed ip=%s user=%s failures=%lu", p->sid,
+		    p->ip, log_safe(safe, sizeof safe, user, strlen(user)),
+		    failures);
+		delay(cfg_num("auth_fail_delay"));
+		ctl_answer(p, ctl, failures >= max ? CTL_FAIL_LAST : CTL_FAIL);
+		if (failures >= max)
+			break;
+	}
+	if (r < 0)
+		log_warn("%s bad request from the login child", p->sid);
+	buf_free(&canon);
+	(void)close(ctl);
+	local_close(&p->maps);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	exit(0);
+}
+
+/* ---- start-up ---------------------------------------------------------- */
+
+static void
+usage(void)
+{
+	log_err("usage: tern-pop3d [-C dir] [-T]");
+	exit(100);
+}
+
+/* A client that hangs up must not kill us in the middle of a write: the
+ * write fails with EPIPE where it happens. */
+static void
+sigpipe_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigpipe;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		log_fatal("sigaction: %s", strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pop3 *p = &sess;
+	const char *dir;
+	char err[512];
+	uid_t uid;
+	gid_t gid;
+	int sv[2], i, devnull;
+	pid_t pid;
+
+	fd_close_from(3);
+	sigpipe_setup();
+	log_init("tern-pop3d", LOG_TO_STDERR, LOG_MAIL);
+	dir = cfg_take_dir(&argc, argv);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-T") == 0)
+			p->implicit_tls = 1;
+		else
+			usage();
+	}
+	if (cfg_load(dir, err, sizeof err) < 0)
+		early_fail("%s", err);
+	cfg_log_init("tern-pop3d");
+	host_setup(p);
+	sid_new(p->sid);
+	peer_setup(p);
+	p->ctl = -1;
+	if (local_open(&p->maps) < 0)
+		early_fail("%s cannot open maps: %s", p->sid, strerror(errno));
+	if (priv_is_root() && priv_user(cfg_str("pop3d_user"), &uid, &gid) <= 0)
+		early_fail("%s pop3d_user %s: no such user", p->sid,
+		    cfg_str("pop3d_user"));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		early_fail("%s socketpair: %s", p->sid, strerror(errno));
+	log_info("%s connect ip=%s%s", p->sid, p->ip,
+	    p->implicit_tls ? " tls=implicit" : "");
+	pid = fork();
+	if (pid < 0)
+		early_fail("%s fork: %s", p->sid, strerror(errno));
+	if (pid == 0) {
+		(void)close(sv[0]);
+		login_child(p, sv[1]);
+	}
+	(void)close(sv[1]);
+	/* the connection belongs to the login child now: when it ends, the
+	 * client must see the end, whatever the parent still waits for */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0)
+		log_fatal("%s /dev/null: %s", p->sid, strerror(errno));
+	if (devnull > 1)
+		(void)close(devnull);
+	parent_run(p, sv[0]);
+	return 0;
+}

@@ -1,0 +1,255 @@
+"""
+pop3_util: tern-pop3d in the end-to-end tests.
+
+    port = pop3_port(inst)            # tcpserver -H -R + tern-pop3d (STLS)
+    port = pop3_port(inst, tls=True)  # tern-pop3d -T (implicit TLS, 995)
+    with POP3Raw(port, inst) as c:    # a raw client that sees replies as sent
+        c.stls(); c.login("demo@example.test", "demo"); c.cmd("STAT")
+
+Mail goes into the instance's Maildirs directly (put_message: a file
+named like lib/maildir.c names them, owned by the mailbox owner), or
+through the real path with inst.start() and tern-sendmail.
+"""
+import os
+import pwd
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import harness
+from harness import IS_ROOT, ids
+
+_counter = [0]
+
+
+def ensure_pop3d_user():
+    """As root: pop3d_user (ternp) must exist; scripts/mkusers makes it."""
+    if not IS_ROOT:
+        return
+    try:
+        pwd.getpwnam("ternp")
+        return
+    except KeyError:
+        pass
+    r = subprocess.run(["sh", os.path.join(harness.REPO, "scripts", "mkusers")],
+                       capture_output=True, timeout=60)
+    try:
+        pwd.getpwnam("ternp")
+    except KeyError:
+        raise AssertionError("user ternp missing after scripts/mkusers: %s"
+                             % r.stderr.decode("utf-8", "replace"))
+
+
+def install(inst):
+    """Copy the built tern-pop3d into inst.bin (the harness may not list
+    it among its programs)."""
+    ensure_pop3d_user()
+    dst = os.path.join(inst.bin, "tern-pop3d")
+    if not os.path.exists(dst):
+        src = os.path.join(harness.BUILD, "pop3d", "tern-pop3d")
+        if not os.path.exists(src):
+            raise AssertionError("tern-pop3d is not built (no %s)" % src)
+        shutil.copy2(src, dst)
+        os.chmod(dst, 0o755)
+    return dst
+
+
+def pop3_port(inst, tls=False, env=None):
+    """Start tcpserver with tern-pop3d (-T when tls) on a free 127.0.0.1
+    port; return the port.  Logs go to log/pop3d.log."""
+    tcpserver = harness.need_tool("tcpserver", "ucspi-tcp")
+    prog = install(inst)
+    argv = [prog] + (["-T"] if tls else []) + ["-C", inst.etc]
+    for _ in range(10):
+        port = harness.free_port()
+        log = open(inst.path("log", "pop3d.log"), "ab")
+        try:
+            p = subprocess.Popen([tcpserver, "-H", "-R", "-l", "0", "127.0.0.1",
+                                  str(port)] + argv,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=log, env=inst.env(env), start_new_session=True)
+        finally:
+            log.close()
+        harness.wait_for(lambda: p.poll() is not None or harness.listening(port), 10,
+                         what="tcpserver on port %d" % port)
+        if p.poll() is None:
+            inst.tcpservers.append((p, port))
+            return port
+    raise AssertionError("tcpserver would not start\n%s"
+                         % harness.tail(inst.path("log", "pop3d.log")))
+
+
+def pop3d_pids(inst, port):
+    """tern-pop3d processes under the tcpserver of port: {pid: info}."""
+    for p, pt in inst.tcpservers:
+        if pt == port:
+            return {pid: i for pid, i in harness.descendants(p.pid).items()
+                    if harness.prog_name(i) == "tern-pop3d"}
+    return {}
+
+
+def log_text(inst):
+    try:
+        with open(inst.path("log", "pop3d.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- Maildirs
+
+def _chown_owner(inst, path):
+    if IS_ROOT:
+        uid, gid = ids("ternv")
+        os.chown(path, uid, gid)
+
+
+def make_maildir(inst, addr):
+    """Create the Maildir of addr (as tern-deliverd would); its path."""
+    md = inst.maildir(addr)
+    d = md
+    parts = []
+    while not os.path.isdir(d):
+        parts.append(d)
+        d = os.path.dirname(d)
+    for p in reversed(parts):
+        os.mkdir(p, 0o700)
+        _chown_owner(inst, p)
+    for sub in ("cur", "new", "tmp"):
+        p = os.path.join(md, sub)
+        if not os.path.isdir(p):
+            os.mkdir(p, 0o700)
+            _chown_owner(inst, p)
+    return md
+
+
+def maildir_name(data, sizes=True, t=None):
+    """A unique name like lib/maildir.c's, with ,S= and ,W= when sizes."""
+    _counter[0] += 1
+    t = time.time() if t is None else t
+    base = "%d.M%06dP%dQ%d.e2e.example.test" % (int(t), int((t % 1) * 1e6),
+                                                  os.getpid(), _counter[0])
+    if sizes:
+        base += ",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))
+    return base
+
+
+def put_message(inst, addr, data, sub="new", name=None, sizes=True):
+    """Write one message (bytes, LF line ends as on disk) into the Maildir
+    of addr; returns its path."""
+    md = make_maildir(inst, addr)
+    if name is None:
+        name = maildir_name(data, sizes)
+        if sub == "cur":
+            name += ":2,"
+    tmp = os.path.join(md, "tmp", name.split(":")[0])
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o600)
+    _chown_owner(inst, tmp)
+    path = os.path.join(md, sub, name)
+    os.rename(tmp, path)
+    return path
+
+
+def served(data):
+    """The bytes tern-pop3d sends for a message stored as data (LF ends):
+    CRLF line ends, no dot-stuffing (that is transport)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def sample(subject, body="hello\n", to="demo@example.test"):
+    """A small message with LF line ends, as tern-deliverd stores one."""
+    if isinstance(body, str):
+        body = body.encode()
+    return (("From: sender@example.org\nTo: %s\nSubject: %s\n"
+             "Message-ID: <%s@e2e.example.test>\n\n" % (to, subject, subject))
+            .encode() + body)
+
+
+# ---------------------------------------------------------------- client
+
+class POP3Raw:
+    """A plain-socket POP3 client that returns reply lines exactly as sent
+    (CRLF checked and removed), for RFC-exact checks."""
+
+    def __init__(self, port, inst=None, tls=False, timeout=10):
+        self.inst = inst
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            sock = inst.ssl_context().wrap_socket(sock, server_hostname="localhost")
+        self.sock = sock
+        self.f = sock.makefile("rb")
+        self.greeting = self.line()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        raw = self.f.readline(70000)
+        if not raw:
+            raise AssertionError("connection closed while waiting for a reply")
+        if not raw.endswith(b"\r\n"):
+            raise AssertionError("reply line not ended by CRLF: %r" % raw)
+        return raw[:-2].decode("utf-8", "replace")
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.line()
+
+    def multi(self):
+        """The lines of a multi-line response up to the final ".", raw
+        bytes each (CRLF removed, dot-stuffing kept)."""
+        out = []
+        while True:
+            raw = self.f.readline(1 << 20)
+            if not raw.endswith(b"\r\n"):
+                raise AssertionError("multi-line response line %r" % raw)
+            if raw == b".\r\n":
+                return out
+            out.append(raw[:-2])
+
+    def body(self):
+        """A multi-line response as the bytes it stands for (dot-stuffing
+        undone, CRLF line ends)."""
+        return b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n"
+                        for l in self.multi())
+
+    def stls(self):
+        r = self.cmd("STLS")
+        assert r.startswith("+OK"), "STLS -> %r" % r
+        self.sock = self.inst.ssl_context().wrap_socket(self.sock,
+                                                       server_hostname="localhost")
+        self.f = self.sock.makefile("rb")
+
+    def login(self, user, password):
+        r = self.cmd("USER " + user)
+        assert r.startswith("+OK"), "USER -> %r" % r
+        r = self.cmd("PASS " + password)
+        assert r.startswith("+OK"), "PASS -> %r" % r
+        return r
+
+    def eof(self, timeout=5):
+        """True once the server closed the connection."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.f.readline() == b""
+        except (OSError, ssl.SSLError):
+            return True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
