@@ -37,7 +37,7 @@ sig_catch(const int *sigs, size_t n)
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = sig_handler;
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;  /* SIGCHLD: exits only */
 	for (i = 0; i < n; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			log_fatal("sigaction(%d): %s", sigs[i], strerror(errno));

@@ -36,6 +36,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "priv.h"
+#include "sig.h"
 #include "str.h"
 
 #define CHILD_FD 3         /* the socket in each child (lib/dlv.h) */
@@ -51,8 +52,9 @@ struct kid {
 };
 
 static struct kid kids[2] = { { "tern-deliverd", 0 }, { "tern-queued", 0 } };
-static int sigpipe[2] = { -1, -1 };
 static char pidfile[4096];
+/* CHLD: restart the pair; HUP: restart on request; TERM/INT: stop */
+static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
 static long long
 now_ms(void)
@@ -61,36 +63,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-on_signal(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	if (write(sigpipe[1], &c, 1) < 0) {
-		/* full: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
-
-static void
-setup_signals(void)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	struct sigaction sa;
-	size_t i;
-
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			log_fatal("sigaction: %s", strerror(errno));
 }
 
 /* mkdir path with mode (exactly, whatever the umask), owned by the queue
@@ -439,29 +411,27 @@ sup_restart(struct sup *s, long long now, const char *why)
 static void
 sup_signals(struct sup *s, long long now)
 {
-	unsigned char sig[32];
-	ssize_t n, i;
+	int sig;
 
-	while ((n = read(sigpipe[0], sig, sizeof sig)) > 0)
-		for (i = 0; i < n; i++) {
-			if (sig[i] == SIGCHLD) {
-				if (!reap())
-					continue;
-				if (s->mode == RUN)
-					sup_restart(s, now, "a child died");
-				else
-					signal_kids(SIGTERM);  /* the next one */
-			} else if (sig[i] == SIGHUP && s->mode == RUN) {
-				s->started = 0;  /* no backoff for this one */
-				sup_restart(s, now, "SIGHUP");
-			} else if ((sig[i] == SIGTERM || sig[i] == SIGINT) &&
-			    s->mode != STOP) {
-				log_info("stopping");
-				s->mode = STOP;
-				s->kill_at = now + KILL_GRACE;
-				signal_kids(SIGTERM);
-			}
+	while ((sig = sig_next()) != 0) {
+		if (sig == SIGCHLD) {
+			if (!reap())
+				continue;
+			if (s->mode == RUN)
+				sup_restart(s, now, "a child died");
+			else
+				signal_kids(SIGTERM);  /* the next one */
+		} else if (sig == SIGHUP && s->mode == RUN) {
+			s->started = 0;  /* no backoff for this one */
+			sup_restart(s, now, "SIGHUP");
+		} else if ((sig == SIGTERM || sig == SIGINT) &&
+		    s->mode != STOP) {
+			log_info("stopping");
+			s->mode = STOP;
+			s->kill_at = now + KILL_GRACE;
+			signal_kids(SIGTERM);
 		}
+	}
 }
 
 static int
@@ -506,7 +476,7 @@ supervise(void)
 			signal_kids(SIGKILL);
 			s.kill_at = now + KILL_GRACE;
 		}
-		p.fd = sigpipe[0];
+		p.fd = sig_fd();
 		p.events = POLLIN;
 		if (poll(&p, 1, sup_timeout(&s, now, alive)) < 0 &&
 		    errno != EINTR)
@@ -549,7 +519,7 @@ main(int argc, char **argv)
 		return do_stop();
 	make_spool();
 	make_ticket_key();
-	setup_signals();
+	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	write_pid();
 	supervise();
 	if (unlink(pidfile) < 0)
