@@ -206,6 +206,10 @@ files_setup(struct session *s)
 	s->tls_ready = r > 0;
 	if (s->mode == MODE_SMTPS && !s->tls_ready)
 		early_fail("%s -m smtps needs tls_cert in tern.conf", s->sid);
+	if (!str_caseeq(cfg_str("dnsbl_action"), "reject") &&
+	    !str_caseeq(cfg_str("dnsbl_action"), "mark"))
+		early_fail("%s dnsbl_action must be reject or mark, not %s",
+		    s->sid, cfg_str("dnsbl_action"));
 	/* no DNS at all unless a block list is configured */
 	if (cfg_list("dnsbl_zones", 0) != NULL && dns_init(err, sizeof err) < 0)
 		early_fail("%s %s", s->sid, err);

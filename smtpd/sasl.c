@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,18 @@
 #include "log.h"
 #include "smtpd.h"
 #include "tls.h"
+
+/* "SID EVENT ip=IP version=V cipher=C bits=B" once TLS is on. */
+static void
+log_tls(const struct session *s, const char *event)
+{
+	char v[32] = "?", c[96] = "?", bits[16] = "?";
+
+	if (sscanf(tls_info(&s->io), "%31s %95s %15s", v, c, bits) < 1)
+		v[0] = '?';
+	log_info("%s %s ip=%s version=%s cipher=%s bits=%s", s->sid, event,
+	    s->ip, v, c, bits);
+}
 
 int
 sasl_offer(const struct session *s)
@@ -42,7 +55,7 @@ sasl_implicit_tls(struct session *s)
 		s->io.wlen = 0;
 		session_exit(s, 0);
 	}
-	log_info("%s tls ip=%s %s", s->sid, s->ip, tls_info(&s->io));
+	log_tls(s, "tls");
 }
 
 void
@@ -74,7 +87,7 @@ cmd_starttls(struct session *s, const char *arg, size_t n)
 	if (junk > 0)
 		log_info("%s starttls ip=%s discarded=%zu why=pipelined "
 		    "plaintext", s->sid, s->ip, junk);
-	log_info("%s starttls ip=%s %s", s->sid, s->ip, tls_info(&s->io));
+	log_tls(s, "starttls");
 	session_forget(s);
 }
 
