@@ -33,6 +33,7 @@
 #include "log.h"
 #include "map.h"
 #include "priv.h"
+#include "sig.h"
 #include "str.h"
 
 #define WAIT_MAX 10000  /* queued requests beyond the child limit */
@@ -58,40 +59,10 @@ static struct waiting *wq;
 static size_t wq_head, wq_len;
 static struct local_maps lm;
 static char enqueue[4096];
-static int sigpipe[2] = { -1, -1 };
 static int stopping;
 
-static void
-on_signal(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	if (write(sigpipe[1], &c, 1) < 0) {
-		/* full: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
-
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
-	    sigaction(SIGINT, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0 ||
-	    sigaction(SIGHUP, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
-}
+/* TERM/INT: finish the running deliveries, then exit; HUP is ignored */
+static const int catch_sigs[] = { SIGTERM, SIGINT };
 
 /* dl_ids, before the privilege drop (see deliverd.h) */
 static void
@@ -136,11 +107,8 @@ child(const struct dlv_req *rq, int fd, int out)
 	struct dl_ctx c;
 	struct dl_result r;
 
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
+	sig_reset();
 	close(DLV_FD);
-	close(sigpipe[0]);
-	close(sigpipe[1]);
 	alarm(DL_TIMEOUT);
 	memset(&c, 0, sizeof c);
 	c.lm = &lm;
@@ -263,7 +231,6 @@ loop(void)
 {
 	struct pollfd *p = calloc(maxkids + 2, sizeof *p);
 	size_t i, np;
-	unsigned char sig[16];
 
 	if (p == NULL)
 		log_fatal("out of memory");
@@ -275,7 +242,7 @@ loop(void)
 		}
 		if (stopping && nkids == 0)
 			break;
-		p[0].fd = sigpipe[0];
+		p[0].fd = sig_fd();
 		p[0].events = POLLIN;
 		p[1].fd = stopping ? -1 : DLV_FD;
 		p[1].events = POLLIN;
@@ -289,7 +256,7 @@ loop(void)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
 		}
-		if (p[0].revents && read(sigpipe[0], sig, sizeof sig) > 0 &&
+		if (p[0].revents && sig_next() != 0 &&
 		    !stopping) {
 			log_info("stopping: %zu deliveries running", nkids);
 			stopping = 1;
@@ -336,7 +303,9 @@ main(int argc, char **argv)
 	wq = calloc(WAIT_MAX, sizeof *wq);
 	if (kids == NULL || wq == NULL)
 		log_fatal("out of memory");
-	setup_signals();
+	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
+	if (signal(SIGHUP, SIG_IGN) == SIG_ERR)
+		log_fatal("signal(SIGHUP): %s", strerror(errno));
 	log_info("started: concurrency %zu", maxkids);
 	loop();
 	log_info("stopped");

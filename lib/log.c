@@ -112,6 +112,20 @@ log_fatal(const char *fmt, ...)
 }
 
 void
+log_fatal_reply(int fd, const char *reply, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (write(fd, reply, strlen(reply)) < 0) {
+		/* the client is gone: the log line below still says why */
+	}
+	va_start(ap, fmt);
+	log_emit(LOG_CRIT, "fatal: ", fmt, ap);
+	va_end(ap);
+	exit(111);
+}
+
+void
 log_panic(const char *fmt, ...)
 {
 	va_list ap;

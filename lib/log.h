@@ -21,6 +21,11 @@ void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* warn + exit(111): the environment is broken */
 void log_fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
+/* For a server that cannot start a session: write reply (a whole
+ * protocol line with CRLF, e.g. "421 ...") to fd, best effort since the
+ * client may be gone, then log_fatal. */
+void log_fatal_reply(int fd, const char *reply, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
 /* warn + abort(): an invariant is broken */
 void log_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));

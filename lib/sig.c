@@ -13,6 +13,8 @@
 #include "sig.h"
 
 static int sig_pipe[2] = { -1, -1 };
+static int caught[64];
+static size_t ncaught;
 
 static void
 sig_handler(int sig)
@@ -41,6 +43,8 @@ sig_catch(const int *sigs, size_t n)
 	for (i = 0; i < n; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			log_fatal("sigaction(%d): %s", sigs[i], strerror(errno));
+		else if (ncaught < sizeof caught / sizeof caught[0])
+			caught[ncaught++] = sigs[i];
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) < 0)
 		log_fatal("sigaction(SIGPIPE): %s", strerror(errno));
@@ -60,4 +64,19 @@ sig_next(void)
 	if (sig_pipe[0] < 0 || read(sig_pipe[0], &c, 1) != 1)
 		return 0;
 	return c;
+}
+
+void
+sig_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncaught; i++)
+		signal(caught[i], SIG_DFL);
+	ncaught = 0;
+	if (sig_pipe[0] >= 0) {
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		sig_pipe[0] = sig_pipe[1] = -1;
+	}
 }

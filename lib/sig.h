@@ -15,5 +15,8 @@ void sig_catch(const int *sigs, size_t n);
 int sig_fd(void);
 /* The next signal that arrived, or 0 when none is pending. */
 int sig_next(void);
+/* In a forked child: default handlers for the caught signals again and
+ * the self-pipe closed. */
+void sig_reset(void);
 
 #endif

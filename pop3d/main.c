@@ -48,37 +48,16 @@ on_sigpipe(int sig)
 }
 
 /* Before a session exists: tell the client, log, exit 111. */
-static void early_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+#define early_fail(...) log_fatal_reply(1, \
+	    "-ERR [SYS/TEMP] Service not available, try again later\r\n", __VA_ARGS__)
 
-static void
-early_fail(const char *fmt, ...)
-{
-	static const char msg[] =
-	    "-ERR [SYS/TEMP] Service not available, try again later\r\n";
-	char text[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
-		text[0] = '\0';
-	va_end(ap);
-	(void)fd_write_all(1, msg, sizeof msg - 1);
-	log_fatal("%s", text);
-}
-
+/* Our name (cfg_hostname); it goes into every reply and header. */
 static void
 host_setup(struct pop3 *p)
 {
-	const char *h = cfg_str("hostname");
-
-	if (h[0] != '\0') {
-		if (str_copy(p->host, h, sizeof p->host) >= sizeof p->host)
-			early_fail("hostname too long");
-	} else if (gethostname(p->host, sizeof p->host) < 0) {
-		early_fail("gethostname: %s", strerror(errno));
-	}
-	p->host[sizeof p->host - 1] = '\0';
+	if (str_copy(p->host, cfg_hostname(), sizeof p->host) >=
+	    sizeof p->host)
+		early_fail("hostname too long");
 	if (!str_printable(p->host, strlen(p->host)) ||
 	    str_chr(p->host, strlen(p->host), ' ') != NULL)
 		early_fail("hostname %s is not a host name", p->host);

@@ -42,42 +42,18 @@ on_sigpipe(int sig)
 	(void)sig;
 }
 
-/* Before the configuration is known: tell the client, log, exit 111.
- * RFC 5321 3.1: 421 instead of the greeting when we cannot serve. */
-static void early_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+/* Before a session exists: tell the client, log, exit 111 (RFC 5321 3.1:
+ * 421 in place of the greeting when we cannot serve). */
+#define early_fail(...) log_fatal_reply(1, \
+	    "421 4.3.0 Service not available, try again later\r\n", __VA_ARGS__)
 
-static void
-early_fail(const char *fmt, ...)
-{
-	static const char msg[] =
-	    "421 4.3.0 Service not available, try again later\r\n";
-	char text[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
-		text[0] = '\0';
-	va_end(ap);
-	/* best effort: the client may already be gone */
-	(void)fd_write_all(1, msg, sizeof msg - 1);
-	log_fatal("%s", text);
-}
-
-/* Our name: hostname from tern.conf, else the system's. */
+/* Our name (cfg_hostname); it goes into every reply and header. */
 static void
 host_setup(struct session *s)
 {
-	const char *h = cfg_str("hostname");
-
-	if (h[0] != '\0') {
-		if (str_copy(s->host, h, sizeof s->host) >= sizeof s->host)
-			early_fail("hostname too long");
-	} else if (gethostname(s->host, sizeof s->host) < 0) {
-		early_fail("gethostname: %s", strerror(errno));
-	}
-	s->host[sizeof s->host - 1] = '\0';
-	/* the name goes into every reply and Received header */
+	if (str_copy(s->host, cfg_hostname(), sizeof s->host) >=
+	    sizeof s->host)
+		early_fail("hostname too long");
 	if (!smtp_helo_ok(s->host, strlen(s->host)))
 		early_fail("hostname %s is not a domain name", s->host);
 }
