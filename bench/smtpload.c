@@ -537,19 +537,26 @@ b_write(struct bconn *b, const void *p, size_t n)
 	return 0;
 }
 
+static const char *last_why = "";   /* why b_reply last failed */
+
 /* Wait for one reply (until the deadline); its code or -1. */
 static int
 b_reply(struct bconn *b, double deadline)
 {
+	last_why = "";
 	for (;;) {
 		int code;
 		size_t used;
 		int p = reply_parse(b->rbuf, b->rlen, &code, &used);
 		ssize_t r;
 
-		if (p < 0)
+		if (p < 0) {
+			last_why = "malformed reply";
 			return -1;
+		}
 		if (p > 0) {
+			if (code >= 400)
+				last_why = code >= 500 ? "5xx reply" : "4xx reply";
 			memmove(b->rbuf, b->rbuf + used, b->rlen - used);
 			b->rlen -= used;
 			return code;
@@ -563,12 +570,17 @@ b_reply(struct bconn *b, double deadline)
 			struct pollfd pf = { b->fd, POLLIN, 0 };
 			int ms = (int)((deadline - now()) * 1000);
 
-			if (ms <= 0 || poll(&pf, 1, ms) <= 0)
+			/* a poll timeout is always the run's deadline */
+			if (ms <= 0 || poll(&pf, 1, ms + 1) <= 0) {
+				last_why = "deadline";
 				return -1;
+			}
 			r = read(b->fd, b->rbuf + b->rlen, sizeof b->rbuf - b->rlen);
 		}
-		if (r <= 0)
+		if (r <= 0) {
+			last_why = r == 0 ? "connection closed" : "read error";
 			return -1;
+		}
 		b->rlen += (size_t)r;
 	}
 }
@@ -619,6 +631,7 @@ mode_lat(void)
 		int code = -1;
 
 		b->rlen = 0;
+		last_why = "";
 		b->fd = tcp_connect(0);
 		if (b->fd < 0 || b_reply(b, deadline) != 220 ||
 		    b_write(b, ehlo, sizeof ehlo - 1) < 0 ||
@@ -660,6 +673,8 @@ mode_lat(void)
 fail:
 		if (b->fd >= 0)
 			close(b->fd);
+		if (strcmp(last_why, "deadline") == 0 || now() >= deadline)
+			break;   /* time is up: not a failure of the server */
 		bad++;
 	}
 	qsort(acc, (size_t)ok, sizeof *acc, cmp_double);
@@ -676,8 +691,22 @@ fail:
 /* ------------------------------------------------------------ conn mode */
 
 struct shared {
-	long next, ok, bad, resumed, notls;
+	long next, ok, bad, resumed, notls, cut;
+	char why[96];      /* the first failure, for the report */
 };
+
+static struct shared *shm;
+
+/* Remember the first failure's step (and errno) in shm->why. */
+static void
+conn_failed(const char *step)
+{
+	static const char none[sizeof shm->why];
+
+	if (shm != NULL && memcmp(shm->why, none, sizeof none) == 0)
+		snprintf(shm->why, sizeof shm->why, "%s (%s)", step,
+		    *last_why ? last_why : errno ? strerror(errno) : "bad reply");
+}
 
 static SSL_SESSION *last_session;
 
@@ -691,20 +720,28 @@ new_session(SSL *ssl, SSL_SESSION *s)
 	return 1;   /* we keep the reference */
 }
 
-/* One EHLO(+STARTTLS)+QUIT session: 1 ok, 0 no STARTTLS offered, -1. */
+/* One EHLO(+STARTTLS)+QUIT session: 1 ok, 0 no STARTTLS offered, -1
+ * failed, -2 cut by the deadline. */
 static int
 conn_once(struct bconn *b, SSL_CTX *ctx, double deadline, int *resumed)
 {
 	static const char ehlo[] = "EHLO client.bench.example.org\r\n";
+	const char *step = "connect";
 	int rc = -1;
 
+	errno = 0;
+	last_why = "";
 	b->rlen = 0;
 	b->ssl = NULL;
 	b->fd = tcp_connect(0);
-	if (b->fd < 0)
+	if (b->fd < 0) {
+		conn_failed(step);
 		return -1;
+	}
+	step = "greeting";
 	if (b_reply(b, deadline) != 220 || b_write(b, ehlo, sizeof ehlo - 1) < 0)
 		goto out;
+	step = "EHLO";
 	if (ctx != NULL) {
 		/* the EHLO reply must offer STARTTLS */
 		int code;
@@ -731,13 +768,16 @@ conn_once(struct bconn *b, SSL_CTX *ctx, double deadline, int *resumed)
 			struct pollfd pf = { b->fd, POLLIN, 0 };
 			ssize_t r;
 
-			if (poll(&pf, 1, (int)((deadline - now()) * 1000) + 1) <= 0)
+			if (poll(&pf, 1, (int)((deadline - now()) * 1000) + 1) <= 0) {
+				last_why = "deadline";
 				goto out;
+			}
 			r = read(b->fd, b->rbuf + b->rlen, sizeof b->rbuf - b->rlen);
 			if (r <= 0)
 				goto out;
 			b->rlen += (size_t)r;
 		}
+		step = "STARTTLS";
 		if (b_write(b, "STARTTLS\r\n", 10) < 0 || b_reply(b, deadline) != 220)
 			goto out;
 		b->ssl = SSL_new(ctx);
@@ -746,18 +786,26 @@ conn_once(struct bconn *b, SSL_CTX *ctx, double deadline, int *resumed)
 		SSL_set_fd(b->ssl, b->fd);
 		if (opt_resume && last_session != NULL)
 			SSL_set_session(b->ssl, last_session);
+		step = "handshake";
 		if (SSL_connect(b->ssl) != 1)
 			goto out;
 		if (SSL_session_reused(b->ssl))
 			*resumed = 1;
+		step = "EHLO after STARTTLS";
 		if (b_write(b, ehlo, sizeof ehlo - 1) < 0)
 			goto out;
 	}
-	if (b_reply(b, deadline) != 250 || b_write(b, "QUIT\r\n", 6) < 0 ||
-	    b_reply(b, deadline) != 221)
+	if (b_reply(b, deadline) != 250)
+		goto out;
+	step = "QUIT";
+	if (b_write(b, "QUIT\r\n", 6) < 0 || b_reply(b, deadline) != 221)
 		goto out;
 	rc = 1;
 out:
+	if (rc < 0 && strcmp(last_why, "deadline") == 0)
+		rc = -2;    /* cut by the deadline: not a failure */
+	else if (rc < 0)
+		conn_failed(step);
 	if (b->ssl != NULL) {
 		SSL_shutdown(b->ssl);
 		SSL_free(b->ssl);
@@ -793,14 +841,16 @@ conn_worker(struct shared *sh, double deadline)
 		r = conn_once(b, ctx, deadline, &resumed);
 		if (r > 0)
 			__atomic_fetch_add(&sh->ok, 1, __ATOMIC_SEQ_CST);
+		else if (r == -2 || (r < 0 && now() >= deadline))
+			__atomic_fetch_add(&sh->cut, 1, __ATOMIC_SEQ_CST);
 		else if (r == 0)
 			__atomic_fetch_add(&sh->notls, 1, __ATOMIC_SEQ_CST);
 		else
 			__atomic_fetch_add(&sh->bad, 1, __ATOMIC_SEQ_CST);
 		if (resumed)
 			__atomic_fetch_add(&sh->resumed, 1, __ATOMIC_SEQ_CST);
-		if (r == 0)
-			break;   /* no STARTTLS: nothing to measure */
+		if (r == 0 || r == -2)
+			break;   /* no STARTTLS: nothing to measure; or time is up */
 	}
 	_exit(0);
 }
@@ -815,6 +865,7 @@ mode_conn(void)
 	if (sh == MAP_FAILED)
 		die("mmap");
 	memset(sh, 0, sizeof *sh);
+	shm = sh;
 	for (int i = 0; i < opt_c; i++) {
 		pid_t p = fork();
 
@@ -828,8 +879,9 @@ mode_conn(void)
 	t1 = now();
 	printf("{\"mode\":\"conn\",\"n\":%d,\"conc\":%d,\"tls\":%d,\"resume\":%d,"
 	    "\"ok\":%ld,\"failed\":%ld,\"no_starttls\":%ld,\"resumed\":%ld,"
-	    "\"secs\":%.6f}\n", opt_n, opt_c, opt_tls, opt_resume, sh->ok, sh->bad,
-	    sh->notls, sh->resumed, t1 - t0);
+	    "\"cut_by_deadline\":%ld,\"secs\":%.6f,\"first_failure\":\"%s\"}\n",
+	    opt_n, opt_c, opt_tls, opt_resume, sh->ok, sh->bad, sh->notls,
+	    sh->resumed, sh->cut, t1 - t0, sh->why);
 	return 0;
 }
 

@@ -28,6 +28,7 @@ ALWAYS = ["smtp_4k_c1_acc", "smtp_4k_c1_dlv", "smtp_100k_c50_dlv", "lat_dlv_med"
 def test_quick_run_prints_table_and_json():
     harness.need_tool("tcpserver", "ucspi-tcp")
     harness.need_tool("cc", "gcc")
+    harness.need_tool("openssl")
     fd, out = tempfile.mkstemp(prefix="bench-smoke.", suffix=".json")
     os.close(fd)
     try:
