@@ -72,6 +72,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "dns_timeout", CFG_TIME, "5", 1, 60,
 	  "seconds to wait for a DNS server per try" },
 	/* queue */
+	{ "spool_sync_dirs", CFG_BOOL, "no", 0, 0,
+	  "also fsync queue directories (file systems that need it for a new name)" },
 	{ "queue_min_backoff", CFG_TIME, "300", 1, DAY,
 	  "first retry delay after a temporary failure" },
 	{ "queue_max_backoff", CFG_TIME, "3600", 1, 7 * DAY,

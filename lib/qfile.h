@@ -48,6 +48,11 @@
 #include "buf.h"
 
 #define QFILE_ENV_MAX (1024 * 1024) /* envelope bytes */
+/* tern-enqueue creates mess/ID with QFILE_MODE_WORK and, once it is
+ * complete, sets QFILE_MODE_DONE (the owner-execute bit) before its one
+ * fsync; readers take only files with that bit (doc/DESIGN.md). */
+#define QFILE_MODE_WORK 0640
+#define QFILE_MODE_DONE 0740
 #define QFILE_RCPT_MAX 10000         /* recipients per message */
 #define QSTATE_TEXT_MAX 400          /* bytes of last-result text kept */
 
@@ -91,5 +96,8 @@ int qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
 /* Serialise e's state (only what differs from fresh). 1/-1 */
 int qstate_format(struct buf *out, const struct qenv *e);
 void qenv_free(struct qenv *e);
+/* 1 if the open mess/ID file is committed (QFILE_MODE_DONE), 0 if it is
+ * still being written (or was left by a crash), -1 error. */
+int qfile_committed(int fd);
 
 #endif

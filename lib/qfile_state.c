@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qfile.h"
 #include "str.h"
@@ -175,3 +176,13 @@ qstate_format(struct buf *out, const struct qenv *e)
 	return 1;
 }
 
+
+int
+qfile_committed(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	return (st.st_mode & S_IXUSR) != 0;
+}

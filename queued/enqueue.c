@@ -2,9 +2,10 @@
  * tern-enqueue: the only program that writes messages into the queue.
  *
  * Reads the protocol of lib/enq.h on stdin, checks every envelope line,
- * writes tmp/ID, fsyncs it, links it to mess/ID and fsyncs mess/ (the
- * commit, doc/DESIGN.md "The queue"), then announces the message through
- * todo/ID and a byte on the trigger FIFO and prints the id.
+ * writes mess/ID (created exclusively, mode QFILE_MODE_WORK), marks it
+ * complete (QFILE_MODE_DONE) and fsyncs it once (the commit, doc/DESIGN.md
+ * "The queue"), then announces the message through todo/ID and a byte on
+ * the trigger FIFO and prints the id.
  *
  * It may be installed setuid to queue_user, so it trusts nothing from its
  * caller: not the environment (cleared), not -C (only the compiled-in
@@ -40,9 +41,9 @@
 #define ENV_ADDR_MAX 256    /* RFC 5321 4.5.3.1.3: a path */
 #define ENV_HOST_MAX 256    /* I and H values */
 #define CHUNK_LINE_MAX 16   /* "<hex length>\n" */
-#define NAME_MAX_ 64        /* "tmp/" + a queue id */
+#define NAME_MAX_ 64        /* "mess/" + a queue id */
 
-static char tmpname[NAME_MAX_];   /* removed on failure and by signals */
+static char workname[NAME_MAX_];  /* removed on failure and by signals */
 static int to_syslog;
 static uid_t caller;              /* the real uid, before any switch */
 static struct io in;
@@ -58,8 +59,8 @@ die(int code, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (tmpname[0])
-		unlink(tmpname);
+	if (workname[0])
+		unlink(workname);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -73,8 +74,8 @@ die(int code, const char *fmt, ...)
 static void __attribute__((noreturn))
 gave_up(void)
 {
-	if (tmpname[0])
-		unlink(tmpname);
+	if (workname[0])
+		unlink(workname);
 	exit(111);
 }
 
@@ -82,8 +83,8 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
-	if (tmpname[0])
-		unlink(tmpname);
+	if (workname[0])
+		unlink(workname);
 	_exit(111);
 }
 
@@ -332,60 +333,53 @@ copy_body(int fd, unsigned long limit)
 			i = (size_t)r;
 		}
 		if (fd_write_all(fd, data, len) < 0)
-			die(111, "writing %s: %s", tmpname, strerror(errno));
+			die(111, "writing %s: %s", workname, strerror(errno));
 	}
 }
 
-/* Create tmp/ID exclusively; a taken name gets the next id. */
+/* Create mess/ID exclusively, not yet committed; a taken name gets the
+ * next id. */
 static int
-create_tmp(char id[QID_SIZE])
+create_work(char id[QID_SIZE])
 {
 	int fd, tries;
 
 	for (tries = 0; tries < 100; tries++) {
 		qid_new(id);
-		snprintf(tmpname, sizeof tmpname, "tmp/%s", id);
-		fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0640);
+		snprintf(workname, sizeof workname, "mess/%s", id);
+		fd = open(workname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    QFILE_MODE_WORK);
 		if (fd >= 0)
 			return fd;
 		if (errno != EEXIST) {
-			tmpname[0] = '\0';
-			die(111, "creating tmp/%s: %s", id, strerror(errno));
+			workname[0] = '\0';
+			die(111, "creating mess/%s: %s", id, strerror(errno));
 		}
 	}
-	tmpname[0] = '\0';
+	workname[0] = '\0';
 	die(111, "no free queue id");
 }
 
-/* link tmp/ID to mess/ID (never over an existing message), fsync mess/. */
+/*
+ * The commit: mark the file complete and fsync it.  The file was created
+ * in mess/ before this fsync, and journalling file systems (ext4, xfs,
+ * btrfs) make a new file's directory entry durable with the file's own
+ * fsync; spool_sync_dirs = yes adds an fsync of mess/ for those that do
+ * not.  Only after this does the client hear that the message is queued.
+ */
 static void
-commit(char id[QID_SIZE])
+commit(int fd)
 {
-	char name[NAME_MAX_];
 	sigset_t all;
-	int tries;
 
-	for (tries = 0;; tries++) {
-		snprintf(name, sizeof name, "mess/%s", id);
-		if (link(tmpname, name) == 0)
-			break;
-		if (errno != EEXIST || tries >= 100)
-			die(111, "linking %s: %s", name, strerror(errno));
-		qid_new(id);
-	}
-	if (fs_syncdir("mess") < 0) {
-		int saved = errno;
-
-		unlink(name);
-		die(111, "fsync mess: %s", strerror(saved));
-	}
+	if (fchmod(fd, QFILE_MODE_DONE) < 0 || fsync(fd) < 0 || close(fd) < 0)
+		die(111, "writing %s: %s", workname, strerror(errno));
+	if (cfg_bool("spool_sync_dirs") && fs_syncdir("mess") < 0)
+		die(111, "fsync mess: %s", strerror(errno));
 	/* committed: from here on a signal must not remove anything */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if (unlink(tmpname) < 0)
-		log_warn("%s unlink %s: %s", id, tmpname, strerror(errno));
-	tmpname[0] = '\0';
+	workname[0] = '\0';
 }
 
 /* todo/ID and a byte on the FIFO; neither is needed for safety. */
@@ -432,13 +426,11 @@ main(int argc, char **argv)
 	/* the reader's limit: never queue what tern-queued calls corrupt */
 	if (env.len > QFILE_ENV_MAX)
 		die(100, "envelope too large");
-	fd = create_tmp(id);
+	fd = create_work(id);
 	if (fd_write_all(fd, env.s, env.len) < 0)
-		die(111, "writing %s: %s", tmpname, strerror(errno));
+		die(111, "writing %s: %s", workname, strerror(errno));
 	size = copy_body(fd, cfg_num("message_size_limit"));
-	if (fsync(fd) < 0 || close(fd) < 0)
-		die(111, "writing %s: %s", tmpname, strerror(errno));
-	commit(id);
+	commit(fd);
 	announce(id);
 	log_info("%s queued from=<%s> nrcpt=%zu size=%lu uid=%lu", id,
 	    log_safe(from, sizeof from, e.sender, strlen(e.sender)), e.nrcpt,

@@ -170,6 +170,10 @@ load(const char *id, struct msg *m)
 	}
 	if (fstat(fd, &st) < 0)
 		die(111, "%s: %s", path, strerror(errno));
+	if (!(st.st_mode & S_IXUSR)) {   /* not committed: not queued yet */
+		close(fd);
+		return 0;
+	}
 	if (qfile_read_env(fd, &m->e, m->err, sizeof m->err) < 0) {
 		if (errno != EINVAL)
 			die(111, "%s: %s", path, strerror(errno));

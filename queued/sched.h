@@ -39,7 +39,8 @@
 #define HPOS_NONE ((size_t)-1)
 #define SCHED_RETRY_LOAD 60    /* seconds before a failed load is retried */
 #define SCHED_PERSIST_EVERY 64 /* results before state is written anyway */
-#define SCHED_TMP_MAX_AGE (36 * 3600) /* DESIGN.md: stale tmp/ files */
+/* DESIGN.md: age of stale tmp/ and uncommitted mess/ files */
+#define SCHED_TMP_MAX_AGE (36 * 3600)
 
 struct load {
 	struct qenv env;

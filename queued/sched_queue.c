@@ -280,6 +280,24 @@ sq_load_gone(struct msg *m, struct load *ld, const char *why)
 	return 0;
 }
 
+/*
+ * mess/ID without the commit bit: tern-enqueue is still writing it (its
+ * todo/ID comes when it is done) or died before the commit, in which case
+ * nobody was told it is queued; such debris goes after SCHED_TMP_MAX_AGE.
+ */
+static int
+sq_load_uncommitted(struct msg *m, struct load *ld, const char *p)
+{
+	struct stat st;
+
+	if (fstat(ld->fd, &st) == 0 && S.now - st.st_mtime > SCHED_TMP_MAX_AGE) {
+		log_info("%s removing uncommitted %s", m->id, p);
+		if (unlink(p) < 0 && errno != ENOENT)
+			log_err("%s unlink %s: %s", m->id, p, strerror(errno));
+	}
+	return sq_load_gone(m, ld, NULL);
+}
+
 /* 1 ok, 0 damaged (m is forgotten), -1 retry later */
 static int
 sq_load_state(struct msg *m, struct load *ld)
@@ -322,6 +340,9 @@ sq_load(struct msg *m)
 	if (ld->fd < 0)
 		return errno == ENOENT ? sq_load_gone(m, ld, NULL) :
 		    sq_load_later(m, ld, p);
+	if ((r = qfile_committed(ld->fd)) <= 0)
+		return r < 0 ? sq_load_later(m, ld, p) :
+		    sq_load_uncommitted(m, ld, p);
 	if (qfile_read_env(ld->fd, &ld->env, err, sizeof err) < 0)
 		return errno == EINVAL ? sq_load_gone(m, ld, err) :
 		    sq_load_later(m, ld, p);
