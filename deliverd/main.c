@@ -37,6 +37,7 @@
 #include "str.h"
 
 #define WAIT_MAX 10000  /* queued requests beyond the child limit */
+#define WAIT_MIN 64     /* first size of the wait ring */
 
 struct kid {
 	pid_t pid;               /* 0: a free slot */
@@ -55,8 +56,11 @@ struct waiting {
 struct dl_ids dl_ids;
 static struct kid *kids;
 static size_t maxkids, nkids;
+/* requests waiting for a free child: a ring of wq_cap entries that grows
+ * by doubling up to WAIT_MAX, so that only what a backlog needed becomes
+ * resident (an entry is about 1 KiB) */
 static struct waiting *wq;
-static size_t wq_head, wq_len;
+static size_t wq_head, wq_len, wq_cap;
 static struct local_maps lm;
 static char enqueue[4096];
 static int stopping;
@@ -185,6 +189,32 @@ collect(struct kid *k)
 	nkids--;
 }
 
+/* Make room for one more waiting request.  1 or -1 (full or ENOMEM). */
+static int
+wq_room(void)
+{
+	struct waiting *n;
+	size_t cap, i;
+
+	if (wq_len < wq_cap)
+		return 1;
+	if (wq_cap >= WAIT_MAX)
+		return -1;
+	cap = wq_cap ? wq_cap * 2 : WAIT_MIN;
+	if (cap > WAIT_MAX)
+		cap = WAIT_MAX;
+	n = calloc(cap, sizeof *n);
+	if (n == NULL)
+		return -1;
+	for (i = 0; i < wq_len; i++)
+		n[i] = wq[(wq_head + i) % wq_cap];
+	free(wq);
+	wq = n;
+	wq_cap = cap;
+	wq_head = 0;
+	return 1;
+}
+
 /* One request packet from tern-queued. */
 static void
 request(void)
@@ -207,9 +237,10 @@ request(void)
 		stopping = 1;
 		return;
 	}
-	if (wq_len == WAIT_MAX)
-		log_fatal("more than %d requests waiting", WAIT_MAX);
-	w = &wq[(wq_head + wq_len) % WAIT_MAX];
+	if (wq_room() < 0)
+		log_fatal("more than %zu requests waiting: %s", wq_len,
+		    wq_cap >= WAIT_MAX ? "limit reached" : strerror(errno));
+	w = &wq[(wq_head + wq_len) % wq_cap];
 	if (!dlv_req_parse(pkt, (size_t)n, &w->rq)) {
 		log_warn("malformed request ignored: %s",
 		    log_safe(s, sizeof s, pkt, (size_t)n));
@@ -237,8 +268,10 @@ loop(void)
 	for (;;) {
 		while (wq_len > 0 && nkids < maxkids) {
 			start(&wq[wq_head].rq, wq[wq_head].fd);
-			wq_head = (wq_head + 1) % WAIT_MAX;
-			wq_len--;
+			wq_head = (wq_head + 1) % wq_cap;
+			/* empty: start at the front again, on warm pages */
+			if (--wq_len == 0)
+				wq_head = 0;
 		}
 		if (stopping && nkids == 0)
 			break;
@@ -300,8 +333,7 @@ main(int argc, char **argv)
 		log_fatal("cannot open the maps: %s", strerror(errno));
 	maxkids = cfg_num("local_concurrency");
 	kids = calloc(maxkids + 1, sizeof *kids);
-	wq = calloc(WAIT_MAX, sizeof *wq);
-	if (kids == NULL || wq == NULL)
+	if (kids == NULL || wq_room() < 0)
 		log_fatal("out of memory");
 	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	if (signal(SIGHUP, SIG_IGN) == SIG_ERR)

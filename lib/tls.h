@@ -3,8 +3,10 @@
  *
  * Servers (tern-smtpd, tern-pop3d, tern-imapd) call tls_server_init()
  * once at start-up, while they may still read the private key (before the
- * privilege drop), then tls_server_start() on STARTTLS/STLS or at once
- * for implicit TLS (RFC 8314).  The handshake replaces io's rd/wr hooks
+ * privilege drop): it only reads the files.  tls_server_start() on
+ * STARTTLS/STLS, or at once for implicit TLS (RFC 8314), builds the
+ * OpenSSL context on first use, so sessions without TLS do no OpenSSL
+ * work at all.  The handshake replaces io's rd/wr hooks
  * so everything after it is encrypted; bytes the client sent in
  * plaintext after the STARTTLS command are discarded first (the
  * CVE-2011-0411 command-injection class).
@@ -26,9 +28,19 @@
 
 #define TLS_INFO_MAX 128
 
+/* Read tls_cert, tls_key and tls_ticket_key into memory (no OpenSSL
+ * work); errors in these files or in tls_min_version are reported here. */
 int tls_server_init(char *err, size_t errsz);
-/* 1 if tls_server_init() found a certificate: STARTTLS may be offered */
+/* 1 if tls_server_init() read a certificate and no context build has
+ * failed since: STARTTLS may be offered */
 int tls_server_ready(void);
+/* Build the server context now if not yet done (tls_server_start does
+ * it by itself): for replying "TLS not available" before agreeing to
+ * STARTTLS, and for checking the configuration at start-up (a bad
+ * tls_ciphers, a key that does not match the certificate).  The key
+ * bytes are wiped afterwards, so a failure is final for the process.
+ * 1 ok, 0 not configured, -1 error (err). */
+int tls_server_prepare(char *err, size_t errsz);
 /* Handshake as server on io (discards buffered plaintext first). */
 int tls_server_start(struct io *io, char *err, size_t errsz);
 /* Client side (tern-remote): handshake as client on io; servername for

@@ -35,4 +35,23 @@ void tls_error(char *err, size_t errsz, const char *what);
 /* The tls_conn of io, or NULL when TLS is not on. */
 struct tls_conn *tls_conn_of(const struct io *io);
 
+/* The PEM bytes of tls_cert or tls_key (lib/tls_pem.c). */
+struct tls_pem {
+	char *p;                   /* malloc'ed, NULL when none */
+	size_t n;
+	char what[300];            /* "tls_key /etc/tern/key.pem", for errors */
+};
+
+/* Read the PEM file path of the config key (tls_cert, tls_key) into pm:
+ * at most 1 MiB, not empty, some "-----BEGIN ".  1 or -1 (err set). */
+int tls_pem_read(struct tls_pem *pm, const char *key, const char *path,
+    char *err, size_t errsz);
+/* Wipe and free the bytes of pm. */
+void tls_pem_free(struct tls_pem *pm);
+/* Certificate chain (leaf first, as SSL_CTX_use_certificate_chain_file)
+ * and private key of ctx from memory; the key must match.  An encrypted
+ * key fails (no passphrase prompt).  1 or -1 (err set). */
+int tls_pem_use(SSL_CTX *ctx, const struct tls_pem *cert,
+    const struct tls_pem *key, char *err, size_t errsz);
+
 #endif

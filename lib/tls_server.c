@@ -1,8 +1,14 @@
 /*
- * tls_server: the server side of lib/tls: one SSL_CTX per process, set
- * up from tern.conf by tls_server_init() before the privilege drop (it
- * reads the certificate, the key and the ticket key), used by
- * tls_server_start() after it (no file access then).
+ * tls_server: the server side of lib/tls: one SSL_CTX per process.
+ *
+ * Lazy set-up: tls_server_init() runs before the privilege drop and only
+ * reads the certificate chain, the key and the ticket key into memory
+ * (bounded, no OpenSSL call), so that a session that never says
+ * STARTTLS/STLS pays nothing for TLS: building an OpenSSL 3 context
+ * (provider fetches, PEM and key decoding) costs far more than the rest
+ * of such a session.  The SSL_CTX is built from those bytes on the first
+ * tls_server_start() (or tls_server_prepare()), after the privilege drop
+ * and without file access; the key bytes are wiped then.
  *
  * Policy: TLS 1.2 or 1.3 only (tls_min_version); for TLS 1.2 forward
  * secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305,
@@ -44,8 +50,12 @@
 #define TLS_GROUPS "X25519:P-256:P-384"
 #define TICKET_KEY_LEN 80
 #define TICKET_NAME_LEN 16
+enum { SRV_OFF, SRV_READ, SRV_BUILT, SRV_FAILED };
 
-static SSL_CTX *srv_ctx;
+static int srv_state;           /* SRV_* */
+static SSL_CTX *srv_ctx;        /* SRV_BUILT */
+static struct tls_pem srv_cert, srv_key;  /* SRV_READ */
+static char srv_err[512];       /* SRV_FAILED: why */
 static int have_ticket_key;
 static unsigned char ticket_name[TICKET_NAME_LEN];
 static unsigned char ticket_hmac[32];
@@ -175,65 +185,71 @@ tls_policy(SSL_CTX *ctx, char *err, size_t errsz)
 	return 1;
 }
 
-/* Certificate chain and key.  1 or -1 (err set). */
-static int
-tls_load_cert(SSL_CTX *ctx, const char *cert, const char *key, char *err,
-    size_t errsz)
+/* Back to SRV_OFF: context, PEM bytes and ticket key gone. */
+static void
+server_reset(void)
 {
-	char what[512];
-
-	snprintf(what, sizeof what, "tls_cert %s", cert);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		tls_error(err, errsz, what);
-		return -1;
-	}
-	snprintf(what, sizeof what, "tls_key %s", key);
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		tls_error(err, errsz, what);
-		return -1;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_error(err, errsz, "tls_key does not match tls_cert");
-		return -1;
-	}
-	return 1;
+	SSL_CTX_free(srv_ctx);
+	srv_ctx = NULL;
+	tls_pem_free(&srv_cert);
+	tls_pem_free(&srv_key);
+	OPENSSL_cleanse(ticket_name, sizeof ticket_name);
+	OPENSSL_cleanse(ticket_hmac, sizeof ticket_hmac);
+	OPENSSL_cleanse(ticket_aes, sizeof ticket_aes);
+	have_ticket_key = 0;
+	srv_err[0] = '\0';
+	srv_state = SRV_OFF;
 }
 
 /*
- * Build the server context from tern.conf.  1 ready, 0 tls_cert empty (no
- * TLS: do not offer STARTTLS), -1 error (err says which key and why).
- * Call again to reload (a failed reload keeps nothing).
+ * Read what the server context needs from tern.conf.  1 ready, 0
+ * tls_cert empty (no TLS: do not offer STARTTLS), -1 error (err says
+ * which key and why).  Call again to reload (a failed reload keeps
+ * nothing).
  */
 int
 tls_server_init(char *err, size_t errsz)
 {
 	const char *cert = cfg_str("tls_cert"), *key = cfg_str("tls_key");
 	const char *tk = cfg_str("tls_ticket_key");
-	SSL_CTX *ctx;
+	int ver;
 
-	SSL_CTX_free(srv_ctx);
-	srv_ctx = NULL;
-	have_ticket_key = 0;
+	server_reset();
 	if (cert[0] == '\0')
 		return 0;
 	if (key[0] == '\0')
 		key = cert;
+	if (tls_min_version(cfg_str("tls_min_version"), &ver, err,
+	    errsz) < 0 ||
+	    tls_pem_read(&srv_cert, "tls_cert", cert, err, errsz) < 0 ||
+	    tls_pem_read(&srv_key, "tls_key", key, err, errsz) < 0 ||
+	    (tk[0] != '\0' && ticket_key_load(tk, err, errsz) < 0)) {
+		server_reset();
+		return -1;
+	}
+	srv_state = SRV_READ;
+	return 1;
+}
+
+/* Build srv_ctx from the bytes read by tls_server_init.  1 or -1. */
+static int
+server_build(char *err, size_t errsz)
+{
+	SSL_CTX *ctx;
+
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
 		tls_error(err, errsz, "SSL_CTX_new");
 		return -1;
 	}
-	if (tls_policy(ctx, err, errsz) < 0 ||
-	    tls_load_cert(ctx, cert, key, err, errsz) < 0)
+	if (tls_policy(ctx, err, errsz) < 0 || tls_pem_use(ctx, &srv_cert, &srv_key, err,
+	    errsz) < 0)
 		goto fail;
-	if (tk[0] != '\0') {
-		if (ticket_key_load(tk, err, errsz) < 0)
-			goto fail;
-		if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
-			tls_error(err, errsz, "tls_ticket_key");
-			goto fail;
-		}
+	if (have_ticket_key &&
+	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
+		tls_error(err, errsz, "tls_ticket_key");
+		goto fail;
 	}
 	/* one process per connection: the internal cache is of no use */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -249,10 +265,39 @@ fail:
 	return -1;
 }
 
+/*
+ * The context is built once; the PEM bytes (the key among them) are
+ * wiped whether that worked or not, so a failure is final for the
+ * process and every later call repeats its reason.
+ */
+int
+tls_server_prepare(char *err, size_t errsz)
+{
+	switch (srv_state) {
+	case SRV_BUILT:
+		return 1;
+	case SRV_OFF:
+		snprintf(err, errsz, "TLS is not configured");
+		return 0;
+	case SRV_FAILED:
+		snprintf(err, errsz, "%s", srv_err);
+		return -1;
+	}
+	if (server_build(srv_err, sizeof srv_err) < 0) {
+		srv_state = SRV_FAILED;
+		OPENSSL_cleanse(ticket_hmac, sizeof ticket_hmac);
+		OPENSSL_cleanse(ticket_aes, sizeof ticket_aes);
+	} else
+		srv_state = SRV_BUILT;
+	tls_pem_free(&srv_cert);
+	tls_pem_free(&srv_key);
+	return tls_server_prepare(err, errsz);
+}
+
 int
 tls_server_ready(void)
 {
-	return srv_ctx != NULL;
+	return srv_state == SRV_READ || srv_state == SRV_BUILT;
 }
 
 /*
@@ -264,10 +309,11 @@ int
 tls_server_start(struct io *io, char *err, size_t errsz)
 {
 	SSL *ssl;
+	int r;
 
-	if (srv_ctx == NULL) {
-		snprintf(err, errsz, "TLS is not configured");
-		errno = ENOTSUP;
+	r = tls_server_prepare(err, errsz);
+	if (r <= 0) {
+		errno = r == 0 ? ENOTSUP : EPROTO;
 		return -1;
 	}
 	if (tls_active(io)) {

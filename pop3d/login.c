@@ -90,6 +90,8 @@ login_capa(struct pop3 *p)
 void
 login_stls(struct pop3 *p, const char *arg, size_t n)
 {
+	char err[512];
+
 	(void)arg;
 	(void)n;
 	if (tls_active(&p->io)) {
@@ -97,6 +99,14 @@ login_stls(struct pop3 *p, const char *arg, size_t n)
 		return;
 	}
 	if (!tls_server_ready()) {
+		pop3_error(p, "-ERR TLS not available");
+		return;
+	}
+	/* the context is built on first use: a bad one is refused here,
+	 * before the client is told to go ahead */
+	if (tls_server_prepare(err, sizeof err) <= 0) {
+		log_warn("%s tls unavailable ip=%s error=%s", p->sid, p->ip,
+		    err);
 		pop3_error(p, "-ERR TLS not available");
 		return;
 	}

@@ -38,6 +38,7 @@
 #include "priv.h"
 #include "sig.h"
 #include "str.h"
+#include "tls.h"
 
 #define CHILD_FD 3         /* the socket in each child (lib/dlv.h) */
 #define KILL_GRACE 15000   /* ms from SIGTERM to SIGKILL */
@@ -493,6 +494,22 @@ usage(void)
 	return 100;
 }
 
+/*
+ * The servers build their TLS context lazily, per connection; a broken
+ * certificate would only show up there.  Say it once at start-up instead.
+ */
+static void
+check_tls(void)
+{
+	char err[256];
+	int r = tls_server_init(err, sizeof err);
+
+	if (r > 0)
+		r = tls_server_prepare(err, sizeof err);
+	if (r < 0)
+		log_warn("TLS is configured but does not work: %s", err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -519,6 +536,7 @@ main(int argc, char **argv)
 		return do_stop();
 	make_spool();
 	make_ticket_key();
+	check_tls();
 	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	write_pid();
 	supervise();

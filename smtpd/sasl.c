@@ -75,6 +75,15 @@ cmd_starttls(struct session *s, const char *arg, size_t n)
 		smtpd_error(s, 503, "5.5.1", "Error: TLS already active");
 		return;
 	}
+	/* the context is built lazily (lib/tls.h): a broken certificate or
+	 * cipher list is found here, before we promise a handshake */
+	if (tls_server_prepare(err, sizeof err) <= 0) {
+		log_warn("%s tls unavailable ip=%s error=%s", s->sid, s->ip, err);
+		s->tls_ready = 0;
+		smtpd_error(s, 454, "4.7.0",
+		    "TLS not available due to temporary reason");
+		return;
+	}
 	smtpd_reply(s, 220, "2.0.0", "Ready to start TLS");
 	if (io_flush(&s->io) < 0)
 		session_lost(s, "starttls");

@@ -7,7 +7,10 @@
  * discarded (CVE-2011-0411), ticket resumption across two server
  * processes sharing tls_ticket_key (and not with another key), a
  * verifying client refusing the self-signed certificate, the handshake
- * timeout and configuration errors.  TLS 1.2 (which lib/tls's client
+ * timeout and configuration errors.  The context is lazy: the files are
+ * only read by tls_server_init (a server whose files are gone by then
+ * still works; a chain file and a combined cert+key file too), errors of
+ * the build come from tls_server_prepare/tls_server_start.  TLS 1.2 (which lib/tls's client
  * never limits itself to) is tested with an OpenSSL client made here:
  * AEAD suites only, ticket resumption, tls_min_version = TLSv1.3.
  */
@@ -33,6 +36,8 @@
 static char dir[64];
 static char err[512];
 static int quiet;      /* the server child's failure is expected */
+static const char *gone;  /* the server child removes it after init */
+static int chain_len;     /* raw12: certificates the server sent */
 
 static const char *
 path_of(const char *name)
@@ -121,8 +126,12 @@ server(int fd)
 
 	if (tls_server_init(err, sizeof err) != 1) {
 		printf("server init: %s\n", err);
+		fflush(stdout);
 		_exit(2);
 	}
+	/* no file access after init: the files may go (privilege drop) */
+	if (gone != NULL && unlink(path_of(gone)) != 0)
+		_exit(9);
 	io_init(&io, fd, fd, 10);
 	if (io_getline(&io, line, sizeof line - 1, &n) != 1 ||
 	    strcmp(line, "STARTTLS\r\n") != 0)
@@ -326,6 +335,7 @@ raw12(SSL_SESSION **sess, const char *ciphers, char *hi, size_t hisz,
 		SSL_set_session(ssl, *sess);
 	if (SSL_connect(ssl) != 1)
 		goto done;
+	chain_len = sk_X509_num(SSL_get_peer_cert_chain(ssl));
 	while (n + 1 < hisz && SSL_read(ssl, &c, 1) == 1)
 		if ((hi[n++] = c) == '\n')
 			break;
@@ -402,36 +412,119 @@ t_timeout(void)
 	close(sv[1]);
 }
 
+/* Build errors come from tls_server_prepare, are final and stop
+ * STARTTLS from being offered. */
+static void
+build_fails(const char *want1, const char *want2)
+{
+	T_EQ_INT(tls_server_init(err, sizeof err), 1);
+	T_EQ_INT(tls_server_ready(), 1);
+	T_EQ_INT(tls_server_prepare(err, sizeof err), -1);
+	if (!T_CHECK(strstr(err, want1) != NULL &&
+	    (want2 == NULL || strstr(err, want2) != NULL)))
+		printf("err: %s\n", err);
+	T_EQ_INT(tls_server_ready(), 0);
+	err[0] = '\0';
+	T_EQ_INT(tls_server_prepare(err, sizeof err), -1);
+	T_CHECK(strstr(err, want1) != NULL);
+}
+
+/* Errors of tls_server_init: file errors and tls_min_version. */
+static void
+init_fails(const char *want)
+{
+	T_EQ_INT(tls_server_init(err, sizeof err), -1);
+	if (!T_CHECK(strstr(err, want) != NULL))
+		printf("err: %s\n", err);
+	T_EQ_INT(tls_server_ready(), 0);
+}
+
 static void
 t_config(void)
 {
+	struct io io;
+	int sv[2];
+
 	T_CHECK(load_conf("tls_min_version = TLSv1.1\n"));
-	T_EQ_INT(tls_server_init(err, sizeof err), -1);
-	T_CHECK(strstr(err, "tls_min_version") != NULL);
-	T_EQ_INT(tls_server_ready(), 0);
+	init_fails("tls_min_version");
 	T_CHECK(load_conf("tls_min_version = TLSv1.3\n"));
 	T_EQ_INT(tls_server_init(err, sizeof err), 1);
 	T_EQ_INT(tls_server_ready(), 1);
+	T_EQ_INT(tls_server_prepare(err, sizeof err), 1);
+	T_EQ_INT(tls_server_prepare(err, sizeof err), 1);
+	T_EQ_INT(tls_server_ready(), 1);
 	T_CHECK(load_conf("tls_ciphers = NO-SUCH-CIPHER\n"));
-	T_EQ_INT(tls_server_init(err, sizeof err), -1);
+	build_fails("tls_ciphers", NULL);
+	/* tls_server_start says the same, before any I/O */
+	if (T_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0)) {
+		io_init(&io, sv[1], sv[1], 1);
+		T_EQ_INT(tls_server_start(&io, err, sizeof err), -1);
+		T_CHECK(strstr(err, "tls_ciphers") != NULL);
+		close(sv[0]);
+		close(sv[1]);
+	}
 	T_CHECK(make_cert("other.pem", "otherkey.pem"));
 	T_CHECK(load_conf_files(NULL, "otherkey.pem", NULL, ""));
-	T_EQ_INT(tls_server_init(err, sizeof err), -1);
-	if (!T_CHECK(strstr(err, "tls_key") != NULL &&
-	    strstr(err, "mismatch") != NULL))
-		printf("err: %s\n", err);
+	build_fails("tls_key", "mismatch");
+	/* a certificate file without a certificate */
+	T_CHECK(load_conf_files("key.pem", NULL, NULL, ""));
+	build_fails("tls_cert", NULL);
 	T_CHECK(load_conf_files("nonexistent.pem", NULL, NULL, ""));
-	T_EQ_INT(tls_server_init(err, sizeof err), -1);
-	T_CHECK(strstr(err, "nonexistent.pem") != NULL);
+	init_fails("nonexistent.pem");
+	T_CHECK(load_conf_files(NULL, "nonexistent.pem", NULL, ""));
+	init_fails("tls_key");
+	T_CHECK(write_file("empty.pem", "", 0));
+	T_CHECK(load_conf_files("empty.pem", NULL, NULL, ""));
+	init_fails("empty");
+	T_CHECK(write_file("junk.pem", "junk\n", 5));
+	T_CHECK(load_conf_files(NULL, "junk.pem", NULL, ""));
+	init_fails("no PEM data");
 	T_CHECK(write_file("short.key", "0123456789", 10));
 	T_CHECK(load_conf_files(NULL, NULL, "short.key", ""));
-	T_EQ_INT(tls_server_init(err, sizeof err), -1);
-	T_CHECK(strstr(err, "80 bytes") != NULL);
+	init_fails("80 bytes");
 	/* no certificate: TLS off */
 	T_CHECK(write_file("tern.conf", "", 0));
 	T_EQ_INT(cfg_load(dir, err, sizeof err), 1);
 	T_EQ_INT(tls_server_init(err, sizeof err), 0);
 	T_EQ_INT(tls_server_ready(), 0);
+	T_EQ_INT(tls_server_prepare(err, sizeof err), 0);
+}
+
+/* Concatenate files a and b into name. */
+static int
+cat_files(const char *name, const char *a, const char *b)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "cd '%s' && cat '%s' '%s' > '%s'", dir, a,
+	    b, name);
+	return system(cmd) == 0;
+}
+
+/*
+ * Lazy context: the server child removes the certificate and key file
+ * (one file, tls_key empty) right after tls_server_init, then does the
+ * handshake.  A chain file (leaf, then a CA certificate) is sent whole.
+ */
+static void
+t_lazy(void)
+{
+	SSL_SESSION *sess = NULL;
+	char hi[256];
+	int st = -1;
+
+	T_CHECK(cat_files("both.pem", "cert.pem", "key.pem"));
+	T_CHECK(load_conf_files("both.pem", "", NULL, ""));
+	gone = "both.pem";
+	client(0, NULL);
+	gone = NULL;
+	T_CHECK(cat_files("chain.pem", "cert.pem", "other.pem"));
+	T_CHECK(load_conf_files("chain.pem", NULL, NULL, ""));
+	T_CHECK(raw12(&sess, "ALL", hi, sizeof hi, &st));
+	T_EQ_INT(st, 0);
+	T_EQ_INT(chain_len, 2);
+	SSL_SESSION_free(sess);
+	T_CHECK(load_conf(""));
 }
 
 int
@@ -453,6 +546,7 @@ main(void)
 	t_tls12();
 	t_timeout();
 	t_config();
+	t_lazy();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("cannot remove %s\n", dir);
