@@ -1,12 +1,15 @@
 /*
  * tern-smtpd: one SMTP session on fd 0 (read) and fd 1 (write), started
- * by tcpserver, inetd or a systemd socket with Accept=yes.
+ * by tcpserver, inetd or a systemd socket with Accept=yes, or forked by
+ * its own listener (-l, listen.c).
  *
  * Start-up, in this order (doc/DESIGN.md, STYLE.md rule 3): close stray
- * fds, read the configuration, find the peer address, open the maps and
- * load the TLS certificate and key (the key may be readable by root
- * only), drop privileges (smtpd_user when root; no capabilities in any
- * case), and only then read the first byte from the network.
+ * fds, read the configuration, open the maps and load the TLS
+ * certificate and key (the key may be readable by root only), drop
+ * privileges (smtpd_user when root; no capabilities in any case), find
+ * the peer address, and only then read the first byte from the network.
+ * With -l the listener runs between the loading and the drop: it drops
+ * once itself and each forked child carries on from there.
  * See tern-smtpd(8).
  */
 #include "config.h"
@@ -134,32 +137,51 @@ limits_setup(struct session *s)
 	s->start = ts.tv_sec;
 }
 
-/* -m mx|submission|smtps (default mx); -C was taken by cfg_take_dir. */
+/* -m mx|submission|smtps (default mx); -l ADDR:PORT and -c MAXCONN for
+ * the standalone listener (listen.c); -C was taken by cfg_take_dir. */
 static void
 args(struct session *s, int argc, char **argv)
 {
-	static const char usage[] =
-	    "usage: tern-smtpd [-C dir] [-m mx|submission|smtps]";
-	const char *m;
+	static const char usage[] = "usage: tern-smtpd [-C dir] "
+	    "[-m mx|submission|smtps] [-l addr:port [-c maxconn]]";
+	const char *m = "mx", *max = NULL;
+	char *end;
+	int c;
 
-	s->mode = MODE_MX;
-	if (argc == 1)
-		return;
-	if (argc != 3 || strncmp(argv[1], "-m", 3) != 0) {
-		log_err("%s", usage);
-		exit(100);
+	opterr = 0;  /* our usage line, through the log */
+	while ((c = getopt(argc, argv, "m:l:c:")) != -1) {
+		if (c == 'm')
+			m = optarg;
+		else if (c == 'l')
+			s->listen_addr = optarg;
+		else if (c == 'c')
+			max = optarg;
+		else
+			goto bad;
 	}
-	m = argv[2];
+	s->listen_max = LISTEN_MAXCONN_DEFAULT;
+	if (max != NULL) {
+		errno = 0;
+		s->listen_max = strtoul(max, &end, 10);
+		if (s->listen_addr == NULL || *max < '0' || *max > '9' ||
+		    *end != '\0' || errno != 0 || s->listen_max == 0 ||
+		    s->listen_max > LISTEN_MAXCONN_MAX)
+			goto bad;
+	}
+	if (optind != argc)
+		goto bad;
 	if (strcmp(m, "mx") == 0)
 		s->mode = MODE_MX;
 	else if (strcmp(m, "submission") == 0)
 		s->mode = MODE_SUBMISSION;
 	else if (strcmp(m, "smtps") == 0)
 		s->mode = MODE_SMTPS;
-	else {
-		log_err("%s", usage);
-		exit(100);
-	}
+	else
+		goto bad;
+	return;
+bad:
+	log_err("%s", usage);
+	exit(100);
 }
 
 /* Maps, certificate and resolver: everything read before the drop. */
@@ -220,17 +242,20 @@ main(int argc, char **argv)
 	host_setup(s);
 	limits_setup(s);
 	sid_new(s->sid);
-	peer_setup(s);
-	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
-	 * that may relay (any value; we do not append it to addresses) */
-	s->relayclient = getenv("RELAYCLIENT") != NULL;
 	files_setup(s);
 	/* priv_drop dies on a missing user too, but without telling the
 	 * client: check first so that it gets its 421 */
 	if (priv_is_root() && priv_user(cfg_str("smtpd_user"), &uid, &gid) <= 0)
 		early_fail("%s smtpd_user %s: no such user", s->sid,
 		    cfg_str("smtpd_user"));
+	/* -l: bind, drop privileges, accept; returns in each session child */
+	if (s->listen_addr != NULL)
+		listen_run(s);
 	priv_drop(cfg_str("smtpd_user"), NULL, 0);
+	peer_setup(s);
+	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
+	 * that may relay (any value; we do not append it to addresses) */
+	s->relayclient = getenv("RELAYCLIENT") != NULL;
 	io_init(&s->io, 0, 1, (int)s->cmd_timeout);
 	log_info("%s connect ip=%s mode=%s%s", s->sid, s->ip,
 	    s->mode == MODE_MX ? "mx" : s->mode == MODE_SUBMISSION ?

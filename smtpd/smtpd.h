@@ -13,6 +13,7 @@
  *              X-Tern-Spam fields, the checks, the final reply
  *   data.c     DATA (RFC 5321 4.1.1.4) on top of message.c
  *   bdat.c     BDAT (RFC 3030 CHUNKING) on top of message.c
+ *   listen.c   -l: the standalone listener (bind, drop, accept, fork)
  *
  * Nothing outside smtpd/ includes this file (STYLE.md rule 1).
  */
@@ -148,6 +149,10 @@ struct session {
 
 	char *dline;                  /* message line buffer, max_line + 1 bytes */
 	struct enq enq;               /* the tern-enqueue of the message */
+
+	/* -l ADDR:PORT and -c MAXCONN (listen.c); NULL: one session on 0/1 */
+	const char *listen_addr;
+	unsigned long listen_max;
 };
 
 /* session.c */
@@ -245,5 +250,19 @@ void msg_abort(struct session *s);
 
 /* bdat.c */
 void cmd_bdat(struct session *s, const char *arg, size_t n);
+
+/* listen.c */
+
+/* Default and upper bound of -c (sessions at once). */
+#define LISTEN_MAXCONN_DEFAULT 100
+#define LISTEN_MAXCONN_MAX 100000
+/* The standalone listener for s->listen_addr.  Call as root (if at all)
+ * after the config, the maps and tls_server_init: binds the socket, drops
+ * to smtpd_user with no capabilities, and accepts and forks until SIGTERM
+ * or SIGINT (then exits 0; running sessions go on).  Returns only in a
+ * forked child, with the connection on fds 0 and 1, a fresh s->sid and
+ * s->start, and TCPREMOTEIP and RELAYCLIENT unset (the peer comes from
+ * getpeername).  A malformed address exits 100, any other failure 111. */
+void listen_run(struct session *s);
 
 #endif
