@@ -35,6 +35,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "pop3d.h"
+#include "peer.h"
 #include "priv.h"
 #include "str.h"
 #include "tls.h"
@@ -61,51 +62,6 @@ host_setup(struct pop3 *p)
 	if (!str_printable(p->host, strlen(p->host)) ||
 	    str_chr(p->host, strlen(p->host), ' ') != NULL)
 		early_fail("hostname %s is not a host name", p->host);
-}
-
-/* 1 if s may be an IPv4 or IPv6 address (TCPREMOTEIP is only as
- * trustworthy as whoever set the environment). */
-static int
-ip_text_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= POP3_IP_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
-			return 0;
-	}
-	return 1;
-}
-
-void
-peer_setup(struct pop3 *p)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	const char *env = getenv("TCPREMOTEIP");
-	const void *a = NULL;
-
-	str_copy(p->ip, "unknown", sizeof p->ip);
-	if (env != NULL && ip_text_ok(env)) {
-		str_copy(p->ip, env, sizeof p->ip);
-	} else if (getpeername(0, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			a = &((struct sockaddr_in *)&ss)->sin_addr;
-		else if (ss.ss_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (a != NULL && inet_ntop(ss.ss_family, a, p->ip,
-		    sizeof p->ip) == NULL)
-			str_copy(p->ip, "unknown", sizeof p->ip);
-	}
-	/* "::ffff:192.0.2.1": an IPv4 client on an IPv6 socket */
-	if (str_casestart(p->ip, "::ffff:") && strchr(p->ip + 7, '.') &&
-	    !strchr(p->ip + 7, ':'))
-		memmove(p->ip, p->ip + 7, strlen(p->ip + 7) + 1);
 }
 
 /* ---- the login child ----------------------------------------------------- */
@@ -350,7 +306,7 @@ main(int argc, char **argv)
 	cfg_log_init("tern-pop3d");
 	host_setup(p);
 	sid_new(p->sid);
-	peer_setup(p);
+	peer_addr(0, p->ip, sizeof p->ip);
 	p->ctl = -1;
 	if (local_open(&p->maps) < 0)
 		early_fail("%s cannot open maps: %s", p->sid, strerror(errno));

@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "io.h"
 #include "local.h"
+#include "peer.h"
 #include "mbox.h"
 #include "qid.h"
 
@@ -41,7 +42,7 @@
 /* Bad commands before the session is closed. */
 #define POP3_ERRORS_MAX 10
 #define POP3_HOST_MAX 255
-#define POP3_IP_MAX 64
+#define POP3_IP_MAX PEER_ADDR_MAX
 #define POP3_RELAY_BUF 16384
 
 /* Control bytes on the socketpair (see above). */
@@ -76,11 +77,6 @@ struct pop3 {
 	unsigned char *del;         /* per message: marked by DELE */
 	unsigned long nretr, ntop;  /* for the logout line */
 };
-
-/* main.c */
-
-/* Our peer address into p->ip: TCPREMOTEIP, else getpeername(0). */
-void peer_setup(struct pop3 *p);
 
 /* session.c */
 

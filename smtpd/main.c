@@ -31,6 +31,7 @@
 #include "dns.h"
 #include "fsutil.h"
 #include "log.h"
+#include "peer.h"
 #include "priv.h"
 #include "smtpd.h"
 #include "str.h"
@@ -59,60 +60,6 @@ host_setup(struct session *s)
 		early_fail("hostname too long");
 	if (!smtp_helo_ok(s->host, strlen(s->host)))
 		early_fail("hostname %s is not a domain name", s->host);
-}
-
-/* 1 if s looks like an IPv4 or IPv6 address (for TCPREMOTEIP, which is
- * only as trustworthy as whoever set the environment). */
-static int
-ip_text_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= SMTPD_IP_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
-			return 0;
-	}
-	return 1;
-}
-
-/* "::ffff:192.0.2.1" (an IPv4 client on an IPv6 socket) -> "192.0.2.1" */
-static void
-ip_unmap(char *ip)
-{
-	if (str_casestart(ip, "::ffff:") && strchr(ip + 7, '.') != NULL &&
-	    strchr(ip + 7, ':') == NULL)
-		memmove(ip, ip + 7, strlen(ip + 7) + 1);
-}
-
-/* The peer: TCPREMOTEIP (tcpserver), else getpeername(0) (inetd and
- * systemd), else "unknown" (a pipe, e.g. in tests). */
-static void
-peer_setup(struct session *s)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	const char *env = getenv("TCPREMOTEIP");
-
-	str_copy(s->ip, "unknown", sizeof s->ip);
-	if (env != NULL && ip_text_ok(env)) {
-		str_copy(s->ip, env, sizeof s->ip);
-	} else if (getpeername(0, (struct sockaddr *)&ss, &sl) == 0) {
-		const void *a = NULL;
-
-		if (ss.ss_family == AF_INET)
-			a = &((struct sockaddr_in *)&ss)->sin_addr;
-		else if (ss.ss_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (a != NULL && inet_ntop(ss.ss_family, a, s->ip,
-		    sizeof s->ip) == NULL)
-			str_copy(s->ip, "unknown", sizeof s->ip);
-	}
-	ip_unmap(s->ip);
 }
 
 static void
@@ -252,7 +199,7 @@ main(int argc, char **argv)
 	if (s->listen_addr != NULL)
 		listen_run(s);
 	priv_drop(cfg_str("smtpd_user"), NULL, 0);
-	peer_setup(s);
+	peer_addr(0, s->ip, sizeof s->ip);
 	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
 	 * that may relay (any value; we do not append it to addresses) */
 	s->relayclient = getenv("RELAYCLIENT") != NULL;

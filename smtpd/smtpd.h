@@ -28,6 +28,7 @@
 #include "io.h"
 #include "local.h"
 #include "map.h"
+#include "peer.h"
 #include "qid.h"
 #include "smtpparse.h"
 
@@ -49,7 +50,7 @@
 /* Longest host name we announce (RFC 5321 4.5.3.1.2). */
 #define SMTPD_HOST_MAX 255
 /* Longest peer address text: an IPv6 address (INET6_ADDRSTRLEN is 46). */
-#define SMTPD_IP_MAX 64
+#define SMTPD_IP_MAX PEER_ADDR_MAX
 /* Text kept from an access rule or a DNSBL TXT record for a reply. */
 #define SMTPD_WHY_MAX 200
 
