@@ -496,18 +496,33 @@ usage(void)
 
 /*
  * The servers build their TLS context lazily, per connection; a broken
- * certificate would only show up there.  Say it once at start-up instead.
+ * certificate would only show up there.  Say it once at start-up instead,
+ * from a short-lived child so the supervisor does not keep OpenSSL and
+ * the context in memory for nothing.
  */
 static void
 check_tls(void)
 {
 	char err[256];
-	int r = tls_server_init(err, sizeof err);
+	pid_t pid;
+	int r, st;
 
-	if (r > 0)
-		r = tls_server_prepare(err, sizeof err);
-	if (r < 0)
-		log_warn("TLS is configured but does not work: %s", err);
+	if (cfg_str("tls_cert")[0] == '\0')
+		return;
+	if ((pid = fork()) < 0) {
+		log_warn("fork: %s: TLS not checked", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		r = tls_server_init(err, sizeof err);
+		if (r > 0)
+			r = tls_server_prepare(err, sizeof err);
+		if (r < 0)
+			log_warn("TLS is configured but does not work: %s", err);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
 }
 
 int
