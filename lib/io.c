@@ -15,11 +15,10 @@
 
 #include "io.h"
 
-static int
-fd_wait(int fd, short ev, int timeout_s)
+int
+fd_poll(int fd, short ev, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
-	int ms = timeout_s > 0 ? timeout_s * 1000 : -1;
 	int r;
 
 	do
@@ -32,6 +31,12 @@ fd_wait(int fd, short ev, int timeout_s)
 		return -1;
 	}
 	return 1;
+}
+
+static int
+fd_wait(int fd, short ev, int timeout_s)
+{
+	return fd_poll(fd, ev, timeout_s > 0 ? timeout_s * 1000 : -1);
 }
 
 static ssize_t

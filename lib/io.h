@@ -50,6 +50,9 @@ int io_printf(struct io *io, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int io_flush(struct io *io);
 
+/* Wait up to ms milliseconds (-1: forever) for fd to be ready for the
+ * poll(2) events ev.  1 ready, -1 error with errno (ETIMEDOUT). */
+int fd_poll(int fd, short ev, int ms);
 /* Unbuffered helpers on plain fds, retrying on EINTR and short writes. */
 int fd_write_all(int fd, const void *p, size_t n);           /* 1 or -1 */
 ssize_t fd_read_full(int fd, void *p, size_t n);             /* bytes, -1 */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "qfile.h"
+#include "qfile_int.h"
 #include "smtpparse.h"
 #include "str.h"
 
@@ -22,11 +23,10 @@
  * is room for the letter and for later, longer fields. */
 #define QFILE_LINE_MAX 1024
 #define QFILE_READ_STEP 8192
-#define QTIME_MAX ((unsigned long)LONG_MAX)
 #define QUID_MAX 0xffffffffUL
 
-static int
-bad(char *err, size_t errsz, const char *what, unsigned lineno)
+int
+qfile_bad(char *err, size_t errsz, const char *what, unsigned lineno)
 {
 	if (lineno)
 		snprintf(err, errsz, "line %u: %s", lineno, what);
@@ -79,9 +79,9 @@ read_head(int fd, struct buf *b, size_t *envlen_r, char *err, size_t errsz)
 			}
 		}
 		if (b->len > QFILE_ENV_MAX)
-			return bad(err, errsz, "envelope too large", 0);
+			return qfile_bad(err, errsz, "envelope too large", 0);
 		if (r == 0)
-			return bad(err, errsz, "no end of envelope", 0);
+			return qfile_bad(err, errsz, "no end of envelope", 0);
 	}
 }
 
@@ -160,26 +160,26 @@ env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
 	int r = 1;
 
 	if (n == 0)
-		return bad(err, errsz, "empty line", lineno);
+		return qfile_bad(err, errsz, "empty line", lineno);
 	if (n > QFILE_LINE_MAX)
-		return bad(err, errsz, "line too long", lineno);
+		return qfile_bad(err, errsz, "line too long", lineno);
 	if (!str_printable(s, n))
-		return bad(err, errsz, "control character", lineno);
+		return qfile_bad(err, errsz, "control character", lineno);
 	if (lineno == 1 || s[0] == 'V') {
 		if (lineno != 1 || n != 2 || s[0] != 'V' || s[1] != '1')
-			return bad(err, errsz, "not a V1 queue file", lineno);
+			return qfile_bad(err, errsz, "not a V1 queue file", lineno);
 		return 1;
 	}
 	switch (s[0]) {
 	case 'T':
 		if (*seen_t || !str_ulong(v, vn, QTIME_MAX, &u))
-			return bad(err, errsz, "bad T line", lineno);
+			return qfile_bad(err, errsz, "bad T line", lineno);
 		e->arrival = (time_t)u;
 		*seen_t = 1;
 		break;
 	case 'U':
 		if (!str_ulong(v, vn, QUID_MAX, &u))
-			return bad(err, errsz, "bad U line", lineno);
+			return qfile_bad(err, errsz, "bad U line", lineno);
 		e->uid = (uid_t)u;
 		break;
 	case 'F':
@@ -187,9 +187,9 @@ env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
 		break;
 	case 'R':
 		if (vn == 0)
-			return bad(err, errsz, "empty recipient", lineno);
+			return qfile_bad(err, errsz, "empty recipient", lineno);
 		if (e->nrcpt >= QFILE_RCPT_MAX)
-			return bad(err, errsz, "too many recipients", lineno);
+			return qfile_bad(err, errsz, "too many recipients", lineno);
 		r = add_rcpt(e, v, vn);
 		break;
 	case 'I':
@@ -201,13 +201,13 @@ env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
 	default:
 		r = env_line_ext(e, s[0], v, vn);
 		if (r == -2)
-			return bad(err, errsz, "bad DSN or SMTPUTF8 line", lineno);
+			return qfile_bad(err, errsz, "bad DSN or SMTPUTF8 line", lineno);
 		if (r == 3)
 			r = 1;   /* a later version's field: skipped, qfile.h */
 		break;
 	}
 	if (r == 0)
-		return bad(err, errsz, "repeated line", lineno);
+		return qfile_bad(err, errsz, "repeated line", lineno);
 	return r < 0 ? -1 : 1;
 }
 
@@ -229,7 +229,7 @@ qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz)
 		size_t n = (size_t)(nl - (b.s + pos));
 
 		if (++lineno > QFILE_RCPT_MAX + 64) {
-			bad(err, errsz, "too many lines", lineno);
+			qfile_bad(err, errsz, "too many lines", lineno);
 			goto fail;
 		}
 		if (env_line(e, b.s + pos, n, lineno, &seen_t, err, errsz) < 0)
@@ -237,7 +237,7 @@ qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz)
 		pos += n + 1;
 	}
 	if (!seen_t || e->sender == NULL || e->nrcpt == 0) {
-		bad(err, errsz, !seen_t ? "no T line" : e->sender == NULL ?
+		qfile_bad(err, errsz, !seen_t ? "no T line" : e->sender == NULL ?
 		    "no F line" : "no R line", 0);
 		goto fail;
 	}

@@ -12,22 +12,11 @@
 #include <sys/stat.h>
 
 #include "qfile.h"
+#include "qfile_int.h"
 #include "str.h"
 
 #define QSTATE_LINE_MAX (QSTATE_TEXT_MAX + 128)
-#define QTIME_MAX ((unsigned long)LONG_MAX)
 #define QATTEMPTS_MAX 1000000UL
-
-static int
-bad(char *err, size_t errsz, const char *what, unsigned lineno)
-{
-	if (lineno)
-		snprintf(err, errsz, "line %u: %s", lineno, what);
-	else
-		snprintf(err, errsz, "%s", what);
-	errno = EINVAL;
-	return -1;
-}
 
 /* Next space-separated field of s[*pos..n) as a number.  1 ok, 0 bad. */
 static int
@@ -55,18 +44,18 @@ state_rcpt(struct qenv *e, const char *s, size_t n, unsigned char *seen,
 
 	if (n < 2 || s[1] != ' ' || !field_num(s, n, &pos, QFILE_RCPT_MAX, &idx)
 	    || idx >= e->nrcpt)
-		return bad(err, errsz, "bad recipient index", lineno);
+		return qfile_bad(err, errsz, "bad recipient index", lineno);
 	if (seen[idx])
-		return bad(err, errsz, "recipient repeated", lineno);
+		return qfile_bad(err, errsz, "recipient repeated", lineno);
 	if (pos + 2 > n || s[pos + 1] != ' ' || !strchr("PDFB", s[pos]) ||
 	    s[pos] == '\0')
-		return bad(err, errsz, "bad recipient state", lineno);
+		return qfile_bad(err, errsz, "bad recipient state", lineno);
 	st = s[pos];
 	pos += 2;
 	if (!field_num(s, n, &pos, QATTEMPTS_MAX, &att) ||
 	    !field_num(s, n, &pos, QTIME_MAX, &next) ||
 	    !field_num(s, n, &pos, QTIME_MAX, &last))
-		return bad(err, errsz, "bad number", lineno);
+		return qfile_bad(err, errsz, "bad number", lineno);
 	seen[idx] = 1;
 	r = &e->rcpt[idx];
 	r->st = st;
@@ -92,7 +81,7 @@ qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
 	int r = 1;
 
 	if (len < 3 || memcmp(text, "V1\n", 3) != 0)
-		return bad(err, errsz, "not a V1 state file", 0);
+		return qfile_bad(err, errsz, "not a V1 state file", 0);
 	if ((seen = calloc(e->nrcpt + 1, 1)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
@@ -104,15 +93,15 @@ qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
 
 		lineno++;
 		if (nl == NULL) {
-			r = bad(err, errsz, "incomplete last line", lineno);
+			r = qfile_bad(err, errsz, "incomplete last line", lineno);
 			break;
 		}
 		n = (size_t)(nl - s);
 		pos += n + 1;
 		if (n > QSTATE_LINE_MAX)
-			r = bad(err, errsz, "line too long", lineno);
+			r = qfile_bad(err, errsz, "line too long", lineno);
 		else if (!str_printable(s, n))
-			r = bad(err, errsz, "control character", lineno);
+			r = qfile_bad(err, errsz, "control character", lineno);
 		else if (lineno == 1)
 			continue;        /* "V1", checked above */
 		else if (n == 1 && s[0] == 'H')
@@ -120,7 +109,7 @@ qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
 		else if (n > 0 && s[0] == 'r')
 			r = state_rcpt(e, s, n, seen, lineno, err, errsz);
 		else if (n == 0)
-			r = bad(err, errsz, "empty line", lineno);
+			r = qfile_bad(err, errsz, "empty line", lineno);
 		/* other letters: a later version's field, skipped */
 	}
 	free(seen);

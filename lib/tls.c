@@ -69,26 +69,6 @@ tls_ms_left(const struct timespec *deadline)
 	return ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
 }
 
-/* Wait for fd to be ready for ev within ms (-1: forever).  1, or -1
- * with errno (ETIMEDOUT). */
-static int
-tls_poll(int fd, short ev, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int r;
-
-	do
-		r = poll(&p, 1, ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	return 1;
-}
-
 /*
  * After an SSL call on io failed with ret: wait as it asks and return 1
  * (call again), 0 for a clean end of stream, -1 with errno.  ms is the
@@ -101,9 +81,9 @@ tls_retry(struct io *io, SSL *ssl, int ret, int ms)
 
 	switch (e) {
 	case SSL_ERROR_WANT_READ:
-		return tls_poll(io->rfd, POLLIN, ms);
+		return fd_poll(io->rfd, POLLIN, ms);
 	case SSL_ERROR_WANT_WRITE:
-		return tls_poll(io->wfd, POLLOUT, ms);
+		return fd_poll(io->wfd, POLLOUT, ms);
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
 	case SSL_ERROR_SYSCALL:
@@ -309,7 +289,7 @@ tls_end(struct io *io)
 	ERR_clear_error();
 	r = SSL_shutdown(c->ssl);
 	if (r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE &&
-	    tls_poll(io->wfd, POLLOUT, 1000) == 1)
+	    fd_poll(io->wfd, POLLOUT, 1000) == 1)
 		(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
 	(void)fcntl(io->wfd, F_SETFL, c->wflags);
