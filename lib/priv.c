@@ -119,3 +119,9 @@ priv_drop_ids(uid_t uid, gid_t gid)
 	priv_setcaps(NULL, 0);
 	priv_check();
 }
+
+void
+priv_caps_only(const cap_value_t *caps, int ncaps)
+{
+	priv_setcaps(caps, priv_is_root() ? ncaps : 0);
+}

@@ -23,6 +23,10 @@ int priv_user(const char *name, uid_t *uid_r, gid_t *gid_r);
 void priv_drop(const char *name, const cap_value_t *caps, int ncaps);
 /* Become uid/gid (if root) with no capability at all. */
 void priv_drop_ids(uid_t uid, gid_t gid);
+/* Keep the user, but only the ncaps capabilities in caps (effective and
+ * permitted): for a root process whose job needs a few of them (the
+ * tern-pop3d parent).  Fatal on failure. */
+void priv_caps_only(const cap_value_t *caps, int ncaps);
 /* 1 if the process runs as root (euid 0). */
 int priv_is_root(void);
 

@@ -40,7 +40,9 @@
 #include "str.h"
 #include "tls.h"
 
-static struct pop3 sess;  /* big (io buffers): not on the stack */
+static struct pop3 sess;
+static const cap_value_t parent_caps[] = { CAP_SETUID, CAP_SETGID,
+    CAP_DAC_READ_SEARCH };  /* big (io buffers): not on the stack */
 
 static void
 on_sigpipe(int sig)
@@ -332,6 +334,10 @@ main(int argc, char **argv)
 		log_fatal("%s /dev/null: %s", p->sid, strerror(errno));
 	if (devnull > 1)
 		(void)close(devnull);
+	/* the parent stays root only to become the mailbox owner later:
+	 * CAP_SETUID/SETGID for that, CAP_DAC_READ_SEARCH to reread the
+	 * users map (not world-readable); nothing else */
+	priv_caps_only(parent_caps, sizeof parent_caps / sizeof parent_caps[0]);
 	parent_run(p, sv[0]);
 	return 0;
 }
