@@ -25,6 +25,7 @@
 #include "map.h"
 #include "priv.h"
 #include "str.h"
+#include "tls.h"
 
 static const char *prog = "tern-config";
 static int problems;
@@ -197,6 +198,21 @@ check_values(void)
 			check_user(users[i], &uid);
 }
 
+/* The certificate, key, ticket key and cipher settings load (the
+ * servers build their TLS context lazily, so only this finds a broken
+ * one before a client does). */
+static void
+check_tls(void)
+{
+	char err[512];
+	int r = tls_server_init(err, sizeof err);
+
+	if (r > 0)
+		r = tls_server_prepare(err, sizeof err);
+	if (r < 0)
+		problem("TLS: %s", err);
+}
+
 static int
 check(void)
 {
@@ -209,6 +225,7 @@ check(void)
 		check_map(maps[i]);
 	check_spool();
 	check_programs();
+	check_tls();
 	if (problems)
 		return 1;
 	printf("ok\n");
