@@ -236,6 +236,19 @@ def proc_status(pid):
     return out
 
 
+def proc_creds(pid):
+    """The ids and capability sets of a process, as numbers: uid, gid
+    (the four of each), groups, eff, prm, inh, amb."""
+    st = proc_status(pid)
+    return {
+        "uid": [int(x) for x in st["Uid"].split()],
+        "gid": [int(x) for x in st["Gid"].split()],
+        "groups": [int(x) for x in st.get("Groups", "").split()],
+        "eff": int(st["CapEff"], 16), "prm": int(st["CapPrm"], 16),
+        "inh": int(st["CapInh"], 16), "amb": int(st.get("CapAmb", "0"), 16),
+    }
+
+
 # ---------------------------------------------------------------- users
 
 def ensure_system_users():
@@ -552,27 +565,29 @@ class Instance:
         return p[0] if p else None
 
     # -- SMTP
-    def smtp_port(self, relayclient=False, env=None):
-        """Start tcpserver with tern-smtpd on a free 127.0.0.1 port and
-        return the port.  relayclient: a tcprules cdb that sets RELAYCLIENT
-        for 127.0.0.1 (as a real site would)."""
+    def tcprules(self, name, text):
+        """Write etc/NAME with tcprules text and compile it to NAME.cdb;
+        return the cdb path (for tcpserver -x)."""
+        tcprules = need_tool("tcprules", "ucspi-tcp")
+        rules = self.write_etc(name, text if text.endswith("\n") else text + "\n")
+        cdb = rules + ".cdb"
+        with open(rules, "rb") as f:
+            subprocess.run([tcprules, cdb, cdb + ".tmp"], stdin=f, check=True,
+                           timeout=30)
+        return cdb
+
+    def tcpserve(self, argv, log_name, opts=(), env=None):
+        """Run `tcpserver -H -R -l 0 OPTS 127.0.0.1 PORT ARGV` on a free
+        port (stderr to log/LOG_NAME), wait until it accepts, and return
+        the port.  It is stopped with the instance."""
         tcpserver = need_tool("tcpserver", "ucspi-tcp")
-        smtpd = self.prog("tern-smtpd")
-        opts = ["-H", "-R", "-l", "0"]
-        if relayclient:
-            tcprules = need_tool("tcprules", "ucspi-tcp")
-            rules = self.write_etc("tcp.smtp", '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n')
-            cdb = rules + ".cdb"
-            with open(rules, "rb") as f:
-                subprocess.run([tcprules, cdb, cdb + ".tmp"], stdin=f, check=True,
-                               timeout=30)
-            opts += ["-x", cdb]
+        logp = self.path("log", log_name)
         for _ in range(10):
             port = free_port()
-            log = open(self.path("log", "smtpd.log"), "ab")
+            log = open(logp, "ab")
             try:
-                p = subprocess.Popen([tcpserver] + opts + ["127.0.0.1", str(port), smtpd,
-                                                           "-C", self.etc],
+                p = subprocess.Popen([tcpserver, "-H", "-R", "-l", "0"] + list(opts) +
+                                     ["127.0.0.1", str(port)] + list(argv),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=log, env=self.env(env),
                                      start_new_session=True)
@@ -589,8 +604,18 @@ class Instance:
                 self.tcpservers.append((p, port))
                 return port
             # lost the race for the port: try another
-        raise AssertionError("tcpserver would not start\n%s"
-                             % tail(self.path("log", "smtpd.log")))
+        raise AssertionError("tcpserver would not start\n%s" % tail(logp))
+
+    def smtp_port(self, relayclient=False, env=None):
+        """Start tcpserver with tern-smtpd on a free 127.0.0.1 port and
+        return the port.  relayclient: a tcprules cdb that sets RELAYCLIENT
+        for 127.0.0.1 (as a real site would)."""
+        opts = []
+        if relayclient:
+            opts = ["-x", self.tcprules("tcp.smtp",
+                                        '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n')]
+        return self.tcpserve([self.prog("tern-smtpd"), "-C", self.etc], "smtpd.log",
+                             opts, env)
 
     def smtpd_pids(self, port):
         """tern-smtpd sessions under the tcpserver of port."""
@@ -760,7 +785,25 @@ class Instance:
 
 # ---------------------------------------------------------------- SMTP client
 
-class SMTPRaw:
+class RawConn:
+    """Closing and context-manager plumbing of the raw protocol clients
+    (self.sock is the connected socket)."""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+        return False
+
+
+class SMTPRaw(RawConn):
     """A plain-socket SMTP client that reads replies exactly as sent, for
     tests of pipelining and of bad input smtplib would not send."""
 
@@ -799,19 +842,6 @@ class SMTPRaw:
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-        return False
 
 
 def message(subject, body=b"hello\n", to="demo@example.test",

@@ -59,26 +59,9 @@ def install(inst):
 def pop3_port(inst, tls=False, env=None):
     """Start tcpserver with tern-pop3d (-T when tls) on a free 127.0.0.1
     port; return the port.  Logs go to log/pop3d.log."""
-    tcpserver = harness.need_tool("tcpserver", "ucspi-tcp")
     prog = install(inst)
     argv = [prog] + (["-T"] if tls else []) + ["-C", inst.etc]
-    for _ in range(10):
-        port = harness.free_port()
-        log = open(inst.path("log", "pop3d.log"), "ab")
-        try:
-            p = subprocess.Popen([tcpserver, "-H", "-R", "-l", "0", "127.0.0.1",
-                                  str(port)] + argv,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=log, env=inst.env(env), start_new_session=True)
-        finally:
-            log.close()
-        harness.wait_for(lambda: p.poll() is not None or harness.listening(port), 10,
-                         what="tcpserver on port %d" % port)
-        if p.poll() is None:
-            inst.tcpservers.append((p, port))
-            return port
-    raise AssertionError("tcpserver would not start\n%s"
-                         % harness.tail(inst.path("log", "pop3d.log")))
+    return inst.tcpserve(argv, "pop3d.log", env=env)
 
 
 def pop3d_pids(inst, port):
@@ -171,7 +154,7 @@ def sample(subject, body="hello\n", to="demo@example.test"):
 
 # ---------------------------------------------------------------- client
 
-class POP3Raw:
+class POP3Raw(harness.RawConn):
     """A plain-socket POP3 client that returns reply lines exactly as sent
     (CRLF checked and removed), for RFC-exact checks."""
 
@@ -241,15 +224,3 @@ class POP3Raw:
         except (OSError, ssl.SSLError):
             return True
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
-        return False

@@ -28,34 +28,20 @@ def listen(inst, mode=None, rules=None, env=None):
     """tcpserver running tern-smtpd [-m mode] -C etc on a free 127.0.0.1
     port; rules: tcprules text (e.g. '127.0.0.2:allow,RELAYCLIENT=""').
     The server is stopped with the instance."""
-    tcpserver = harness.need_tool("tcpserver", "ucspi-tcp")
-    smtpd = inst.prog("tern-smtpd")
-    opts = ["-H", "-R", "-l", "0"]
+    opts = []
     if rules is not None:
-        tcprules = harness.need_tool("tcprules", "ucspi-tcp")
-        name = "tcp.%s" % (mode or "mx")
-        path = inst.write_etc(name, rules if rules.endswith("\n") else rules + "\n")
-        cdb = path + ".cdb"
-        with open(path, "rb") as f:
-            subprocess.run([tcprules, cdb, cdb + ".tmp"], stdin=f, check=True,
-                           timeout=30)
-        opts += ["-x", cdb]
-    args = [smtpd] + (["-m", mode] if mode else []) + ["-C", inst.etc]
-    for _ in range(10):
-        port = harness.free_port()
-        log = open(inst.path("log", "smtpd.log"), "ab")
-        try:
-            p = subprocess.Popen([tcpserver] + opts + ["127.0.0.1", str(port)] + args,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=log, env=inst.env(env), start_new_session=True)
-        finally:
-            log.close()
-        harness.wait_for(lambda: p.poll() is not None or harness.listening(port), 10,
-                         what="tcpserver on port %d" % port)
-        if p.poll() is None:
-            inst.tcpservers.append((p, port))
-            return port
-    raise AssertionError("tcpserver would not start")
+        opts = ["-x", inst.tcprules("tcp.%s" % (mode or "mx"), rules)]
+    args = [inst.prog("tern-smtpd")] + (["-m", mode] if mode else []) + ["-C", inst.etc]
+    return inst.tcpserve(args, "smtpd.log", opts, env)
+
+
+def swaks(port, *args):
+    """Run swaks against 127.0.0.1:port; (exit code, output)."""
+    exe = harness.need_tool("swaks")
+    r = subprocess.run([exe, "--server", "127.0.0.1:%d" % port,
+                        "--helo", "client.example.org"] + list(args),
+                       capture_output=True, timeout=60)
+    return r.returncode, r.stdout.decode("utf-8", "replace")
 
 
 def connect(port, source="127.0.0.1", timeout=10):

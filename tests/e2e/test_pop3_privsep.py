@@ -26,17 +26,6 @@ def setup():
     PORT = pu.pop3_port(I)
 
 
-def status(pid):
-    st = harness.proc_status(pid)
-    return {
-        "uid": [int(x) for x in st["Uid"].split()],
-        "gid": [int(x) for x in st["Gid"].split()],
-        "groups": [int(x) for x in st.get("Groups", "").split()],
-        "eff": int(st["CapEff"], 16), "prm": int(st["CapPrm"], 16),
-        "inh": int(st["CapInh"], 16), "amb": int(st.get("CapAmb", "0"), 16),
-    }
-
-
 def fds(pid):
     out = []
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -56,14 +45,14 @@ def procs():
             out["parent"] = pid
     for pid, info in ps.items():
         if info[0] == out.get("parent"):
-            uid = status(pid)["uid"][0]
+            uid = harness.proc_creds(pid)["uid"][0]
             out["login" if uid == pwd.getpwnam("ternp").pw_uid else "mailbox"] = pid
     return out
 
 
 def check_unprivileged(pid, user):
     uid, gid = harness.ids(user)
-    s = status(pid)
+    s = harness.proc_creds(pid)
     harness.log("pid %d: %s" % (pid, s))
     assert s["uid"] == [uid] * 4 and s["gid"] == [gid] * 4, s
     assert 0 not in s["groups"], s
@@ -81,7 +70,7 @@ def test_login_child_and_mailbox_process():
         check_unprivileged(p["login"], "ternp")
         # the parent stays root: it checks passwords and forks the
         # mailbox process (see test_parent_lets_go_of_the_connection)
-        ps = status(p["parent"])
+        ps = harness.proc_creds(p["parent"])
         assert ps["uid"][0] == 0, ps
         c.stls()
         check_unprivileged(p["login"], "ternp")

@@ -21,17 +21,6 @@ def setup():
     PORT = I.smtp_port()
 
 
-def creds(pid):
-    st = harness.proc_status(pid)
-    return {
-        "uid": [int(x) for x in st["Uid"].split()],
-        "gid": [int(x) for x in st["Gid"].split()],
-        "groups": [int(x) for x in st.get("Groups", "").split()],
-        "eff": int(st["CapEff"], 16), "prm": int(st["CapPrm"], 16),
-        "inh": int(st["CapInh"], 16), "amb": int(st.get("CapAmb", "0"), 16),
-    }
-
-
 def show(pid):
     try:
         st = harness.proc_status(pid)
@@ -50,7 +39,7 @@ def check(pid, user, caps):
     uid, gid = ids(user)
 
     def good():
-        c = creds(pid)
+        c = harness.proc_creds(pid)
         return (c["uid"] == [uid] * 4 and c["gid"] == [gid] * 4 and 0 not in c["groups"]
                 and c["eff"] == caps and c["prm"] == caps and c["inh"] == 0
                 and c["amb"] == 0)

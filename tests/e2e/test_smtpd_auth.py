@@ -33,14 +33,6 @@ def setup():
     SUB = U.listen(I, "submission")
 
 
-def swaks(port, *args):
-    exe = harness.need_tool("swaks")
-    r = subprocess.run([exe, "--server", "127.0.0.1:%d" % port,
-                        "--helo", "client.example.org"] + list(args),
-                       capture_output=True, timeout=60)
-    return r.returncode, r.stdout.decode("utf-8", "replace")
-
-
 def tls_session(port=None):
     c = U.raw(port or MX)
     U.ehlo(c)
@@ -57,19 +49,19 @@ def set_conf(**kv):
 def test_relay_only_after_tls_and_auth():
     rcpt = "someone-%d@remote.example" % harness.free_port()
     # no TLS, no AUTH: relay denied
-    code, out = swaks(MX, "--to", rcpt, "--from", "alice@example.test")
+    code, out = U.swaks(MX, "--to", rcpt, "--from", "alice@example.test")
     assert code != 0 and "554 5.7.1 <%s>: Relay access denied" % rcpt in out, out[-1500:]
     # TLS without AUTH: still denied
-    code, out = swaks(MX, "--tls", "--to", rcpt, "--from", "alice@example.test")
+    code, out = U.swaks(MX, "--tls", "--to", rcpt, "--from", "alice@example.test")
     assert code != 0 and "554 5.7.1" in out, out[-1500:]
     # bad password: 535 5.7.8, nothing sent
-    code, out = swaks(MX, "--tls", "--auth", "PLAIN", "--auth-user",
+    code, out = U.swaks(MX, "--tls", "--auth", "PLAIN", "--auth-user",
                       "alice@example.test", "--auth-password", "wrong",
                       "--to", rcpt, "--from", "alice@example.test")
     assert code != 0 and "535 5.7.8" in out, out[-1500:]
     # TLS + AUTH PLAIN and LOGIN: accepted
     for mech in ("PLAIN", "LOGIN"):
-        code, out = swaks(MX, "--tls", "--auth", mech, "--auth-user",
+        code, out = U.swaks(MX, "--tls", "--auth", mech, "--auth-user",
                           "alice@example.test", "--auth-password", "alice",
                           "--to", rcpt, "--from", "alice@example.test")
         assert code == 0, out[-2000:]

@@ -24,14 +24,6 @@ def setup():
     SMTPS = U.listen(I, "smtps")
 
 
-def swaks(port, *args):
-    exe = harness.need_tool("swaks")
-    r = subprocess.run([exe, "--server", "127.0.0.1:%d" % port,
-                        "--helo", "client.example.org"] + list(args),
-                       capture_output=True, timeout=60)
-    return r.returncode, r.stdout.decode("utf-8", "replace")
-
-
 def test_starttls_advertised_only_in_plaintext():
     with U.raw(MX) as c:
         kw = U.ehlo(c)
@@ -47,7 +39,7 @@ def test_starttls_advertised_only_in_plaintext():
 
 def test_swaks_tls_delivers_with_tls_in_received():
     m = "tls-%s" % harness.free_port()
-    code, out = swaks(MX, "--tls", "--tls-verify", "--tls-ca-path", I.cafile,
+    code, out = U.swaks(MX, "--tls", "--tls-verify", "--tls-ca-path", I.cafile,
                       "--to", "demo@example.test", "--from", "s@example.org",
                       "--header", "Subject: %s" % m)
     assert code == 0, out[-2000:]
@@ -62,7 +54,7 @@ def test_swaks_tls_delivers_with_tls_in_received():
 
 def test_swaks_tlsc_implicit_tls():
     m = "tlsc-%s" % harness.free_port()
-    code, out = swaks(SMTPS, "--tlsc", "--tls-verify", "--tls-ca-path", I.cafile,
+    code, out = U.swaks(SMTPS, "--tlsc", "--tls-verify", "--tls-ca-path", I.cafile,
                       "--auth", "PLAIN", "--auth-user", "alice@example.test",
                       "--auth-password", "alice", "--to", "demo@example.test",
                       "--from", "alice@example.test", "--header", "Subject: %s" % m)
