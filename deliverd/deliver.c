@@ -218,8 +218,8 @@ dl_junk(const char *maildir, char *out, size_t outsz)
 	    "maildirfolder") < 0)
 		return -1;
 	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0 || close(fd) < 0)
+		return -1;
 	return 1;
 }
 
@@ -311,8 +311,16 @@ dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
 	int p[2], status = 0;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		dl_errno(r, "fork", errno);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		dl_errno(r, "pipe", errno);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		int saved = errno;
+
+		close(p[0]);
+		close(p[1]);
+		dl_errno(r, "fork", saved);
 		return;
 	}
 	if (pid == 0) {

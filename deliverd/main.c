@@ -136,9 +136,14 @@ start(const struct dlv_req *rq, int fd)
 	/* reopen the maps once here, not in every child */
 	if (map_refresh(&lm.users) < 0 || map_refresh(&lm.aliases) < 0)
 		log_warn("cannot reopen the maps: %s", strerror(errno));
+	p[0] = p[1] = -1;
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		dl_set(&r, 'Z', "4.3.0 cannot start a delivery: %s",
 		    strerror(errno));
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		reply(rq->qid, rq->idx, &r);
 		close(fd);
 		return;

@@ -68,6 +68,9 @@ const char *cfg_take_dir(int *argc, char **argv);
  * program prog.  Call after cfg_load.  An unknown facility is treated as
  * "mail" with a warning. */
 void cfg_log_init(const char *prog);
+/* The syslog facility named (mail, daemon, user, local0..local7, any
+ * case), or -1 for an unknown name. */
+int cfg_log_facility(const char *name);
 /* The key hostname, or the system host name when it is empty ("localhost"
  * if even that fails).  Static storage, computed once. */
 const char *cfg_hostname(void);

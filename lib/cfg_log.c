@@ -18,16 +18,22 @@ static const struct { const char *name; int facility; } facilities[] = {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
+int
+cfg_log_facility(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (str_caseeq(name, facilities[i].name))
+			return facilities[i].facility;
+	return -1;
+}
+
 void
 cfg_log_init(const char *prog)
 {
 	const char *f = cfg_str("log_facility");
-	int facility = -1;
-	size_t i;
-
-	for (i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
-		if (str_caseeq(f, facilities[i].name))
-			facility = facilities[i].facility;
+	int facility = cfg_log_facility(f);
 	log_init(prog, str_caseeq(cfg_str("log"), "stderr") ?
 	    LOG_TO_STDERR : LOG_TO_SYSLOG, facility < 0 ? LOG_MAIL : facility);
 	if (facility < 0)

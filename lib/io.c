@@ -181,15 +181,11 @@ io_pending(const struct io *io)
 int
 io_wait(struct io *io, int ms)
 {
-	struct pollfd p = { .fd = io->rfd, .events = POLLIN };
-	int r;
-
 	if (io_pending(io))
 		return 1;
-	do
-		r = poll(&p, 1, ms);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -1 : r > 0;
+	if (fd_poll(io->rfd, POLLIN, ms) == 1)
+		return 1;
+	return errno == ETIMEDOUT ? 0 : -1;
 }
 
 int

@@ -65,8 +65,9 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 		n = (int)sizeof line - 2;  /* truncated: still one line */
 	line[n++] = '\n';
 	/* best effort: a log write that fails has nowhere to be reported */
-	if (write(2, line, (size_t)n) < 0)
-		errno = saved;
+	if (write(2, line, (size_t)n) < 0) {
+		/* nowhere to report it */
+	}
 	errno = saved;
 }
 

@@ -110,6 +110,10 @@ map_get(struct map *m, const char *key, size_t keylen, struct buf *val_r)
 		return r < 0 ? -1 : 0;
 	}
 	len = cdb_datalen((struct cdb *)m->cdb);
+	if (len > MAP_LINE_MAX) {  /* no value we write is longer: damaged */
+		errno = EPROTO;
+		return -1;
+	}
 	buf_reset(val_r);
 	if (buf_ready(val_r, len) < 0)
 		return -1;

@@ -150,6 +150,7 @@ count_size(struct mbox *mb, size_t i, unsigned long long *size_r)
 	static char buf[MBOX_READ_BUF];
 	unsigned long long size = 0;
 	int fd, cr = 0, saved;
+	char last = '\n';
 	ssize_t r;
 
 	fd = mbox_msg_open(mb, i);
@@ -162,6 +163,7 @@ count_size(struct mbox *mb, size_t i, unsigned long long *size_r)
 		if (r <= 0)
 			break;
 		size += mbox_crlf_size(buf, (size_t)r, &cr);
+		last = buf[r - 1];
 	}
 	saved = errno;
 	(void)close(fd);
@@ -169,7 +171,8 @@ count_size(struct mbox *mb, size_t i, unsigned long long *size_r)
 		errno = saved;
 		return -1;
 	}
-	*size_r = size;
+	/* a last line without LF is sent with a CRLF added (RETR, TOP) */
+	*size_r = size + (last != '\n' ? 2 : 0);
 	return 1;
 }
 

@@ -113,7 +113,7 @@ priv_drop_ids(uid_t uid, gid_t gid)
 {
 	if (priv_is_root() || getuid() != uid) {
 		if (uid == 0)
-			log_fatal("refusing to deliver as root");
+			log_fatal("refusing to switch to root (uid 0)");
 		priv_setids(uid, gid, 0);
 	}
 	priv_setcaps(NULL, 0);

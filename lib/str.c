@@ -20,7 +20,7 @@ str_ulong(const char *s, size_t n, unsigned long max, unsigned long *r)
 		if (s[i] < '0' || s[i] > '9')
 			return 0;
 		d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return 0;
 		v = v * 10 + d;
 	}

@@ -291,15 +291,19 @@ sasl_read(struct pop3 *p, struct buf *out)
 	pop3_reply(p, "+ ");
 	errno = 0;
 	r = io_getline(&p->io, line, POP3_AUTH_LINE_MAX, &len);
-	if (r < 0 && errno == EMSGSIZE)
+	if (r < 0 && errno == EMSGSIZE) {
+		explicit_bzero(line, sizeof line);
 		return 0;
+	}
 	if (r <= 0 || line[len - 1] != '\n')
 		session_lost(p, "auth");
 	len--;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len == 1 && line[0] == '*')
+	if (len == 1 && line[0] == '*') {
+		explicit_bzero(line, sizeof line);
 		return 0;
+	}
 	if (buf_copy(out, line, len) < 0)
 		log_fatal("%s out of memory", p->sid);
 	explicit_bzero(line, sizeof line);

@@ -410,9 +410,11 @@ md_quit(struct pop3 *p)
 		}
 	}
 	/* the removals are durable before we say so */
-	if (removed > 0 && mbox_sync(&p->mb) < 0)
+	if (removed > 0 && mbox_sync(&p->mb) < 0) {
 		log_warn("%s sync user=%s error=%s", p->sid, buf_str(&p->login),
 		    strerror(errno));
+		failed++;  /* not durable: do not say +OK */
+	}
 	log_info("%s logout user=%s ip=%s retr=%lu top=%lu dele=%zu left=%zu",
 	    p->sid, buf_str(&p->login), p->ip, p->nretr, p->ntop, removed,
 	    p->mb.n - removed);

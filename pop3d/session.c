@@ -256,6 +256,7 @@ session_loop(struct pop3 *p)
 		errno = 0;
 		r = io_getline(&p->io, line, max, &len);
 		if (r < 0 && errno == EMSGSIZE) {
+			explicit_bzero(line, sizeof line);  /* may be a PASS */
 			pop3_error(p, "-ERR Line too long");
 		} else if (r <= 0) {
 			session_lost(p, "command");

@@ -13,6 +13,7 @@
  * differ), not the envelope (bounded and checked line by line).  It is
  * kept this small on purpose (doc/STYLE: the setuid injector is tiny).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -310,11 +311,13 @@ copy_body(int fd, unsigned long limit)
 		n = get_line(line, CHUNK_LINE_MAX, "bad chunk length");
 		len = 0;
 		for (i = 0; i < n && i < 8; i++) {
-			const char *h = strchr("0123456789abcdef",
-			    line[i] | 0x20);
+			const char *h;
 
-			if (h == NULL || *h == '\0')
+			/* only hex digits: "| 0x20" alone would map some
+			 * control bytes onto digits */
+			if (!isxdigit((unsigned char)line[i]))
 				break;
+			h = strchr("0123456789abcdef", line[i] | 0x20);
 			len = len * 16 + (unsigned long)(h - "0123456789abcdef");
 		}
 		if (n == 0 || i != n || len > ENQ_CHUNK_MAX)
@@ -435,7 +438,12 @@ main(int argc, char **argv)
 	log_info("%s queued from=<%s> nrcpt=%zu size=%lu uid=%lu", id,
 	    log_safe(from, sizeof from, e.sender, strlen(e.sender)), e.nrcpt,
 	    size, (unsigned long)e.uid);
-	if (dprintf(1, "%s\n", id) < 0)
+	if (dprintf(1, "%s\n", id) < 0) {
+		/* committed but the caller will not know: it may send the
+		 * message again; say so, so the duplicate can be traced */
+		log_warn("%s queued but the id could not be reported: %s", id,
+		    strerror(errno));
 		return 111;
+	}
 	return 0;
 }

@@ -160,7 +160,11 @@ sb_finish_failed(struct msg *m)
 	int pm_copy = 0, r;
 
 	if (e->sender[0] != '\0') {
-		str_copy(to, e->sender, sizeof to);
+		if (str_copy(to, e->sender, sizeof to) >= sizeof to) {
+			log_err("%s bounce not sent: sender too long", m->id);
+			sb_mark(e);
+			return 1;
+		}
 	} else {
 		sb_postmaster(to, sizeof to);
 		if (sb_only_to(e, to)) {

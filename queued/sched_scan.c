@@ -107,7 +107,7 @@ recover_mess(void)
 	if (d == NULL)
 		log_fatal("the queue cannot be read");
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (qid_valid(de->d_name)) {
 			scan_message(de->d_name, 0);

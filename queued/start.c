@@ -299,20 +299,17 @@ spawn(const char *name, int sock)
 			log_err("fork: %s", strerror(errno));
 		return pid;
 	}
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
+	sig_reset();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (sock == CHILD_FD ? fcntl(sock, F_SETFD, 0) < 0 :
 	    dup2(sock, CHILD_FD) < 0)
 		_exit(111);
 	null = open("/dev/null", O_RDONLY);
-	if (null >= 0 && null != 0) {
-		dup2(null, 0);
+	if (null < 0 || (null != 0 && dup2(null, 0) < 0))
+		_exit(111);
+	if (null != 0)
 		close(null);
-	}
 	fd_close_from(CHILD_FD + 1);
 	execv(path, argv);
 	log_err("cannot run %s: %s", path, strerror(errno));

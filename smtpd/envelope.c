@@ -252,9 +252,7 @@ cmd_mail(struct session *s, const char *arg, size_t n)
 		trans_reset(s);
 		return;
 	}
-	s->state = ST_MAIL;
-	s->nrcpt = 0;
-	s->rcpt_tries = 0;
+	s->state = ST_MAIL;  /* nrcpt and rcpt_tries are 0: trans_reset */
 	smtpd_reply(s, 250, "2.1.0", "Ok");
 }
 

@@ -156,21 +156,6 @@ stdio_null(void)
 		(void)close(fd);
 }
 
-/* The address text of a peer, for the log of a refused connection. */
-static void
-peer_text(const struct sockaddr_storage *ss, char *out, size_t outsz)
-{
-	const void *a = NULL;
-
-	if (ss->ss_family == AF_INET)
-		a = &((const struct sockaddr_in *)ss)->sin_addr;
-	else if (ss->ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (a == NULL || inet_ntop(ss->ss_family, a, out, (socklen_t)outsz)
-	    == NULL)
-		str_copy(out, "unknown", outsz);
-}
-
 /* Answer c with reply, best effort (never blocks), and close it. */
 static void
 refuse(int c, const char *reply)
@@ -239,7 +224,7 @@ accept_one(struct session *s, struct listener *l, int *pause_r)
 		return 0;
 	}
 	if (l->nkids >= l->maxconn) {
-		peer_text(&ss, ip, sizeof ip);
+		peer_addr(c, ip, sizeof ip);
 		log_warn("refused ip=%s reason=maxconn sessions=%lu", ip,
 		    l->nkids);
 		refuse(c, too_many);
@@ -252,7 +237,7 @@ accept_one(struct session *s, struct listener *l, int *pause_r)
 		return 1;
 	}
 	if (pid < 0) {
-		peer_text(&ss, ip, sizeof ip);
+		peer_addr(c, ip, sizeof ip);
 		log_warn("refused ip=%s reason=fork error=%s", ip,
 		    strerror(errno));
 		refuse(c, no_fork);

@@ -116,6 +116,7 @@ sasl_read(struct session *s, struct buf *out)
 	errno = 0;
 	r = io_getline(&s->io, line, SMTPD_AUTH_LINE_MAX, &len);
 	if (r < 0 && errno == EMSGSIZE) {
+		explicit_bzero(line, sizeof line);  /* a partial response */
 		smtpd_error(s, 500, "5.5.2", "Error: line too long");
 		return 0;
 	}
@@ -126,6 +127,7 @@ sasl_read(struct session *s, struct buf *out)
 		session_lost(s, "auth");
 	}
 	if (textlen == 1 && line[0] == '*') {
+		explicit_bzero(line, sizeof line);
 		smtpd_error(s, 501, "5.0.0", "Authentication cancelled");
 		return 0;
 	}

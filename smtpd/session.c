@@ -527,14 +527,14 @@ session_limits(struct session *s)
 static void
 session_greet(struct session *s)
 {
+	const char *b = cfg_str("smtpd_banner");
+
 	policy_connect(s);
 	if (s->mode == MODE_SMTPS)
 		sasl_implicit_tls(s);
 	else if (s->mode == MODE_MX)
 		policy_greet_pause(s);
-	smtpd_reply(s, 220, NULL, "%s %s", s->host,
-	    cfg_str("smtpd_banner")[0] ? cfg_str("smtpd_banner") :
-	    "ESMTP tern");
+	smtpd_reply(s, 220, NULL, "%s %s", s->host, b[0] ? b : "ESMTP tern");
 }
 
 void
@@ -572,6 +572,8 @@ session_run(struct session *s)
 				log_info("%s barelf stage=command ip=%s",
 				    s->sid, s->ip);
 			cmd_line(s, line, textlen);
+			/* AUTH PLAIN may carry the password on this line */
+			explicit_bzero(line, len);
 		}
 		session_limits(s);
 	}

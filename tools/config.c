@@ -163,11 +163,8 @@ static void
 check_values(void)
 {
 	static const char *const users[] = { "queue_user", "smtpd_user",
-	    "deliver_user",
-	    "remote_user", "virtual_user", NULL };
-	static const char *const fac[] = { "mail", "daemon", "user",
-	    "local0", "local1", "local2", "local3", "local4", "local5",
-	    "local6", "local7", NULL };
+	    "deliver_user", "remote_user", "virtual_user", "pop3d_user",
+	    NULL };
 	struct buf a = BUF_INIT, out = BUF_INIT;
 	const char *d, *e;
 	size_t i;
@@ -186,9 +183,7 @@ check_values(void)
 	if (strcmp(cfg_str("log"), "syslog") != 0 &&
 	    strcmp(cfg_str("log"), "stderr") != 0)
 		problem("log = %s: must be syslog or stderr", cfg_str("log"));
-	for (i = 0; fac[i] && strcmp(fac[i], cfg_str("log_facility")); i++)
-		;
-	if (fac[i] == NULL)
+	if (cfg_log_facility(cfg_str("log_facility")) < 0)
 		problem("log_facility = %s: unknown facility",
 		    cfg_str("log_facility"));
 	if (cfg_num("queue_min_backoff") > cfg_num("queue_max_backoff"))

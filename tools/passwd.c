@@ -112,7 +112,11 @@ get_password(char *pw, int confirm)
 	if (!tty || !confirm)
 		return;
 	r = read_tty("Again: ", again);
-	if (r <= 0 || strcmp(pw, again) != 0) {
+	if (r < 0) {
+		explicit_bzero(again, sizeof again);
+		die(111, strerror(errno));
+	}
+	if (r == 0 || strcmp(pw, again) != 0) {
 		explicit_bzero(again, sizeof again);
 		die(100, "the passwords do not match");
 	}
@@ -139,8 +143,10 @@ check(const char *hash, char *pw, struct crypt_data *cd)
 	const char *h;
 
 	get_password(pw, 0);
-	if (pw[0] == '\0' || hash[0] != '$')
+	if (pw[0] == '\0' || hash[0] != '$') {
+		explicit_bzero(pw, PW_MAX + 1);
 		return 1;  /* "*", "!..." or empty: no login, never a match */
+	}
 	h = crypt_r(pw, hash, cd);
 	explicit_bzero(pw, PW_MAX + 1);
 	if (h == NULL || h[0] == '*')

@@ -60,6 +60,8 @@ test_str(void)
 	T_CHECK(str_ulongs("", 1000, &v) == 0);
 	T_CHECK(str_ulongs("12a", 1000, &v) == 0);
 	T_CHECK(str_ulongs("-1", 1000, &v) == 0);
+	T_CHECK(str_ulongs("5", 0, &v) == 0);   /* a digit above max */
+	T_CHECK(str_ulongs("0", 0, &v) == 1 && v == 0);
 	T_CHECK(str_ulongs("99999999999999999999999", (unsigned long)-1, &v)
 	    == 0);
 	T_CHECK(str_caseeq("HeLLo", "hello"));
