@@ -20,13 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "cfg.h"
+#include "mail/addr.h"
+#include "daemon/cfg.h"
 #include "deliverd.h"
-#include "enq.h"
-#include "log.h"
-#include "priv.h"
-#include "str.h"
+#include "queue/enq.h"
+#include "util/log.h"
+#include "daemon/priv.h"
+#include "util/str.h"
 
 struct dl_exp {
 	struct buf seen;      /* "\n"-separated addresses met so far */

@@ -24,13 +24,13 @@
 #include <unistd.h>
 
 #include "deliverd.h"
-#include "dsn.h"
-#include "fsutil.h"
-#include "io.h"
-#include "local.h"
-#include "maildir.h"
-#include "priv.h"
-#include "str.h"
+#include "mail/dsn.h"
+#include "util/fsutil.h"
+#include "util/io.h"
+#include "lookup/local.h"
+#include "store/maildir.h"
+#include "daemon/priv.h"
+#include "util/str.h"
 
 #define PATH_SIZE 4096
 

@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
-#include "dlv.h"
-#include "local.h"
+#include "util/buf.h"
+#include "queue/dlv.h"
+#include "lookup/local.h"
 
 #define DL_HDR_MAX (256 * 1024)  /* header bytes read for the loop check */
 #define DL_ALIAS_DEPTH 10        /* nested aliases */

@@ -26,15 +26,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "daemon/cfg.h"
 #include "deliverd.h"
-#include "dlv.h"
-#include "fsutil.h"
-#include "log.h"
-#include "map.h"
-#include "priv.h"
-#include "sig.h"
-#include "str.h"
+#include "queue/dlv.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "lookup/map.h"
+#include "daemon/priv.h"
+#include "util/sig.h"
+#include "util/str.h"
 
 #define WAIT_MAX 10000  /* queued requests beyond the child limit */
 #define WAIT_MIN 64     /* first size of the wait ring */

@@ -25,13 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "mail/addr.h"
 #include "deliverd.h"
-#include "fsutil.h"
-#include "hdr.h"
-#include "io.h"
-#include "log.h"
-#include "str.h"
+#include "util/fsutil.h"
+#include "mail/hdr.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/str.h"
 
 #define DL_RULES_MAX (64 * 1024)  /* bytes of tern-rules read */
 #define DL_RULES_LINE_MAX 512     /* bytes of one rule line */

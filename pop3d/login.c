@@ -18,12 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "cfg.h"
-#include "log.h"
+#include "lookup/auth.h"
+#include "daemon/cfg.h"
+#include "util/log.h"
 #include "pop3d.h"
-#include "str.h"
-#include "tls.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 /* 1 if a password may be sent on this connection: TLS is on, or
  * allow_plaintext_auth (RFC 2595 section 2.1; loopback is no exception) */

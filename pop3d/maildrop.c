@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg.h"
-#include "log.h"
-#include "maildir.h"
+#include "daemon/cfg.h"
+#include "util/log.h"
+#include "store/maildir.h"
 #include "pop3d.h"
 
 #define SEND_BUF 65536

@@ -30,15 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "cfg.h"
-#include "fsutil.h"
-#include "log.h"
+#include "lookup/auth.h"
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "util/log.h"
 #include "pop3d.h"
-#include "peer.h"
-#include "priv.h"
-#include "str.h"
-#include "tls.h"
+#include "net/peer.h"
+#include "daemon/priv.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 static struct pop3 sess;
 static const cap_value_t parent_caps[] = { CAP_SETUID, CAP_SETGID,

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "pop3d.h"
-#include "str.h"
+#include "util/str.h"
 
 #define ARG_NONE 0x1   /* takes no argument */
 #define ARG_NEED 0x2   /* needs an argument */

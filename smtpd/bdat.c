@@ -20,7 +20,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "smtpd.h"
 
 /* Take a piece of a line, p[0..n), which ends with its LF when nl. */

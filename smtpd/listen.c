@@ -39,13 +39,13 @@
 
 #include <openssl/crypto.h>
 
-#include "cfg.h"
-#include "log.h"
-#include "priv.h"
-#include "sig.h"
+#include "daemon/cfg.h"
+#include "util/log.h"
+#include "daemon/priv.h"
+#include "util/sig.h"
 #include "smtpd.h"
-#include "str.h"
-#include "tls.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 /* How long to stop accepting after accept() ran out of fds or memory,
  * so that a full fd table does not make the loop spin (milliseconds). */

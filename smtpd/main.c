@@ -27,15 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cfg.h"
-#include "dns.h"
-#include "fsutil.h"
-#include "log.h"
-#include "peer.h"
-#include "priv.h"
+#include "daemon/cfg.h"
+#include "net/dns.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "net/peer.h"
+#include "daemon/priv.h"
 #include "smtpd.h"
-#include "str.h"
-#include "tls.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 static struct session sess;  /* big (io and enq buffers): not on the stack */
 

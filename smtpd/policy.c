@@ -25,11 +25,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cfg.h"
-#include "dns.h"
-#include "log.h"
+#include "daemon/cfg.h"
+#include "net/dns.h"
+#include "util/log.h"
 #include "smtpd.h"
-#include "str.h"
+#include "util/str.h"
 
 /* Copy rule text into v->why: printable ASCII only, bounded; a '%'
  * stays (replies are formatted with "%s"). */

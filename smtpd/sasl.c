@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
-#include "cfg.h"
-#include "log.h"
+#include "lookup/auth.h"
+#include "daemon/cfg.h"
+#include "util/log.h"
 #include "smtpd.h"
-#include "tls.h"
+#include "net/tls.h"
 
 /* "SID EVENT ip=IP version=V cipher=C bits=B" once TLS is on. */
 static void

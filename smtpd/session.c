@@ -25,11 +25,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cfg.h"
-#include "log.h"
+#include "daemon/cfg.h"
+#include "util/log.h"
 #include "smtpd.h"
-#include "str.h"
-#include "tls.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 /* Command-table flags. */
 #define CMD_ARG     0x01  /* needs an argument (else 501) */

@@ -23,14 +23,14 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "buf.h"
-#include "enq.h"
-#include "io.h"
-#include "local.h"
-#include "map.h"
-#include "peer.h"
-#include "qid.h"
-#include "smtpparse.h"
+#include "util/buf.h"
+#include "queue/enq.h"
+#include "util/io.h"
+#include "lookup/local.h"
+#include "lookup/map.h"
+#include "net/peer.h"
+#include "queue/qid.h"
+#include "mail/smtpparse.h"
 
 /*
  * RFC 5321 4.5.3.1.4: a command line is at most 512 octets with its CRLF;

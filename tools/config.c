@@ -18,14 +18,14 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "addr.h"
-#include "buf.h"
-#include "cfg.h"
-#include "fsutil.h"
-#include "map.h"
-#include "priv.h"
-#include "str.h"
-#include "tls.h"
+#include "mail/addr.h"
+#include "util/buf.h"
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "lookup/map.h"
+#include "daemon/priv.h"
+#include "util/str.h"
+#include "net/tls.h"
 
 static const char *prog = "tern-config";
 static int problems;

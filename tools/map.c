@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "cfg.h"
-#include "fsutil.h"
-#include "map.h"
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "lookup/map.h"
 
 static const char *prog = "tern-map";
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "str.h"
+#include "util/str.h"
 
 #define PW_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1)
 

@@ -52,12 +52,12 @@ SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv", "ternp")
 # built program -> its name in DIR/bin
 PROGRAMS = [
     "smtpd/tern-smtpd",
-    "queued/tern-enqueue",
+    "enqueue/tern-enqueue",
     "queued/tern-queued",
-    "queued/tern-queue",
-    "queued/tern-sendmail",
-    "queued/tern-start",
-    "queued/tern-remote",
+    "tools/tern-queue",
+    "tools/tern-sendmail",
+    "start/tern-start",
+    "remote/tern-remote",
     "deliverd/tern-deliverd",
     "pop3d/tern-pop3d",
     "tools/tern-map",

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "cfg.h"
-#include "local.h"
-#include "map.h"
+#include "lookup/auth.h"
+#include "util/buf.h"
+#include "daemon/cfg.h"
+#include "lookup/local.h"
+#include "lookup/map.h"
 #include "t.h"
 
 static char dir[64];

@@ -11,13 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "cfg.h"
-#include "fsutil.h"
-#include "io.h"
-#include "log.h"
-#include "qid.h"
-#include "str.h"
+#include "util/buf.h"
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "queue/qid.h"
+#include "util/str.h"
 #include "t.h"
 
 static void

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dlv.h"
+#include "queue/dlv.h"
 #include "t.h"
 
 #define QID "0123456789ABCDEF0123"

@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "dns.h"
+#include "net/dns.h"
 #include "t.h"
 
 /* An answer for 2.0.0.127.zen.test: one A (127.0.0.2), one TXT in two

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "dsn.h"
+#include "util/buf.h"
+#include "mail/dsn.h"
 #include "t.h"
 
 static void

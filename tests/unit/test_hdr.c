@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "hdr.h"
+#include "mail/hdr.h"
 #include "t.h"
 
 /* Run hdr_addrlist on s; returns the count and leaves the list in out. */

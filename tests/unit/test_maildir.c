@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "maildir.h"
+#include "util/fsutil.h"
+#include "store/maildir.h"
 #include "t.h"
 
 static char base[256];

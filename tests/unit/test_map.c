@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "map.h"
+#include "util/buf.h"
+#include "lookup/map.h"
 #include "t.h"
 
 static char dir[64];

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "mbox.h"
+#include "util/fsutil.h"
+#include "store/mbox.h"
 #include "t.h"
 
 static char md[300];

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qfile.h"
+#include "queue/qfile.h"
 #include "t.h"
 
 /* A memory file holding s (an anonymous temporary file). */

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qfile.h"
-#include "smtpparse.h"
+#include "queue/qfile.h"
+#include "mail/smtpparse.h"
 #include "t.h"
 
 static int

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "smtpparse.h"
+#include "mail/smtpparse.h"
 #include "t.h"
 
 #define S(x) x, sizeof(x) - 1

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
+#include "util/buf.h"
 #include "t.h"
 
 static void test_harness(void)

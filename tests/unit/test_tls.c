@@ -27,10 +27,10 @@
 
 #include <openssl/ssl.h>
 
-#include "buf.h"
-#include "cfg.h"
-#include "io.h"
-#include "tls.h"
+#include "util/buf.h"
+#include "daemon/cfg.h"
+#include "util/io.h"
+#include "net/tls.h"
 #include "t.h"
 
 static char dir[64];

@@ -117,7 +117,7 @@ deliver_user = $me
 remote_user = $me
 virtual_user = $me" "$out"
 n=$("$config" -C "$t/etc" | wc -l)
-keys=$(grep -c '^	{ "' "$top/lib/cfg_keys.c")
+keys=$(grep -c '^	{ "' "$top/lib/daemon/cfg_keys.c")
 expect "config all keys" "$keys" "$n"
 out=$("$config" -C "$t/etc" message_size_limit system_users)
 expect "config KEY" "25M
@@ -147,7 +147,7 @@ expect "config broken" "$t/etc/tern.conf:11: unknown key 'bad_key'" "$out"
 out=$(TERN_CONFDIR=$t/etc "$config" log 2>&1); expect "TERN_CONFDIR rc" 1 $?
 
 # --- tern.conf(5) documents every key, in the table's order
-want=$(sed -n 's/^	{ "\([a-z0-9_]*\)".*/\1/p' "$top/lib/cfg_keys.c")
+want=$(sed -n 's/^	{ "\([a-z0-9_]*\)".*/\1/p' "$top/lib/daemon/cfg_keys.c")
 got=$(sed -n 's/^\.It Cm \([a-z0-9_]*\) Pq .*/\1/p' "$top/man/tern.conf.5")
 expect "tern.conf(5) keys" "$want" "$got"
 

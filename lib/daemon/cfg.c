@@ -1,0 +1,459 @@
+/*
+ * cfg: reads tern.conf against the key table of cfg_keys.c.
+ *
+ * Values are parsed once at load time into per-key slots; getters never
+ * fail at run time except for a key missing from the table, which is a
+ * programming error (log_panic).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util/buf.h"
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define CFG_LINE_MAX 4096
+#define CFG_FILE_MAX (1024 * 1024)
+#define CFG_WORDS_MAX 1024
+
+struct cfg_val {
+	char *text;            /* resolved text (absolute path for CFG_PATH) */
+	unsigned long num;
+	char **words;          /* CFG_LIST */
+	size_t nwords;
+	int set;
+};
+
+static struct cfg_val *vals;
+static size_t nkeys;
+static char *confdir;
+
+struct cfg_filecache { char *name, *path; struct cfg_filecache *next; };
+static struct cfg_filecache *files;
+
+static size_t
+cfg_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; cfg_keys[i].name; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static char *
+xstrdup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		log_fatal("out of memory");
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Multiplier suffixes: k/M/G for sizes, s/m/h/d/w for times. */
+static int
+cfg_parse_num(const struct cfg_key *k, const char *v, unsigned long *r)
+{
+	size_t n = strlen(v);
+	unsigned long mul = 1, x;
+
+	if (n > 1 && k->type == CFG_NUM) {
+		switch (v[n - 1]) {
+		case 'k': case 'K': mul = 1024UL; n--; break;
+		case 'm': case 'M': mul = 1024UL * 1024; n--; break;
+		case 'g': case 'G': mul = 1024UL * 1024 * 1024; n--; break;
+		}
+	} else if (n > 1 && k->type == CFG_TIME) {
+		switch (v[n - 1]) {
+		case 's': n--; break;
+		case 'm': mul = 60; n--; break;
+		case 'h': mul = 3600; n--; break;
+		case 'd': mul = 86400; n--; break;
+		case 'w': mul = 7 * 86400UL; n--; break;
+		}
+	}
+	if (!str_ulong(v, n, ULONG_MAX / mul, &x))
+		return 0;
+	x *= mul;
+	if (x < k->min || x > k->max)
+		return -1;
+	*r = x;
+	return 1;
+}
+
+static int
+cfg_parse_bool(const char *v, unsigned long *r)
+{
+	if (str_caseeq(v, "yes") || str_caseeq(v, "true") ||
+	    str_caseeq(v, "on") || strcmp(v, "1") == 0)
+		*r = 1;
+	else if (str_caseeq(v, "no") || str_caseeq(v, "false") ||
+	    str_caseeq(v, "off") || strcmp(v, "0") == 0)
+		*r = 0;
+	else
+		return 0;
+	return 1;
+}
+
+static void
+cfg_split(struct cfg_val *cv)
+{
+	char *p = cv->text;
+
+	cv->words = calloc(CFG_WORDS_MAX, sizeof *cv->words);
+	if (cv->words == NULL)
+		log_fatal("out of memory");
+	cv->nwords = 0;
+	while (*p) {
+		char *w;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		w = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != ',')
+			p++;
+		if (cv->nwords < CFG_WORDS_MAX - 1)
+			cv->words[cv->nwords++] = xstrdup(w, (size_t)(p - w));
+	}
+}
+
+static void
+cfg_val_clear(struct cfg_val *cv)
+{
+	size_t i;
+
+	for (i = 0; i < cv->nwords; i++)
+		free(cv->words[i]);
+	free(cv->words);
+	free(cv->text);
+	cv->words = NULL;
+	cv->nwords = 0;
+	cv->text = NULL;
+}
+
+/* Set slot i from text v.  1 ok, 0 bad value (msg set). */
+static int
+cfg_set(size_t i, const char *v, const char **msg)
+{
+	const struct cfg_key *k = &cfg_keys[i];
+	struct cfg_val *cv = &vals[i];
+	struct buf b = BUF_INIT;
+	int r;
+
+	switch (k->type) {
+	case CFG_NUM:
+	case CFG_TIME:
+		r = cfg_parse_num(k, v, &cv->num);
+		if (r <= 0) {
+			*msg = r == 0 ? "not a number" : "out of range";
+			return 0;
+		}
+		break;
+	case CFG_BOOL:
+		if (!cfg_parse_bool(v, &cv->num)) {
+			*msg = "not yes or no";
+			return 0;
+		}
+		break;
+	case CFG_PATH:
+		if (v[0] != '/' && v[0] != '\0') {
+			if (buf_cats(&b, confdir) < 0 || buf_catc(&b, '/') < 0 ||
+			    buf_cats(&b, v) < 0)
+				log_fatal("out of memory");
+			v = b.s;
+		}
+		break;
+	default:
+		break;
+	}
+	cfg_val_clear(cv);
+	cv->text = xstrdup(v, strlen(v));
+	buf_free(&b);
+	if (k->type == CFG_LIST)
+		cfg_split(cv);
+	return 1;
+}
+
+static void
+cfg_defaults(void)
+{
+	size_t i;
+	const char *msg;
+
+	if (vals)
+		return;
+	if (confdir == NULL)
+		confdir = xstrdup(TERN_SYSCONFDIR, strlen(TERN_SYSCONFDIR));
+	for (nkeys = 0; cfg_keys[nkeys].name; nkeys++)
+		;
+	vals = calloc(nkeys, sizeof *vals);
+	if (vals == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < nkeys; i++)
+		if (!cfg_set(i, cfg_keys[i].def, &msg))
+			log_panic("default of %s: %s", cfg_keys[i].name, msg);
+}
+
+static char *
+cfg_absdir(const char *dir)
+{
+	char cwd[PATH_MAX];
+	struct buf b = BUF_INIT;
+	char *r;
+
+	if (dir[0] == '/')
+		return xstrdup(dir, strlen(dir));
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		log_fatal("getcwd: %s", strerror(errno));
+	if (buf_cats(&b, cwd) < 0 || buf_catc(&b, '/') < 0 ||
+	    buf_cats(&b, dir) < 0)
+		log_fatal("out of memory");
+	r = xstrdup(b.s, b.len);
+	buf_free(&b);
+	return r;
+}
+
+static void
+trim(char **s, char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' ||
+	    (*e)[-1] == '\r'))
+		(*e)--;
+}
+
+/* Parse one line; 1 ok, 0 error (err filled). */
+static int
+cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
+    size_t errsz)
+{
+	char *eq, *ks, *ke, *vs, *ve;
+	const char *msg;
+	size_t i;
+
+	trim(&s, &e);
+	if (s == e || *s == '#')
+		return 1;
+	eq = memchr(s, '=', (size_t)(e - s));
+	if (eq == NULL) {
+		snprintf(err, errsz, "%s:%u: expected key = value", file, lineno);
+		return 0;
+	}
+	ks = s, ke = eq, vs = eq + 1, ve = e;
+	trim(&ks, &ke);
+	trim(&vs, &ve);
+	*ke = '\0';
+	*ve = '\0';
+	i = cfg_index(ks);
+	if (i == (size_t)-1) {
+		snprintf(err, errsz, "%s:%u: unknown key '%s'", file, lineno,
+		    ks);
+		return 0;
+	}
+	if (vals[i].set) {
+		snprintf(err, errsz, "%s:%u: '%s' is set twice", file, lineno,
+		    ks);
+		return 0;
+	}
+	if (!str_printable(vs, (size_t)(ve - vs))) {
+		snprintf(err, errsz, "%s:%u: control character in value", file,
+		    lineno);
+		return 0;
+	}
+	if (!cfg_set(i, vs, &msg)) {
+		snprintf(err, errsz, "%s:%u: %s: %s", file, lineno, ks, msg);
+		return 0;
+	}
+	vals[i].set = 1;
+	return 1;
+}
+
+int
+cfg_load(const char *dir, char *err, size_t errsz)
+{
+	struct buf path = BUF_INIT;
+	char *data, *p, *end;
+	size_t len;
+	unsigned lineno = 0;
+	int r;
+
+	if (dir == NULL)
+		dir = getenv("TERN_CONFDIR");
+	if (dir == NULL || *dir == '\0')
+		dir = TERN_SYSCONFDIR;
+	free(confdir);
+	confdir = cfg_absdir(dir);
+	if (vals) {  /* a reload */
+		size_t i;
+
+		for (i = 0; i < nkeys; i++)
+			cfg_val_clear(&vals[i]);
+		free(vals);
+		vals = NULL;
+	}
+	cfg_defaults();
+	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
+		log_fatal("out of memory");
+	r = fs_read_file(path.s, CFG_FILE_MAX, &data, &len);
+	if (r < 0) {
+		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
+		buf_free(&path);
+		return -1;
+	}
+	if (r == 0) {
+		buf_free(&path);
+		return 1;
+	}
+	for (p = data, end = data + len; p < end; ) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *le = nl ? nl : end;
+
+		lineno++;
+		if (le - p > CFG_LINE_MAX) {
+			snprintf(err, errsz, "%s:%u: line too long", path.s,
+			    lineno);
+			goto fail;
+		}
+		if (memchr(p, '\0', (size_t)(le - p))) {
+			snprintf(err, errsz, "%s:%u: NUL byte", path.s, lineno);
+			goto fail;
+		}
+		if (!cfg_line(path.s, lineno, p, le, err, errsz))
+			goto fail;
+		p = le + 1;
+	}
+	free(data);
+	buf_free(&path);
+	return 1;
+fail:
+	free(data);
+	buf_free(&path);
+	return -1;
+}
+
+const char *
+cfg_dir(void)
+{
+	cfg_defaults();
+	return confdir;
+}
+
+static struct cfg_val *
+cfg_get(const char *name)
+{
+	size_t i;
+
+	cfg_defaults();
+	i = cfg_index(name);
+	if (i == (size_t)-1)
+		log_panic("no configuration key %s", name);
+	return &vals[i];
+}
+
+const char *
+cfg_str(const char *name)
+{
+	return cfg_get(name)->text;
+}
+
+unsigned long
+cfg_num(const char *name)
+{
+	return cfg_get(name)->num;
+}
+
+int
+cfg_bool(const char *name)
+{
+	return cfg_get(name)->num != 0;
+}
+
+const char *
+cfg_list(const char *name, size_t n)
+{
+	struct cfg_val *cv = cfg_get(name);
+
+	return cv->words && n < cv->nwords ? cv->words[n] : NULL;
+}
+
+int
+cfg_inlist(const char *name, const char *word)
+{
+	struct cfg_val *cv = cfg_get(name);
+	size_t i;
+
+	for (i = 0; cv->words && i < cv->nwords; i++)
+		if (str_caseeq(cv->words[i], word))
+			return 1;
+	return 0;
+}
+
+int
+cfg_isset(const char *name)
+{
+	return cfg_get(name)->set;
+}
+
+const char *
+cfg_file(const char *name)
+{
+	struct cfg_filecache *f;
+	struct buf b = BUF_INIT;
+
+	cfg_defaults();
+	for (f = files; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f->path;
+	f = malloc(sizeof *f);
+	if (f == NULL || buf_cats(&b, confdir) < 0 || buf_catc(&b, '/') < 0 ||
+	    buf_cats(&b, name) < 0)
+		log_fatal("out of memory");
+	f->name = xstrdup(name, strlen(name));
+	f->path = xstrdup(b.s, b.len);
+	buf_free(&b);
+	f->next = files;
+	files = f;
+	return f->path;
+}
+
+const char *
+cfg_take_dir(int *argc, char **argv)
+{
+	const char *dir = NULL;
+	int i, j;
+
+	for (i = 1; i < *argc; i++) {
+		int drop = 0;
+
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-C") == 0 && i + 1 < *argc) {
+			dir = argv[i + 1];
+			drop = 2;
+		} else if (strncmp(argv[i], "-C", 2) == 0 && argv[i][2]) {
+			dir = argv[i] + 2;
+			drop = 1;
+		}
+		if (drop) {
+			for (j = i; j + drop <= *argc; j++)
+				argv[j] = argv[j + drop];
+			*argc -= drop;
+			i--;
+		}
+	}
+	return dir;
+}

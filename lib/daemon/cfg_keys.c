@@ -1,0 +1,117 @@
+/*
+ * cfg_keys: every tern.conf key, declared once.  tern.conf(5) documents
+ * the same rows in the same order; tern-config prints them.
+ */
+#include "config.h"
+#include "daemon/cfg.h"
+
+#define DAY 86400UL
+
+const struct cfg_key cfg_keys[] = {
+	/* identity and layout */
+	{ "hostname", CFG_STR, "", 0, 0,
+	  "name used in greetings and Received lines; empty: the system host name" },
+	{ "local_domains", CFG_LIST, "localhost", 0, 0,
+	  "domains delivered here (users, aliases, system accounts)" },
+	{ "program_dir", CFG_PATH, TERN_LIBEXECDIR, 0, 0,
+	  "directory of the internal programs (tern-enqueue, tern-deliverd, ...)" },
+	{ "spool_dir", CFG_PATH, TERN_SPOOLDIR, 0, 0,
+	  "the queue directory" },
+	{ "mail_dir", CFG_PATH, TERN_MAILDIR, 0, 0,
+	  "base of relative Maildir paths in the users map" },
+	/* logging */
+	{ "log", CFG_STR, "syslog", 0, 0, "syslog or stderr" },
+	{ "log_facility", CFG_STR, "mail", 0, 0,
+	  "syslog facility: mail, daemon, local0 ... local7" },
+	/* users (used only when started as root) */
+	{ "queue_user", CFG_STR, "ternq", 0, 0,
+	  "owner of the queue; runs tern-queued and tern-enqueue" },
+	{ "smtpd_user", CFG_STR, "ternd", 0, 0, "runs tern-smtpd" },
+	{ "deliver_user", CFG_STR, "ternl", 0, 0,
+	  "runs tern-deliverd (with CAP_SETUID and CAP_SETGID only)" },
+	{ "remote_user", CFG_STR, "ternr", 0, 0, "runs tern-remote" },
+	{ "virtual_user", CFG_STR, "ternv", 0, 0,
+	  "owner of the virtual mailboxes of the users map" },
+	/* local delivery */
+	{ "system_users", CFG_BOOL, "no", 0, 0,
+	  "deliver to system accounts (getpwnam) of local domains, into ~/Maildir" },
+	{ "recipient_delimiter", CFG_STR, "+", 0, 0,
+	  "subaddress separators (user+tag); empty: none" },
+	/* smtpd */
+	{ "smtpd_banner", CFG_STR, "", 0, 0,
+	  "text after the host name in the 220 greeting; empty: ESMTP tern" },
+	{ "message_size_limit", CFG_NUM, "25M", 1024, 2147483647UL,
+	  "largest message accepted, bytes (SIZE)" },
+	{ "smtpd_max_recipients", CFG_NUM, "1000", 1, 100000,
+	  "recipients per message (RFC 5321 4.5.3.1.8: at least 100)" },
+	{ "smtpd_max_line_length", CFG_NUM, "1000", 1000, 1048576,
+	  "longest message line accepted, with CRLF (RFC 5321 4.5.3.1.6)" },
+	{ "smtpd_timeout", CFG_TIME, "300", 1, DAY,
+	  "seconds to wait for a command or a data block (RFC 5321 4.5.3.2)" },
+	{ "smtpd_max_errors", CFG_NUM, "10", 1, 1000,
+	  "bad commands before the session is closed with 421" },
+	{ "max_hops", CFG_NUM, "100", 10, 1000,
+	  "Received headers before a message is refused as looping" },
+	{ "smtpd_data_timeout", CFG_TIME, "180", 1, DAY,
+	  "seconds to wait for each block of DATA or BDAT (RFC 5321 4.5.3.2.5)" },
+	{ "smtpd_max_session_time", CFG_TIME, "3600", 1, 7 * DAY,
+	  "longest SMTP session; then 421" },
+	{ "smtpd_max_commands", CFG_NUM, "10000", 10, 10000000,
+	  "commands per SMTP session; then 421" },
+	{ "smtpd_greet_pause", CFG_TIME, "0", 0, 60,
+	  "seconds to wait before the greeting on an MX listener; a client "
+	  "that talks first is refused" },
+	{ "smtpd_sender_check", CFG_BOOL, "yes", 0, 0,
+	  "an authenticated client may only use its own address (or +tag) as sender" },
+	{ "dnsbl_zones", CFG_LIST, "", 0, 0,
+	  "DNS block lists asked about each unauthenticated client" },
+	{ "dnsbl_action", CFG_STR, "reject", 0, 0,
+	  "for a listed client: reject (554 at RCPT) or mark (X-Tern-Spam: yes)" },
+	{ "dns_servers", CFG_LIST, "", 0, 0,
+	  "DNS servers (IPv4[:port]) used instead of /etc/resolv.conf" },
+	{ "dns_timeout", CFG_TIME, "5", 1, 60,
+	  "seconds to wait for a DNS server per try" },
+	/* queue */
+	{ "spool_sync_dirs", CFG_BOOL, "no", 0, 0,
+	  "also fsync queue directories (file systems that need it for a new name)" },
+	{ "queue_min_backoff", CFG_TIME, "300", 1, DAY,
+	  "first retry delay after a temporary failure" },
+	{ "queue_max_backoff", CFG_TIME, "3600", 1, 7 * DAY,
+	  "longest retry delay" },
+	{ "queue_backoff_factor", CFG_NUM, "2", 1, 16,
+	  "each retry delay is the previous one times this" },
+	{ "queue_lifetime", CFG_TIME, "5d", 0, 365 * DAY,
+	  "age after which a message that still fails temporarily is bounced" },
+	{ "local_concurrency", CFG_NUM, "10", 1, 1000,
+	  "local deliveries at once" },
+	{ "remote_concurrency", CFG_NUM, "20", 1, 1000,
+	  "remote deliveries at once" },
+	{ "destination_concurrency", CFG_NUM, "5", 1, 1000,
+	  "remote deliveries at once to one domain" },
+	{ "double_bounce_recipient", CFG_STR, "postmaster", 0, 0,
+	  "where a bounce that cannot be delivered goes (local part or address)" },
+	/* TLS, for every server and tern-remote */
+	{ "tls_cert", CFG_PATH, "", 0, 0,
+	  "PEM certificate (with chain) of the servers; empty: no TLS" },
+	{ "tls_key", CFG_PATH, "", 0, 0,
+	  "PEM private key; empty: the key is in tls_cert" },
+	{ "tls_min_version", CFG_STR, "TLSv1.2", 0, 0,
+	  "oldest protocol accepted: TLSv1.2 or TLSv1.3" },
+	{ "tls_ciphers", CFG_STR, "", 0, 0,
+	  "OpenSSL cipher list for TLS 1.2; empty: a secure built-in list" },
+	{ "tls_ticket_key", CFG_PATH, "", 0, 0,
+	  "file of 80 random bytes for session tickets shared by all processes" },
+	/* authentication, for tern-smtpd, tern-pop3d and tern-imapd */
+	{ "allow_plaintext_auth", CFG_BOOL, "no", 0, 0,
+	  "allow passwords on connections without TLS" },
+	{ "auth_fail_delay", CFG_TIME, "2", 0, 60,
+	  "seconds to wait before answering a failed login" },
+	{ "auth_max_failures", CFG_NUM, "3", 1, 100,
+	  "failed logins before the session is closed" },
+	/* tern-pop3d */
+	{ "pop3d_user", CFG_STR, "ternp", 0, 0,
+	  "runs tern-pop3d before login (after login: the mailbox owner)" },
+	{ "pop3d_timeout", CFG_TIME, "600", 1, 86400,
+	  "idle time before a POP3 session is closed (RFC 1939: at least 10 min)" },
+	{ NULL, CFG_STR, NULL, 0, 0, NULL }
+};

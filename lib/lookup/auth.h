@@ -1,0 +1,39 @@
+/*
+ * auth: password checks and SASL PLAIN/LOGIN decoding, shared by
+ * tern-smtpd (RFC 4954), tern-pop3d (RFC 1939, 5034) and tern-imapd.
+ *
+ * Passwords are checked against the hash in the users map with crypt_r
+ * (yescrypt, SHA-512 crypt) and a constant-time comparison.  A user that
+ * does not exist still costs one hash computation so timing does not
+ * tell which addresses exist.
+ */
+#ifndef TERN_AUTH_H
+#define TERN_AUTH_H
+
+#include <stddef.h>
+#include "util/buf.h"
+#include "lookup/local.h"
+#include "util/b64.h"
+
+#define AUTH_USER_MAX 256
+#define AUTH_PASS_MAX 1024
+
+/* Check user (a full address, canonicalised here) and password.
+ * 1 ok (canon_r gets the canonical address), 0 wrong user or password,
+ * -1 temporary error (map I/O).
+ * Details: user and pass are C strings of at most AUTH_USER_MAX /
+ * AUTH_PASS_MAX bytes (longer, or an empty password: 0); a user without
+ * '@' is taken in the first of local_domains; canon_r is the address in
+ * the users map's key form (all lower case), replaced.  Only the users
+ * map (lm->users) is consulted; hashes "*..." / "!..." are disabled
+ * accounts.  Unknown and disabled users cost one crypt_r too. */
+int auth_check(struct local_maps *lm, const char *user, const char *pass,
+    struct buf *canon_r);
+/* RFC 4616 PLAIN message (already decoded): authzid NUL authcid NUL
+ * passwd.  1 ok, 0 malformed (empty authcid or password, too long).
+ * Details: the three bufs are replaced; a non-empty authzid must equal
+ * authcid byte for byte (no proxy authorisation), else 0; -1 ENOMEM. */
+int sasl_plain(const char *msg, size_t n, struct buf *authz,
+    struct buf *user, struct buf *pass);
+
+#endif

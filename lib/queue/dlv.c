@@ -1,0 +1,293 @@
+/*
+ * dlv: the tern-queued <-> tern-deliverd packets (see dlv.h) and the
+ * Delivered-To loop check.  The formatters and parsers are pure functions
+ * on (bytes, length) so they are unit-tested without sockets; dlv_send
+ * and dlv_recv are the only code that touches SCM_RIGHTS.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "queue/dlv.h"
+#include "queue/qid.h"
+#include "util/str.h"
+
+#define DLV_OFF_MAX ((unsigned long)1 << 40)  /* far above any message */
+
+/* Take the next field of s[*pos..n) up to the byte sep; 1 ok, 0 none. */
+static int
+dlv_field(const char *s, size_t n, size_t *pos, int sep, const char **f_r,
+    size_t *flen_r)
+{
+	const char *e = str_chr(s + *pos, n - *pos, sep);
+
+	if (e == NULL)
+		return 0;
+	*f_r = s + *pos;
+	*flen_r = (size_t)(e - *f_r);
+	*pos += *flen_r + 1;
+	return 1;
+}
+
+static int
+dlv_qid(const char *f, size_t n, char out[QID_SIZE])
+{
+	if (n != QID_LEN)
+		return 0;
+	memcpy(out, f, n);
+	out[n] = '\0';
+	return qid_valid(out);
+}
+
+/* An address field: bounded, no control characters. */
+static int
+dlv_addr(const char *f, size_t n, char *out, int empty_ok)
+{
+	if (n > DLV_ADDR_MAX || (n == 0 && !empty_ok) || !str_printable(f, n))
+		return 0;
+	memcpy(out, f, n);
+	out[n] = '\0';
+	return 1;
+}
+
+int
+dlv_req_format(char *pkt, size_t *len_r, const char *qid, unsigned long idx,
+    off_t off, const char *sender, const char *rcpt)
+{
+	size_t sl = strlen(sender), rl = strlen(rcpt);
+	int n;
+
+	if (!qid_valid(qid) || idx > DLV_IDX_MAX || off < 0 ||
+	    (unsigned long)off > DLV_OFF_MAX || sl > DLV_ADDR_MAX ||
+	    rl == 0 || rl > DLV_ADDR_MAX || !str_printable(sender, sl) ||
+	    !str_printable(rcpt, rl))
+		return 0;
+	n = snprintf(pkt, DLV_PKT_MAX, "%s %lu %llu\n%s\n%s\n", qid, idx,
+	    (unsigned long long)off, sender, rcpt);
+	if (n < 0 || n >= DLV_PKT_MAX)
+		return 0;
+	*len_r = (size_t)n;
+	return 1;
+}
+
+int
+dlv_req_parse(const char *pkt, size_t len, struct dlv_req *r)
+{
+	const char *f;
+	size_t pos = 0, fl;
+	unsigned long u;
+
+	if (len > DLV_PKT_MAX)
+		return 0;
+	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !dlv_qid(f, fl, r->qid))
+		return 0;
+	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !str_ulong(f, fl, DLV_IDX_MAX, &r->idx))
+		return 0;
+	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	    !str_ulong(f, fl, DLV_OFF_MAX, &u))
+		return 0;
+	r->off = (off_t)u;
+	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	    !dlv_addr(f, fl, r->sender, 1))
+		return 0;
+	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	    !dlv_addr(f, fl, r->rcpt, 0))
+		return 0;
+	return pos == len;
+}
+
+int
+dlv_reply_format(char *pkt, size_t *len_r, const char *qid,
+    unsigned long idx, char code, const char *text)
+{
+	size_t i;
+	int n;
+
+	if (!qid_valid(qid) || (code != 'K' && code != 'Z' && code != 'D'))
+		return 0;
+	n = snprintf(pkt, DLV_PKT_MAX, "%s %lu %c ", qid, idx, code);
+	if (n < 0 || n >= DLV_PKT_MAX - DLV_TEXT_MAX)
+		return 0;
+	for (i = 0; text != NULL && text[i] != '\0' && i < DLV_TEXT_MAX; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		pkt[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	*len_r = (size_t)n;
+	return 1;
+}
+
+int
+dlv_reply_parse(const char *pkt, size_t len, struct dlv_reply *r)
+{
+	const char *f;
+	size_t pos = 0, fl;
+
+	if (len > DLV_PKT_MAX)
+		return 0;
+	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !dlv_qid(f, fl, r->qid))
+		return 0;
+	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !str_ulong(f, fl, DLV_IDX_MAX, &r->idx))
+		return 0;
+	if (pos >= len)
+		return 0;
+	r->code = pkt[pos++];
+	if (r->code != 'K' && r->code != 'Z' && r->code != 'D')
+		return 0;
+	if (pos < len && pkt[pos++] != ' ')
+		return 0;
+	fl = len - pos;
+	if (fl > DLV_TEXT_MAX || !str_printable(pkt + pos, fl))
+		return 0;
+	memcpy(r->text, pkt + pos, fl);
+	r->text[fl] = '\0';
+	return 1;
+}
+
+int
+dlv_send(int sock, const void *p, size_t n, int fd, int flags)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t r;
+
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = n;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof cm);
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof cm.b;
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), &fd, sizeof fd);
+	}
+	do
+		r = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if ((size_t)r != n) {  /* cannot happen on SOCK_SEQPACKET */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 1;
+}
+
+/* Close every fd passed in mh; returns how many there were. */
+static int
+dlv_fds(struct msghdr *mh, int *fd_r)
+{
+	struct cmsghdr *c;
+	int count = 0, fd;
+	size_t i, k;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+			if (count++ == 0)
+				*fd_r = fd;
+			else
+				close(fd);
+		}
+	}
+	return count;
+}
+
+ssize_t
+dlv_recv(int sock, void *p, size_t n, int *fd_r)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t r;
+	int count;
+
+	*fd_r = -1;
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = p;
+	iov.iov_len = n;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof cm.b;
+	do
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	count = dlv_fds(&mh, fd_r);
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || count > 1) {
+		if (*fd_r >= 0)
+			close(*fd_r);
+		*fd_r = -1;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return r;
+}
+
+/* Compare a header value v[0..n) with addr, ignoring white space and <>. */
+static int
+dlv_value_is(const char *v, size_t n, const char *addr)
+{
+	size_t al = strlen(addr);
+
+	while (n > 0 && (*v == ' ' || *v == '\t' || *v == '\n')) {
+		v++;
+		n--;
+	}
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    v[n - 1] == '\n' || v[n - 1] == '\r'))
+		n--;
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>') {
+		v++;
+		n -= 2;
+	}
+	return n == al && str_ncaseeq(v, addr, n);
+}
+
+int
+dlv_delivered_to(const char *hdr, size_t len, const char *addr)
+{
+	static const char name[] = "delivered-to:";
+	size_t pos = 0, end, nl = sizeof name - 1;
+
+	while (pos < len) {
+		/* a field runs to the next LF not followed by SP/HTAB (RFC 5322
+		 * 2.2.3 folding) */
+		end = pos;
+		for (;;) {
+			const char *e = str_chr(hdr + end, len - end, '\n');
+
+			end = e ? (size_t)(e - hdr) + 1 : len;
+			if (end >= len || (hdr[end] != ' ' && hdr[end] != '\t'))
+				break;
+		}
+		if (end - pos > nl && str_ncaseeq(hdr + pos, name, nl) &&
+		    dlv_value_is(hdr + pos + nl, end - pos - nl, addr))
+			return 1;
+		pos = end;
+	}
+	return 0;
+}

@@ -1,0 +1,388 @@
+/*
+ * enq: runs tern-enqueue and speaks its stdin protocol (lib/enq.h).
+ *
+ * tern-enqueue may exit early (a message too big, a bad envelope line) and
+ * close its end of the pipe; a write then fails with EPIPE.  So that this
+ * never kills the caller, SIGPIPE is blocked around each write and a
+ * SIGPIPE raised by our own write is taken off the pending set before the
+ * old mask comes back: callers need not ignore SIGPIPE themselves, and
+ * their own SIGPIPE disposition is left alone.  After a failed write,
+ * enq_close still tells why: it reports tern-enqueue's own error text
+ * when it left one, else the write error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/cfg.h"
+#include "queue/enq.h"
+#include "util/fsutil.h"
+#include "util/io.h"
+
+#define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
+
+static void
+enq_reset(struct enq *e)
+{
+	e->pid = -1;
+	e->in = e->out = e->err = -1;
+	e->len = 0;
+}
+
+/* Child side: stdin/stdout/stderr from the pipes, then exec.  The pipe
+ * ends are first copied above 2 so that dup2 never clobbers one of them
+ * (the caller may have started with fd 0, 1 or 2 closed). */
+static void
+enq_child(int fds[3], char *const argv[])
+{
+	sigset_t none;
+	int hi[3], i;
+
+	for (i = 0; i < 3; i++)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			_exit(111);
+	for (i = 0; i < 3; i++)
+		if (dup2(hi[i], i) < 0)   /* dup2 clears FD_CLOEXEC on i */
+			_exit(111);
+	fd_close_from(3);   /* nothing of the caller's leaks into it */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execv(argv[0], argv);
+	dprintf(2, "tern-enqueue: cannot run %s: %s\n", argv[0],
+	    strerror(errno));
+	_exit(111);
+}
+
+int
+enq_open(struct enq *e, const char *prog)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	char *argv[] = { (char *)prog, "-C", (char *)cfg_dir(), NULL };
+	int saved, child[3];
+
+	enq_reset(e);
+	e->failed = 0;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0)
+		goto fail;
+	e->pid = fork();
+	if (e->pid < 0)
+		goto fail;
+	if (e->pid == 0) {
+		child[0] = in[0], child[1] = out[1], child[2] = err[1];
+		enq_child(child, argv);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	e->in = in[1];
+	e->out = out[0];
+	e->err = err[0];
+	return 1;
+fail:
+	saved = errno;
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	enq_reset(e);
+	errno = saved;
+	return -1;
+}
+
+/* Write all of iov[0..cnt) with SIGPIPE blocked (see the top).  1 or -1;
+ * a failure marks e failed, and every later write fails at once. */
+static int
+enq_send(struct enq *e, struct iovec *iov, int cnt)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipeset, old, pending;
+	int had, r = 1, saved = 0;
+
+	if (e->failed || e->in < 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipeset, &old);
+	had = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	while (cnt > 0) {
+		ssize_t w = writev(e->in, iov, cnt);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			saved = errno;
+			r = -1;
+			break;
+		}
+		while (cnt > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++, cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	if (r < 0 && saved == EPIPE && !had)
+		(void)sigtimedwait(&pipeset, NULL, &zero);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		e->failed = saved ? saved : EIO;
+		errno = e->failed;
+	}
+	return r;
+}
+
+static int
+enq_send1(struct enq *e, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+
+	return enq_send(e, &iov, 1);
+}
+
+int
+enq_env(struct enq *e, char type, const char *value)
+{
+	size_t n = strlen(value);
+	struct iovec iov[3];
+
+	if (type < 'A' || type > 'Z' || strchr(value, '\n')) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (e->len + n + 2 <= sizeof e->buf) {
+		e->buf[e->len++] = type;
+		memcpy(e->buf + e->len, value, n);
+		e->len += n;
+		e->buf[e->len++] = '\n';
+		return 1;
+	}
+	/* too long to buffer: send what is buffered and the line itself */
+	iov[0].iov_base = e->buf, iov[0].iov_len = e->len;
+	iov[1].iov_base = &type, iov[1].iov_len = 1;
+	iov[2].iov_base = (void *)value, iov[2].iov_len = n;
+	e->len = 0;
+	if (enq_send(e, iov, 3) < 0)
+		return -1;
+	return enq_send1(e, "\n", 1);
+}
+
+int
+enq_env_end(struct enq *e)
+{
+	int r = 1;
+
+	if (e->len == sizeof e->buf) {
+		r = enq_send1(e, e->buf, e->len);
+		e->len = 0;
+	}
+	if (r == 1) {
+		e->buf[e->len++] = '\n';
+		r = enq_send1(e, e->buf, e->len);
+	}
+	e->len = 0;   /* from now on buf holds message bytes */
+	return r;
+}
+
+/* One chunk "<hex length>\n<bytes>" of 1..ENQ_CHUNK_MAX bytes. */
+static int
+enq_chunk(struct enq *e, const void *p, size_t n)
+{
+	char hdr[32];
+	struct iovec iov[2];
+	int k = snprintf(hdr, sizeof hdr, "%zx\n", n);
+
+	iov[0].iov_base = hdr, iov[0].iov_len = (size_t)k;
+	iov[1].iov_base = (void *)p, iov[1].iov_len = n;
+	return enq_send(e, iov, 2);
+}
+
+int
+enq_write(struct enq *e, const void *p, size_t n)
+{
+	const char *c = p;
+
+	if (e->failed) {
+		errno = e->failed;
+		return -1;
+	}
+	while (n > 0) {
+		size_t k;
+
+		if (e->len == 0 && n >= sizeof e->buf) {
+			if (enq_chunk(e, c, sizeof e->buf) < 0)
+				return -1;
+			c += sizeof e->buf;
+			n -= sizeof e->buf;
+			continue;
+		}
+		k = sizeof e->buf - e->len;
+		if (k > n)
+			k = n;
+		memcpy(e->buf + e->len, c, k);
+		e->len += k;
+		c += k;
+		n -= k;
+		if (e->len == sizeof e->buf) {
+			e->len = 0;
+			if (enq_chunk(e, e->buf, sizeof e->buf) < 0)
+				return -1;
+		}
+	}
+	return 1;
+}
+
+/* Read fd to EOF, keeping at most max-1 bytes in out (NUL-terminated);
+ * the rest is drained so the child never blocks on a full pipe. */
+struct sink { int fd; char *out; size_t max, len; };
+
+static void
+enq_drain(struct sink *s, int ns)
+{
+	struct pollfd p[2];
+	char tmp[4096];
+	int i, open = ns;
+
+	while (open > 0) {
+		for (i = 0; i < ns; i++)
+			p[i] = (struct pollfd){ .fd = s[i].fd, .events = POLLIN };
+		if (poll(p, (nfds_t)ns, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (i = 0; i < ns; i++) {
+			ssize_t r;
+			size_t k;
+
+			if (s[i].fd < 0 || p[i].revents == 0)
+				continue;
+			r = read(s[i].fd, tmp, sizeof tmp);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				close(s[i].fd);
+				s[i].fd = -1;   /* poll ignores negative fds */
+				open--;
+				continue;
+			}
+			k = s[i].max - 1 - s[i].len;
+			if (k > (size_t)r)
+				k = (size_t)r;
+			memcpy(s[i].out + s[i].len, tmp, k);
+			s[i].len += k;
+		}
+	}
+	for (i = 0; i < ns; i++)
+		s[i].out[s[i].len] = '\0';
+}
+
+/* The reason for err: the last line tern-enqueue wrote on stderr without
+ * its "tern-enqueue: " prefix, control characters made '?'. */
+static void
+enq_reason(char *err, size_t errsz, const char *text, const char *dflt)
+{
+	const char *p = text, *end = text + strlen(text), *nl;
+	size_t i, n;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	for (nl = text; nl < end; nl++)
+		if (*nl == '\n')
+			p = nl + 1;
+	if (strncmp(p, "tern-enqueue: ", 14) == 0)
+		p += 14;
+	if (p == end) {
+		snprintf(err, errsz, "%s", dflt);
+		return;
+	}
+	n = snprintf(err, errsz, "%.*s", (int)(end - p), p) < 0 ? 0 :
+	    strlen(err);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
+}
+
+int
+enq_close(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz)
+{
+	char out[ENQ_OUT_MAX], errt[ENQ_ERR_MAX], why[ENQ_ERR_MAX];
+	struct sink s[2] = { { e->out, out, sizeof out, 0 },
+	    { e->err, errt, sizeof errt, 0 } };
+	int st, failed;
+
+	if (e->pid <= 0) {
+		snprintf(err, errsz, "tern-enqueue not running");
+		return -1;
+	}
+	if (!e->failed && e->len > 0 && enq_chunk(e, e->buf, e->len) == 1)
+		e->len = 0;
+	if (!e->failed)
+		(void)enq_send1(e, "0\n", 2);
+	failed = e->failed;
+	snprintf(why, sizeof why, "writing to tern-enqueue: %s",
+	    strerror(failed ? failed : EIO));
+	close(e->in);
+	enq_drain(s, 2);
+	while (waitpid(e->pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errsz, "waitpid: %s", strerror(errno));
+			enq_reset(e);
+			return -1;
+		}
+	enq_reset(e);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		if (s[0].len == QID_LEN + 1 && out[QID_LEN] == '\n') {
+			out[QID_LEN] = '\0';
+			if (qid_valid(out)) {
+				memcpy(qid, out, QID_SIZE);
+				/* its log lines, when it logs to stderr */
+				(void)fd_write_all(2, errt, s[1].len);
+				snprintf(err, errsz, "queued as %s", qid);
+				return 1;
+			}
+		}
+		snprintf(err, errsz, "tern-enqueue gave no queue id");
+		return -1;
+	}
+	if (WIFSIGNALED(st)) {
+		snprintf(err, errsz, "tern-enqueue killed by signal %d",
+		    WTERMSIG(st));
+		return -1;
+	}
+	enq_reason(err, errsz, errt, failed ? why : "tern-enqueue failed");
+	return WEXITSTATUS(st) == 100 ? 0 : -1;
+}
+
+void
+enq_abort(struct enq *e)
+{
+	int st;
+
+	if (e->pid <= 0)
+		return;
+	/* EOF before "0\n": tern-enqueue removes its tmp file and exits;
+	 * SIGTERM makes sure of it if it is stuck (it cleans up too) */
+	close(e->in);
+	kill(e->pid, SIGTERM);
+	close(e->out);
+	close(e->err);
+	while (waitpid(e->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	enq_reset(e);
+}

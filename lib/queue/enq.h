@@ -1,0 +1,52 @@
+/*
+ * enq: the client side of tern-enqueue, used by tern-smtpd,
+ * tern-sendmail and tern-deliverd (forwarding) and tern-queued (bounces).
+ *
+ * Protocol on tern-enqueue's stdin:
+ *   envelope lines   "F<sender>\n" (once, empty for <>), "R<rcpt>\n" (1+),
+ *                    and the other one-letter lines of lib/qfile.h (I, H, E, W, S, B, N, O)
+ *   an empty line    "\n"
+ *   message chunks   "<hex length>\n<bytes>" with length 1..ENQ_CHUNK_MAX
+ *   the end          "0\n"
+ * An EOF anywhere before "0\n" means the client gave up: nothing is queued.
+ * tern-enqueue prints the queue id and "\n" on stdout when the message is
+ * committed, an error text on stderr otherwise, and exits 0 (queued),
+ * 100 (permanent: bad envelope, too big) or 111 (temporary).
+ */
+#ifndef TERN_ENQ_H
+#define TERN_ENQ_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "queue/qid.h"
+
+#define ENQ_CHUNK_MAX 65536
+#define ENQ_ERR_MAX 256
+
+struct enq {
+	pid_t pid;
+	int in;          /* write end: tern-enqueue's stdin */
+	int out;         /* read end: its stdout */
+	int err;         /* read end: its stderr */
+	int failed;      /* a write failed; finish reports the error */
+	char buf[ENQ_CHUNK_MAX];
+	size_t len;      /* data buffered for the next chunk */
+};
+
+/* Start prog (full path of tern-enqueue) with the -C DIR of this process
+ * so both read the same configuration.  1 or -1. */
+int enq_open(struct enq *e, const char *prog);
+/* One envelope line: type is 'F', 'R' or another letter; value must not
+ * hold a newline.  1 or -1. */
+int enq_env(struct enq *e, char type, const char *value);
+/* End of envelope.  1 or -1. */
+int enq_env_end(struct enq *e);
+/* Message bytes (any size; chunked here).  1 or -1. */
+int enq_write(struct enq *e, const void *p, size_t n);
+/* Send the end marker, wait for tern-enqueue.  1 queued (qid set),
+ * 0 permanent failure, -1 temporary failure; err gets the reason. */
+int enq_close(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz);
+/* Give up: kill and reap tern-enqueue; nothing is queued. */
+void enq_abort(struct enq *e);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * fsutil: the file-system steps crash safety rests on (fsync of files and
+ * directories, atomic replace), and small fd helpers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/io.h"
+
+int
+fs_syncdir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd) < 0 ? -1 : 1;
+}
+
+/* The directory part of path into out ("." when there is none). */
+static int
+dirname_of(char *out, size_t outsz, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return snprintf(out, outsz, ".") < (int)outsz ? 1 : -1;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(out, path, n);
+	out[n] = '\0';
+	return 1;
+}
+
+int
+fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
+    mode_t mode)
+{
+	char dir[4096];
+	int fd, saved;
+
+	if (dirname_of(dir, sizeof dir, path) < 0)
+		return -1;
+	(void)unlink(tmp);  /* a stale one from a crash */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, p, n) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	return fs_syncdir(dir);
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int
+fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r)
+{
+	struct stat st;
+	char *data;
+	ssize_t got;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (data == NULL)
+		goto fail;
+	got = fd_read_full(fd, data, (size_t)st.st_size);
+	if (got < 0) {
+		saved = errno;
+		free(data);
+		errno = saved;
+		goto fail;
+	}
+	data[got] = '\0';
+	close(fd);
+	*data_r = data;
+	*len_r = (size_t)got;
+	return 1;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+fs_mkdirs(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t n = strlen(path), i;
+
+	if (n == 0 || n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -1;
+		if (i < n)
+			tmp[i] = '/';
+	}
+	return 1;
+}
+
+int
+fs_join(char *out, size_t outsz, const char *dir, const char *name)
+{
+	int n = snprintf(out, outsz, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 1;
+}
+
+int
+fd_cloexec(int fd)
+{
+	int f = fcntl(fd, F_GETFD);
+
+	if (f < 0 || fcntl(fd, F_SETFD, f | FD_CLOEXEC) < 0)
+		return -1;
+	return 1;
+}
+
+int
+fd_nonblock(int fd)
+{
+	int f = fcntl(fd, F_GETFL);
+
+	if (f < 0 || fcntl(fd, F_SETFL, f | O_NONBLOCK) < 0)
+		return -1;
+	return 1;
+}
+
+void
+fd_close_from(int from)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int self;
+
+	if (d == NULL) {
+		int fd;
+
+		for (fd = from; fd < 1024; fd++)
+			close(fd);
+		return;
+	}
+	self = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		unsigned long fd;
+		char *end;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = strtoul(de->d_name, &end, 10);
+		if (*end == '\0' && fd >= (unsigned long)from &&
+		    (int)fd != self)
+			close((int)fd);
+	}
+	closedir(d);
+}

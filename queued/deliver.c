@@ -1,0 +1,262 @@
+/*
+ * deliver.c: tern-queued's side of the tern-deliverd protocol
+ * (lib/dlv.h): which recipient goes next, the requests, the results and
+ * the retry schedule.
+ *
+ * Due messages are taken from the heap and loaded onto the ready list;
+ * their due local recipients are sent one request each until
+ * local_concurrency requests are out.  Sends never block (MSG_DONTWAIT):
+ * when the socket is full the loop waits for POLLOUT, so tern-queued and
+ * tern-deliverd can never both wait on each other.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "queue/dlv.h"
+#include "util/log.h"
+#include "queue/qfile.h"
+#include "queued.h"
+#include "util/str.h"
+
+time_t
+sd_backoff(unsigned attempts)
+{
+	unsigned long d = (unsigned long)S.min_backoff;
+	unsigned long max = (unsigned long)S.max_backoff;
+	unsigned i;
+
+	/* queue_min_backoff * factor^(attempts-1), capped at the maximum */
+	for (i = 1; i < attempts && d < max; i++)
+		d = d > max / S.factor ? max : d * S.factor;
+	return (time_t)(d < max ? d : max);
+}
+
+void
+sd_ready_add(struct msg *m)
+{
+	m->ld->ready = 1;
+	m->ld->cursor = 0;
+	m->ld->rnext = NULL;
+	if (S.ready_tail)
+		S.ready_tail->ld->rnext = m;
+	else
+		S.ready = m;
+	S.ready_tail = m;
+}
+
+static void
+sd_ready_pop(void)
+{
+	struct msg *m = S.ready;
+
+	S.ready = m->ld->rnext;
+	if (S.ready == NULL)
+		S.ready_tail = NULL;
+	m->ld->ready = 0;
+	m->ld->rnext = NULL;
+}
+
+/* A request that cannot be formatted (address too long for the
+ * protocol) would fail the same way forever: fail it now. */
+static void
+sd_unsendable(struct msg *m, size_t i)
+{
+	struct qrcpt *r = &m->ld->env.rcpt[i];
+	char s[LOG_SAFE_MAX];
+
+	r->st = RS_FAILED;
+	r->last = S.now;
+	snprintf(r->text, sizeof r->text,
+	    "5.1.3 address too long for local delivery");
+	m->ld->dirty++;
+	log_info("%s failed to=<%s> attempts=%u status=5.1.3 "
+	    "reason=\"address too long\"", m->id, sq_safe(s, r->addr),
+	    r->attempts);
+}
+
+/* Send the next due recipient of m: 1 sent, 0 none left, -1 blocked. */
+static int
+sd_next(struct msg *m)
+{
+	struct load *ld = m->ld;
+	char pkt[DLV_PKT_MAX];
+	size_t len;
+
+	if (m->flags & (M_HELD | M_DELETE | M_BOUNCE))
+		return 0;
+	for (; ld->cursor < ld->env.nrcpt; ld->cursor++) {
+		size_t i = ld->cursor;
+		struct qrcpt *r = &ld->env.rcpt[i];
+
+		if (r->st != RS_PENDING || !(ld->rf[i] & RF_LOCAL) ||
+		    (ld->rf[i] & RF_INFLIGHT) || (r->next > S.now && !ld->flush))
+			continue;
+		if (!dlv_req_format(pkt, &len, m->id, i, ld->env.body_off,
+		    ld->env.sender, r->addr)) {
+			sd_unsendable(m, i);
+			continue;
+		}
+		if (dlv_send(S.sock, pkt, len, ld->fd, MSG_DONTWAIT) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS) {
+				S.sock_blocked = 1;
+				return -1;
+			}
+			sq_persist_all();
+			log_fatal("sending to tern-deliverd: %s",
+			    strerror(errno));
+		}
+		ld->rf[i] |= RF_INFLIGHT;
+		m->inflight++;
+		S.inflight++;
+		ld->cursor++;
+		return 1;
+	}
+	return 0;
+}
+
+void
+sd_dispatch(void)
+{
+	size_t loads = 0;
+	struct msg *m;
+	int r;
+
+	while (!S.stopping && !S.sock_blocked && S.inflight < S.conc) {
+		if ((m = S.ready) == NULL) {
+			m = heap_top();
+			/* the bound on loads guards against a message that is
+			 * due but has nothing to send (it would spin) */
+			if (m == NULL || m->due > S.now || loads++ > S.nmsg)
+				break;
+			heap_del(m);
+			if (sq_load(m) > 0)
+				sd_ready_add(m);
+			continue;
+		}
+		r = sd_next(m);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			sd_ready_pop();
+			if (m->inflight == 0)
+				sq_settle(m);
+		}
+	}
+}
+
+/* A temporary failure: retry later, or fail once the message expired. */
+static void
+sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
+{
+	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
+
+	if (S.now - m->arrival >= S.lifetime) {
+		/* RFC 3463 4.4.7: delivery time expired */
+		struct buf b = BUF_INIT;
+
+		r->st = RS_FAILED;
+		/* cut to the state file's text size */
+		if (buf_catf(&b, "5.4.7 message expired after %lld days in "
+		    "the queue; last error: %s",
+		    (long long)(S.now - m->arrival) / 86400, text) < 0)
+			log_fatal("out of memory");
+		str_copy(r->text, b.s, sizeof r->text);
+		buf_free(&b);
+		log_info("%s failed to=<%s> attempts=%u status=5.4.7 "
+		    "reason=\"expired: %s\"", m->id, sq_safe(s, r->addr),
+		    r->attempts, sq_safe(t, text));
+		return;
+	}
+	r->st = RS_PENDING;
+	r->next = S.now + sd_backoff(r->attempts);
+	snprintf(r->text, sizeof r->text, "%s", text);
+	log_info("%s deferred to=<%s> attempts=%u next=%lld reason=\"%s\"",
+	    m->id, sq_safe(s, r->addr), r->attempts, (long long)r->next,
+	    sq_safe(t, text));
+}
+
+static void
+sd_result(const struct dlv_reply *rep)
+{
+	struct msg *m = sq_find(rep->qid);
+	struct qrcpt *r;
+	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
+
+	if (m == NULL || m->ld == NULL || rep->idx >= m->ld->env.nrcpt ||
+	    !(m->ld->rf[rep->idx] & RF_INFLIGHT)) {
+		log_warn("%s unexpected result for recipient %lu ignored",
+		    rep->qid, rep->idx);
+		return;
+	}
+	m->ld->rf[rep->idx] &= (unsigned char)~RF_INFLIGHT;
+	m->inflight--;
+	S.inflight--;
+	r = &m->ld->env.rcpt[rep->idx];
+	r->attempts++;
+	r->last = S.now;
+	r->next = 0;
+	switch (rep->code) {
+	case 'K':
+		r->st = RS_DONE;
+		snprintf(r->text, sizeof r->text, "%s", rep->text);
+		log_info("%s delivered to=<%s> attempts=%u delay=%llds "
+		    "status=sent (%s)", m->id, sq_safe(s, r->addr),
+		    r->attempts, (long long)(S.now - m->arrival),
+		    sq_safe(t, rep->text));
+		break;
+	case 'D':
+		r->st = RS_FAILED;
+		snprintf(r->text, sizeof r->text, "%s", rep->text);
+		log_info("%s failed to=<%s> attempts=%u reason=\"%s\"", m->id,
+		    sq_safe(s, r->addr), r->attempts, sq_safe(t, rep->text));
+		break;
+	default:
+		sd_temporary(m, r, rep->text);
+		break;
+	}
+	m->ld->dirty++;
+	if (m->inflight == 0 && !m->ld->ready)
+		sq_settle(m);
+	else if (m->ld->dirty >= SCHED_PERSIST_EVERY)
+		(void)sq_persist(m);
+}
+
+/*
+ * Read every reply waiting on the socket.  1 ok, 0 tern-deliverd is
+ * gone (EOF), -1 a socket error.
+ */
+int
+sd_replies(void)
+{
+	char pkt[DLV_PKT_MAX];
+	struct dlv_reply rep;
+	ssize_t n;
+	int fd;
+
+	for (;;) {
+		n = dlv_recv(S.sock, pkt, sizeof pkt, &fd);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n < 0 && errno == EMSGSIZE) {
+			log_warn("tern-deliverd sent an over-long reply");
+			continue;
+		}
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		if (fd >= 0)
+			close(fd);  /* replies carry no fd */
+		if (!dlv_reply_parse(pkt, (size_t)n, &rep)) {
+			char s[LOG_SAFE_MAX];
+
+			log_warn("malformed reply from tern-deliverd: %s",
+			    log_safe(s, sizeof s, pkt, (size_t)n));
+			continue;
+		}
+		sd_result(&rep);
+	}
+}

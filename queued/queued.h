@@ -1,0 +1,125 @@
+/*
+ * queued.h: the parts of tern-queued (the files of queued/) and what they share.
+ *
+ * Every message of the queue has one compact struct msg in memory (id,
+ * arrival, next due time, flags) in a hash table by id and, when it has
+ * something to attempt, in a min-heap on its due time.  The envelope and
+ * per-recipient state (struct qenv) are loaded from mess/ID and state/ID
+ * only while the message is being attempted ("loaded"), so 100,000 queued
+ * messages cost a few megabytes, and the scheduler never rescans mess/
+ * after start-up.
+ *
+ *   main.c     start-up, signals, the poll loop, the trigger FIFO
+ *   queue.c    message table, heap, load/settle, recovery, todo/
+ *   scan.c     directory scans at start-up and of todo/
+ *   deliver.c  requests to tern-deliverd, results, backoff
+ *   bounce.c   DSNs for failed recipients, double bounces
+ *   req.c      tern-queue requests: hold, release, delete, bounce, flush
+ */
+#ifndef TERN_QUEUED_H
+#define TERN_QUEUED_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "queue/qfile.h"
+#include "queue/qid.h"
+
+/* struct msg flags */
+#define M_HELD      0x01  /* on hold: no attempts (state file H) */
+#define M_FLUSH     0x02  /* attempt every pending recipient now */
+#define M_DELETE    0x04  /* delete when no attempt is in flight */
+#define M_BOUNCE    0x08  /* fail all pending recipients, then bounce */
+#define M_REMOTE    0x10  /* the "remote not built" line was logged */
+
+/* per-recipient flags of a loaded message */
+#define RF_LOCAL    0x01  /* domain is a local domain */
+#define RF_INFLIGHT 0x02  /* a request is at tern-deliverd */
+
+#define HPOS_NONE ((size_t)-1)
+#define SCHED_RETRY_LOAD 60    /* seconds before a failed load is retried */
+#define SCHED_PERSIST_EVERY 64 /* results before state is written anyway */
+/* DESIGN.md: age of stale tmp/ and uncommitted mess/ files */
+#define SCHED_TMP_MAX_AGE (36 * 3600)
+
+struct load {
+	struct qenv env;
+	int fd;                  /* mess/ID, read-only */
+	unsigned char *rf;       /* RF_* per recipient */
+	size_t cursor;           /* next recipient to consider */
+	unsigned dirty;          /* results not yet in state/ID */
+	int flush;               /* M_FLUSH was set when loaded */
+	int ready;               /* on the ready list */
+	struct msg *rnext;       /* ready list */
+	struct msg *lnext, *lprev; /* list of loaded messages */
+};
+
+struct msg {
+	char id[QID_SIZE];
+	unsigned char flags;     /* M_* */
+	unsigned inflight;       /* requests at tern-deliverd */
+	time_t arrival;
+	time_t due;              /* heap key */
+	size_t hpos;             /* index in the heap or HPOS_NONE */
+	struct msg *hnext;       /* hash chain */
+	struct load *ld;         /* non-NULL while loaded */
+};
+
+struct sched {
+	int fifo;                /* spool/trigger, O_RDWR | O_NONBLOCK */
+	int sock;                /* to tern-deliverd (DLV_FD) */
+	int sock_blocked;        /* a send would block: wait for POLLOUT */
+	unsigned long conc;      /* local_concurrency */
+	unsigned long inflight;  /* requests out, all messages */
+	time_t min_backoff, max_backoff, lifetime;
+	unsigned long factor;
+	int stopping;            /* SIGTERM: no new attempts */
+	time_t now;              /* refreshed once per loop turn */
+	const char *enqueue;     /* program_dir/tern-enqueue */
+	const char *host;        /* hostname for DSNs */
+	/* the message table */
+	struct msg **tab;
+	size_t tabsz, nmsg;
+	struct msg **heap;
+	size_t nheap, heapcap;
+	struct msg *ready, *ready_tail;
+	struct msg *loaded;
+};
+
+extern struct sched S;
+
+/* sched_queue.c */
+struct msg *sq_find(const char *id);
+struct msg *sq_add(const char *id);
+void sq_forget(struct msg *m);
+void heap_set(struct msg *m, time_t due);
+void heap_del(struct msg *m);
+struct msg *heap_top(void);
+void heap_all_due(time_t now);
+int sq_load(struct msg *m);
+void sq_unload(struct msg *m);
+int sq_persist(struct msg *m);
+void sq_settle(struct msg *m);
+void sq_remove_files(const char *id);
+void sq_corrupt(const char *id, const char *why);
+void sq_recover(void);
+int sq_scan_todo(void);
+void sq_housekeeping(void);
+void sq_persist_all(void);
+/* s made safe for a log line, into out (LOG_SAFE_MAX bytes) */
+const char *sq_safe(char *out, const char *s);
+
+/* sched_deliver.c */
+void sd_dispatch(void);
+void sd_ready_add(struct msg *m);
+int sd_replies(void);
+time_t sd_backoff(unsigned attempts);
+
+/* sched_bounce.c */
+int sb_finish_failed(struct msg *m);
+
+/* sched_req.c */
+void sr_request(const char *id, const char *action);
+void sr_flush_all(void);
+
+#endif

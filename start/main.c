@@ -1,0 +1,559 @@
+/*
+ * tern-start: the supervisor of the queue side.
+ *
+ *   tern-start [-C DIR] [-f]      set up the spool, run and watch
+ *                                 tern-queued and tern-deliverd
+ *   tern-start [-C DIR] stop      SIGTERM the running tern-start, wait
+ *
+ * It creates what the queue needs (spool_dir and its subdirectories, the
+ * trigger FIFO), makes the SOCK_SEQPACKET socketpair the two children
+ * talk over (fd 3 in both) and execs them; each child drops its own
+ * privileges (lib/priv.c).  It stays in the foreground, for systemd,
+ * supervise/runit and the quickstart, which backgrounds it.  If either
+ * child dies, the other is stopped too and both are started again (they
+ * share the socket and the requests in flight), at most once a second,
+ * backing off to RESTART_MAX seconds while they keep dying young.
+ * SIGTERM/SIGINT stop both and exit 0; SIGHUP restarts both (so they
+ * re-read tern.conf).  Signals arrive through a self-pipe and everything
+ * happens in one poll loop (STYLE.md rule 13).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/cfg.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "daemon/priv.h"
+#include "util/sig.h"
+#include "util/str.h"
+#include "net/tls.h"
+
+#define CHILD_FD 3         /* the socket in each child (lib/dlv.h) */
+#define KILL_GRACE 15000   /* ms from SIGTERM to SIGKILL */
+#define RESTART_MIN 1000   /* ms between starts, at least */
+#define RESTART_MAX 30000  /* ms, while children keep dying young */
+#define YOUNG 10000        /* ms: a pair that ran less died young */
+#define STOP_WAIT 30       /* seconds "tern-start stop" waits */
+
+struct kid {
+	const char *name;
+	pid_t pid;
+};
+
+static struct kid kids[2] = { { "tern-deliverd", 0 }, { "tern-queued", 0 } };
+static char pidfile[4096];
+/* CHLD: restart the pair; HUP: restart on request; TERM/INT: stop */
+static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* mkdir path with mode (exactly, whatever the umask), owned by the queue
+ * user when we are root; an existing directory is left as it is. */
+static void
+make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) < 0) {
+		if (errno == EEXIST && stat(path, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			return;
+		log_fatal("mkdir %s: %s", path, strerror(errno));
+	}
+	if (chmod(path, mode) < 0 ||
+	    (priv_is_root() && chown(path, uid, gid) < 0))
+		log_fatal("setting up %s: %s", path, strerror(errno));
+}
+
+/* The directories above path (mode 0755 where created). */
+static void
+make_parent(const char *path)
+{
+	char parent[4096];
+	char *slash;
+
+	str_copy(parent, path, sizeof parent);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (fs_mkdirs(parent, 0755) < 0)
+			log_fatal("mkdir %s: %s", parent, strerror(errno));
+	}
+}
+
+/*
+ * mail_dir, the base of virtual mailboxes: tern-deliverd creates each
+ * Maildir under it as virtual_user, so when it is missing it is made
+ * here, owned by virtual_user (when root).
+ */
+static void
+make_maildir_base(void)
+{
+	const char *md = cfg_str("mail_dir");
+	uid_t uid = 0;
+	gid_t gid = 0;
+	struct stat st;
+
+	if (stat(md, &st) == 0 || errno != ENOENT)
+		return;
+	if (priv_is_root() &&
+	    priv_user(cfg_str("virtual_user"), &uid, &gid) <= 0) {
+		log_warn("virtual_user %s does not exist: %s not created",
+		    cfg_str("virtual_user"), md);
+		return;
+	}
+	make_parent(md);
+	make_dir(md, 0750, uid, gid);
+}
+
+static void
+make_spool(void)
+{
+	static const struct { const char *name; mode_t mode; } sub[] = {
+		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
+		{ "state", 0750 }, { "corrupt", 0700 },
+	};
+	const char *spool = cfg_str("spool_dir");
+	char p[4096];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	struct stat st;
+	size_t i;
+
+	if (priv_is_root() && priv_user(cfg_str("queue_user"), &uid, &gid) <= 0)
+		log_fatal("queue_user %s does not exist (see tern.conf)",
+		    cfg_str("queue_user"));
+	make_parent(spool);
+	make_dir(spool, 0750, uid, gid);
+	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+		if (fs_join(p, sizeof p, spool, sub[i].name) < 0)
+			log_fatal("%s: %s", spool, strerror(errno));
+		make_dir(p, sub[i].mode, uid, gid);
+	}
+	make_maildir_base();
+	if (fs_join(p, sizeof p, spool, "trigger") < 0)
+		log_fatal("%s: %s", spool, strerror(errno));
+	if (mkfifo(p, 0622) == 0) {
+		/* 0622: any injector may write a wake-up byte */
+		if (chmod(p, 0622) < 0 ||
+		    (priv_is_root() && chown(p, uid, gid) < 0))
+			log_fatal("setting up %s: %s", p, strerror(errno));
+	} else if (errno != EEXIST || lstat(p, &st) < 0 ||
+	    !S_ISFIFO(st.st_mode)) {
+		log_fatal("%s: cannot make the trigger FIFO: %s", p,
+		    errno == EEXIST ? "exists and is not a FIFO" :
+		    strerror(errno));
+	}
+}
+
+/*
+ * tls_ticket_key, when configured and missing: 80 random bytes (the
+ * session ticket key of lib/tls_server.c), mode 0600, owned by whoever
+ * runs tern-start (root in production: the servers read it before they
+ * drop privileges).  Written to a temporary name, fsynced, renamed, the
+ * directory fsynced (fs_atomic_write).  An existing file is never
+ * replaced: delete it and restart to rotate the key.
+ */
+#define TICKET_KEY_LEN 80
+
+static void
+make_ticket_key(void)
+{
+	const char *path = cfg_str("tls_ticket_key");
+	unsigned char key[TICKET_KEY_LEN];
+	char tmp[4096];
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+
+	if (path[0] == '\0' || lstat(path, &st) == 0 || errno != ENOENT)
+		return;
+	while (got < sizeof key) {
+		r = getrandom(key + got, sizeof key - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			log_fatal("getrandom: %s", strerror(errno));
+		got += (size_t)r;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		log_fatal("tls_ticket_key %s: name too long", path);
+	make_parent(path);
+	if (fs_atomic_write(path, tmp, key, sizeof key, 0600) < 0)
+		log_fatal("tls_ticket_key %s: %s", path, strerror(errno));
+	explicit_bzero(key, sizeof key);
+	log_info("created tls_ticket_key %s", path);
+}
+
+/* The pid in the pid file, or 0 when there is none (or it is junk). */
+static pid_t
+read_pid(void)
+{
+	char *data = NULL;
+	size_t len = 0;
+	unsigned long u = 0;
+
+	if (fs_read_file(pidfile, 64, &data, &len) <= 0)
+		return 0;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' '))
+		len--;
+	if (!str_ulong(data, len, 4194304, &u) || u < 2)
+		u = 0;
+	free(data);
+	return (pid_t)u;
+}
+
+/* 1 if pid is alive and (as far as /proc tells) a tern-start, so that a
+ * stale pid file naming a reused pid is not taken for us */
+static int
+is_running(pid_t pid)
+{
+	char path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+	/* /proc files have no size: read(2), not fs_read_file */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 1;  /* no /proc: believe the pid file */
+	n = read(fd, comm, sizeof comm);
+	close(fd);
+	return n < 0 || (n >= 10 && memcmp(comm, "tern-start", 10) == 0);
+}
+
+static void
+write_pid(void)
+{
+	char tmp[4200], line[32];
+	int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+	pid_t old = read_pid();
+
+	if (old != getpid() && is_running(old))
+		log_fatal("already running as pid %ld (%s)", (long)old,
+		    pidfile);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", pidfile) >= (int)sizeof tmp ||
+	    n < 0 || fs_atomic_write(pidfile, tmp, line, (size_t)n, 0644) < 0)
+		log_fatal("cannot write %s: %s", pidfile, strerror(errno));
+}
+
+/* tern-start stop: 0 stopped or not running, 111 it would not stop */
+static int
+do_stop(void)
+{
+	pid_t pid = read_pid();
+	int i;
+
+	if (!is_running(pid) || (kill(pid, SIGTERM) < 0 && errno == ESRCH)) {
+		fprintf(stderr, "tern-start: not running\n");
+		return 0;
+	}
+	if (errno == EPERM) {
+		fprintf(stderr, "tern-start: cannot signal pid %ld: %s\n",
+		    (long)pid, strerror(errno));
+		return 111;
+	}
+	for (i = 0; i < STOP_WAIT * 10; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return 0;
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "tern-start: pid %ld did not stop within %d s\n",
+	    (long)pid, STOP_WAIT);
+	return 111;
+}
+
+/* fork + exec program_dir/NAME -C DIR with sock as fd 3 */
+static pid_t
+spawn(const char *name, int sock)
+{
+	char path[4096];
+	char *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
+	sigset_t none;
+	pid_t pid;
+	int null;
+
+	if (fs_join(path, sizeof path, cfg_str("program_dir"), name) < 0)
+		log_fatal("program_dir: %s", strerror(errno));
+	if ((pid = fork()) != 0) {
+		if (pid < 0)
+			log_err("fork: %s", strerror(errno));
+		return pid;
+	}
+	sig_reset();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (sock == CHILD_FD ? fcntl(sock, F_SETFD, 0) < 0 :
+	    dup2(sock, CHILD_FD) < 0)
+		_exit(111);
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0 || (null != 0 && dup2(null, 0) < 0))
+		_exit(111);
+	if (null != 0)
+		close(null);
+	fd_close_from(CHILD_FD + 1);
+	execv(path, argv);
+	log_err("cannot run %s: %s", path, strerror(errno));
+	_exit(111);
+}
+
+static int
+start_pair(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	kids[0].pid = spawn(kids[0].name, sv[0]);
+	if (kids[0].pid > 0)
+		kids[1].pid = spawn(kids[1].name, sv[1]);
+	close(sv[0]);
+	close(sv[1]);
+	if (kids[0].pid <= 0 || kids[1].pid <= 0) {
+		kids[0].pid = kids[0].pid < 0 ? 0 : kids[0].pid;
+		kids[1].pid = kids[1].pid < 0 ? 0 : kids[1].pid;
+		return -1;
+	}
+	log_info("started tern-deliverd pid=%ld tern-queued pid=%ld",
+	    (long)kids[0].pid, (long)kids[1].pid);
+	return 1;
+}
+
+/*
+ * SIGTERM goes to tern-queued first and to tern-deliverd only once
+ * tern-queued is gone: tern-queued waits for the results in flight, which
+ * tern-deliverd must still be there to send.  SIGKILL goes to both.
+ */
+static void
+signal_kids(int sig)
+{
+	if (sig == SIGTERM && kids[1].pid > 0) {
+		(void)kill(kids[1].pid, sig);
+		return;
+	}
+	if (kids[1].pid > 0)
+		(void)kill(kids[1].pid, sig);
+	if (kids[0].pid > 0)
+		(void)kill(kids[0].pid, sig);
+}
+
+/* Reap; 1 if a child exited. */
+static int
+reap(void)
+{
+	int status, i, any = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < 2; i++) {
+			if (kids[i].pid != pid)
+				continue;
+			kids[i].pid = 0;
+			any = 1;
+			if (WIFSIGNALED(status))
+				log_warn("%s killed by signal %d", kids[i].name,
+				    WTERMSIG(status));
+			else
+				log_info("%s exited %d", kids[i].name,
+				    WEXITSTATUS(status));
+		}
+	return any;
+}
+
+enum mode { RUN, RESTART, STOP };
+
+struct sup {
+	enum mode mode;
+	long long started, kill_at, restart_at, backoff;
+};
+
+/* Stop what runs, then start again after the backoff. */
+static void
+sup_restart(struct sup *s, long long now, const char *why)
+{
+	if (now - s->started < YOUNG)
+		s->backoff = s->backoff * 2 > RESTART_MAX ? RESTART_MAX :
+		    s->backoff * 2;
+	else
+		s->backoff = RESTART_MIN;
+	s->mode = RESTART;
+	s->kill_at = now + KILL_GRACE;
+	s->restart_at = s->started + s->backoff;
+	if (s->restart_at < now)
+		s->restart_at = now;
+	log_warn("%s: restarting both in %lld ms", why, s->restart_at - now);
+	signal_kids(SIGTERM);
+}
+
+static void
+sup_signals(struct sup *s, long long now)
+{
+	int sig;
+
+	while ((sig = sig_next()) != 0) {
+		if (sig == SIGCHLD) {
+			if (!reap())
+				continue;
+			if (s->mode == RUN)
+				sup_restart(s, now, "a child died");
+			else
+				signal_kids(SIGTERM);  /* the next one */
+		} else if (sig == SIGHUP && s->mode == RUN) {
+			s->started = 0;  /* no backoff for this one */
+			sup_restart(s, now, "SIGHUP");
+		} else if ((sig == SIGTERM || sig == SIGINT) &&
+		    s->mode != STOP) {
+			log_info("stopping");
+			s->mode = STOP;
+			s->kill_at = now + KILL_GRACE;
+			signal_kids(SIGTERM);
+		}
+	}
+}
+
+static int
+sup_timeout(const struct sup *s, long long now, int alive)
+{
+	long long until = -1;
+
+	if (s->mode != RUN && alive)
+		until = s->kill_at;
+	else if (s->mode == RESTART)
+		until = s->restart_at;
+	if (until < 0)
+		return -1;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+static void
+supervise(void)
+{
+	struct sup s = { RUN, 0, 0, 0, RESTART_MIN };
+	struct pollfd p;
+	long long now;
+	int alive;
+
+	s.started = now_ms();
+	if (start_pair() < 0)
+		sup_restart(&s, s.started, "start failed");
+	for (;;) {
+		now = now_ms();
+		alive = (kids[0].pid > 0) + (kids[1].pid > 0);
+		if (s.mode == STOP && alive == 0)
+			return;
+		if (s.mode == RESTART && alive == 0 && now >= s.restart_at) {
+			s.started = now;
+			s.mode = RUN;
+			if (start_pair() < 0)
+				sup_restart(&s, now, "start failed");
+			continue;
+		}
+		if (s.mode != RUN && alive > 0 && now >= s.kill_at) {
+			log_warn("children did not stop: SIGKILL");
+			signal_kids(SIGKILL);
+			s.kill_at = now + KILL_GRACE;
+		}
+		p.fd = sig_fd();
+		p.events = POLLIN;
+		if (poll(&p, 1, sup_timeout(&s, now, alive)) < 0 &&
+		    errno != EINTR)
+			log_fatal("poll: %s", strerror(errno));
+		sup_signals(&s, now_ms());
+	}
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: tern-start [-C DIR] [-f]\n"
+	    "       tern-start [-C DIR] stop\n");
+	return 100;
+}
+
+/*
+ * The servers build their TLS context lazily, per connection; a broken
+ * certificate would only show up there.  Say it once at start-up instead,
+ * from a short-lived child so the supervisor does not keep OpenSSL and
+ * the context in memory for nothing.
+ */
+static void
+check_tls(void)
+{
+	char err[256];
+	pid_t pid;
+	int r, st;
+
+	if (cfg_str("tls_cert")[0] == '\0')
+		return;
+	if ((pid = fork()) < 0) {
+		log_warn("fork: %s: TLS not checked", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		r = tls_server_init(err, sizeof err);
+		if (r > 0)
+			r = tls_server_prepare(err, sizeof err);
+		if (r < 0)
+			log_warn("TLS is configured but does not work: %s", err);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = cfg_take_dir(&argc, argv);
+	char err[512];
+	int i, stop = 0;
+
+	log_init("tern-start", LOG_TO_STDERR, LOG_MAIL);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0)
+			continue;  /* always in the foreground */
+		if (strcmp(argv[i], "stop") == 0 && i == argc - 1)
+			stop = 1;
+		else
+			return usage();
+	}
+	if (cfg_load(dir, err, sizeof err) < 0)
+		log_fatal("%s", err);
+	cfg_log_init("tern-start");
+	if (fs_join(pidfile, sizeof pidfile, cfg_str("spool_dir"),
+	    "tern-start.pid") < 0)
+		log_fatal("spool_dir: %s", strerror(errno));
+	if (stop)
+		return do_stop();
+	make_spool();
+	make_ticket_key();
+	check_tls();
+	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
+	write_pid();
+	supervise();
+	if (unlink(pidfile) < 0)
+		log_warn("unlink %s: %s", pidfile, strerror(errno));
+	log_info("stopped");
+	return 0;
+}
