@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "lookup/map.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "util/sig.h"
 #include "util/str.h"
 
@@ -312,25 +313,20 @@ int
 main(int argc, char **argv)
 {
 	static const cap_value_t caps[] = { CAP_SETUID, CAP_SETGID };
-	const char *dir = cfg_take_dir(&argc, argv);
-	char err[512];
+	static const struct startup st = {
+		.name = "tern-deliverd", .keep_fd = DLV_FD,
+		.user_key = "deliver_user", .caps = caps, .ncaps = 2,
+		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
+	};
 
-	log_init("tern-deliverd", LOG_TO_STDERR, LOG_MAIL);
-	if (argc > 1) {
-		fprintf(stderr, "usage: tern-deliverd [-C DIR]\n");
-		return 100;
-	}
-	fd_close_from(DLV_FD + 1);
-	if (cfg_load(dir, err, sizeof err) < 0)
-		log_fatal("%s", err);
-	cfg_log_init("tern-deliverd");
+	startup_begin(&st, &argc, argv, 0);
 	if (fcntl(DLV_FD, F_GETFD) < 0)
 		log_fatal("fd %d is not open: tern-deliverd is started by "
 		    "tern-start", DLV_FD);
 	if (fd_cloexec(DLV_FD) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	setup_ids();
-	priv_drop(cfg_str("deliver_user"), caps, 2);
+	startup_drop(&st);
 	if (fs_join(enqueue, sizeof enqueue, cfg_str("program_dir"),
 	    "tern-enqueue") < 0)
 		log_fatal("program_dir: %s", strerror(errno));
@@ -340,7 +336,6 @@ main(int argc, char **argv)
 	kids = calloc(maxkids + 1, sizeof *kids);
 	if (kids == NULL || wq_room() < 0)
 		log_fatal("out of memory");
-	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	if (signal(SIGHUP, SIG_IGN) == SIG_ERR)
 		log_fatal("signal(SIGHUP): %s", strerror(errno));
 	log_info("started: concurrency %zu", maxkids);

@@ -37,6 +37,7 @@
 #include "pop3d.h"
 #include "net/peer.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "util/str.h"
 #include "net/tls.h"
 
@@ -51,8 +52,34 @@ on_sigpipe(int sig)
 }
 
 /* Before a session exists: tell the client, log, exit 111. */
-#define early_fail(...) log_fatal_reply(1, \
-	    "-ERR [SYS/TEMP] Service not available, try again later\r\n", __VA_ARGS__)
+static void early_fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+early_fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_fatal_reply(1,
+	    "-ERR [SYS/TEMP] Service not available, try again later\r\n",
+	    "%s", msg);
+}
+
+/* the start-up path (lib/daemon/startup.h): the login child becomes
+ * pop3d_user with nothing; the parent keeps parent_caps */
+static const struct startup st_login = {
+	.name = "tern-pop3d", .keep_fd = 2, .user_key = "pop3d_user",
+	.fail = early_fail,
+};
+static const struct startup st_parent = {
+	.name = "tern-pop3d", .keep_fd = 2,
+	.caps = parent_caps, .ncaps = sizeof parent_caps / sizeof parent_caps[0],
+	.fail = early_fail,
+};
 
 /* Our name (cfg_hostname); it goes into every reply and header. */
 static void
@@ -86,7 +113,7 @@ login_child(struct pop3 *p, int ctl)
 		early_fail("%s %s", p->sid, err);
 	if (r == 0 && p->implicit_tls)
 		early_fail("%s -T needs tls_cert in tern.conf", p->sid);
-	priv_drop(cfg_str("pop3d_user"), NULL, 0);
+	startup_drop(&st_login);
 	io_init(&p->io, 0, 1, (int)cfg_num("pop3d_timeout"));
 	login_run(p);
 }
@@ -286,26 +313,19 @@ int
 main(int argc, char **argv)
 {
 	struct pop3 *p = &sess;
-	const char *dir;
-	char err[512];
 	uid_t uid;
 	gid_t gid;
 	int sv[2], i, devnull;
 	pid_t pid;
 
-	fd_close_from(3);
 	sigpipe_setup();
-	log_init("tern-pop3d", LOG_TO_STDERR, LOG_MAIL);
-	dir = cfg_take_dir(&argc, argv);
+	startup_begin(&st_parent, &argc, argv, 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-T") == 0)
 			p->implicit_tls = 1;
 		else
 			usage();
 	}
-	if (cfg_load(dir, err, sizeof err) < 0)
-		early_fail("%s", err);
-	cfg_log_init("tern-pop3d");
 	host_setup(p);
 	sid_new(p->sid);
 	peer_addr(0, p->ip, sizeof p->ip);
@@ -337,7 +357,7 @@ main(int argc, char **argv)
 	/* the parent stays root only to become the mailbox owner later:
 	 * CAP_SETUID/SETGID for that, CAP_DAC_READ_SEARCH to reread the
 	 * users map (not world-readable); nothing else */
-	priv_caps_only(parent_caps, sizeof parent_caps / sizeof parent_caps[0]);
+	startup_drop(&st_parent);
 	parent_run(p, sv[0]);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "queued.h"
 #include "util/sig.h"
 #include "util/str.h"
@@ -184,22 +185,16 @@ loop(void)
 int
 main(int argc, char **argv)
 {
-	const char *dir = cfg_take_dir(&argc, argv);
-	char err[512];
+	static const struct startup st = {
+		.name = "tern-queued", .keep_fd = DLV_FD,
+		.user_key = "queue_user",
+		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
+	};
 
-	log_init("tern-queued", LOG_TO_STDERR, LOG_MAIL);
-	if (argc > 1) {
-		fprintf(stderr, "usage: tern-queued [-C DIR]\n");
-		return 100;
-	}
-	fd_close_from(DLV_FD + 1);
-	if (cfg_load(dir, err, sizeof err) < 0)
-		log_fatal("%s", err);
-	cfg_log_init("tern-queued");
-	priv_drop(cfg_str("queue_user"), NULL, 0);
+	startup_begin(&st, &argc, argv, 0);
+	startup_drop(&st);
 	setup_config();
 	setup_fds();
-	sig_catch(catch_sigs, sizeof catch_sigs / sizeof catch_sigs[0]);
 	S.now = time(NULL);
 	sq_recover();
 	if (sq_scan_todo())

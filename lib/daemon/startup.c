@@ -1,0 +1,87 @@
+/*
+ * startup: the one start-up path of every tern daemon (startup.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "config.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/sig.h"
+
+int
+startup_want_version(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--version") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+startup_version(const char *name)
+{
+	if (printf("%s %s\n", name, TERN_VERSION) < 0 || fflush(stdout) != 0)
+		exit(111);
+	exit(0);
+}
+
+void
+startup_begin(const struct startup *st, int *argc, char **argv, int options)
+{
+	const char *dir;
+	char err[512];
+
+	if (startup_want_version(*argc, argv))
+		startup_version(st->name);
+	dir = cfg_take_dir(argc, argv);
+	if (!options && *argc > 1) {
+		fprintf(stderr, "usage: %s %s\n", st->name,
+		    st->usage != NULL ? st->usage : "[-C DIR]");
+		exit(100);
+	}
+	fd_close_from(st->keep_fd + 1);
+	log_init(st->name, LOG_TO_STDERR, LOG_MAIL);
+	if (cfg_load(dir, err, sizeof err) < 0) {
+		if (st->fail != NULL)
+			st->fail("%s", err);
+		log_fatal("%s", err);
+	}
+	cfg_log_init(st->name);
+}
+
+void
+startup_drop(const struct startup *st)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (st->nsigs > 0)
+		sig_catch(st->sigs, st->nsigs);
+	if (st->user_key == NULL) {
+		priv_caps_only(st->caps, st->ncaps);
+		return;
+	}
+	/* priv_drop dies on a missing user too, but through log_fatal: check
+	 * first so that st->fail can answer its client */
+	if (priv_is_root() &&
+	    priv_user(cfg_str(st->user_key), &uid, &gid) <= 0) {
+		if (st->fail != NULL)
+			st->fail("%s %s: no such user", st->user_key,
+			    cfg_str(st->user_key));
+		log_fatal("%s %s: no such user", st->user_key,
+		    cfg_str(st->user_key));
+	}
+	priv_drop(cfg_str(st->user_key), st->caps, st->ncaps);
+}

@@ -1,0 +1,63 @@
+/*
+ * startup: the one start-up path of every tern daemon.
+ *
+ * Every daemon starts the same way, in this order (doc/DESIGN.md
+ * "Start-up"):
+ *
+ *   startup_begin   1. the command line: -C DIR (and $TERN_CONFDIR),
+ *                      --version;
+ *                   2. stray fds: everything above keep_fd is closed, so
+ *                      nothing a parent leaked reaches the network side;
+ *                   3. logging to stderr under the program's name, until
+ *                      the config says where;
+ *                   4. the config (tern.conf; an error names file:line and
+ *                      is fatal, exit 111), then logging as it says;
+ *   (the daemon)       what needs the privileges it starts with: open maps,
+ *                      read keys, bind sockets, look up ids;
+ *   startup_drop    5. signals through the self-pipe (lib/util/sig.h);
+ *                   6. the checked privilege drop: setgroups -> setgid ->
+ *                      setuid to the user that the config key names
+ *                      (lib/daemon/priv.h; skipped when not root);
+ *                   7. the capability set cleared down to the declared
+ *                      ones.
+ *
+ * A daemon that must fail in its own way before the drop (tern-smtpd
+ * answers 421 to its client) sets fail; otherwise log_fatal is used.
+ */
+#ifndef TERN_STARTUP_H
+#define TERN_STARTUP_H
+
+#include <stddef.h>
+#include <sys/capability.h>
+
+struct startup {
+	const char *name;        /* "tern-queued": log tag, --version */
+	const char *usage;       /* "[-C DIR]": printed after the name */
+	int keep_fd;             /* highest fd kept open by startup_begin */
+	const char *user_key;    /* config key of the user to become, or
+	                          * NULL to stay who we are */
+	const cap_value_t *caps; /* capabilities kept after the drop */
+	int ncaps;
+	const int *sigs;         /* signals routed to the self-pipe */
+	size_t nsigs;
+	/* fatal errors before the drop; must not return (NULL: log_fatal) */
+	void (*fail)(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+};
+
+/* Steps 1-4.  Takes -C DIR out of argv (argc adjusted) and answers
+ * --version (prints "NAME VERSION", exit 0).  When options is 0 and any
+ * argument is left, prints the usage and exits 100.  Returns only when
+ * the config is loaded. */
+void startup_begin(const struct startup *st, int *argc, char **argv,
+    int options);
+/* Steps 5-7.  Fatal (st->fail or log_fatal) if the user does not exist
+ * or any step fails. */
+void startup_drop(const struct startup *st);
+/* 1 if argv holds --version (before any "--"); for programs that parse
+ * their own options but answer --version the common way. */
+int startup_want_version(int argc, char **argv);
+/* Print "NAME VERSION" on stdout and exit 0. */
+void startup_version(const char *name) __attribute__((noreturn));
+
+#endif
