@@ -21,6 +21,7 @@
 #include "lookup/auth.h"
 #include "daemon/cfg.h"
 #include "util/log.h"
+#include "login/creds.h"
 #include "pop3d.h"
 #include "util/str.h"
 #include "net/tls.h"
@@ -194,9 +195,8 @@ ctl_send(struct pop3 *p, const char *user, size_t ulen, const char *pass,
 {
 	struct buf m = BUF_INIT;
 
-	if (buf_catu(&m, ulen + 1 + plen) < 0 || buf_catc(&m, ':') < 0 ||
-	    buf_cat(&m, user, ulen) < 0 || buf_catc(&m, '\0') < 0 ||
-	    buf_cat(&m, pass, plen) < 0 || buf_catc(&m, ',') < 0)
+	/* try_login checked the fields: 0 cannot happen */
+	if (creds_encode(&m, user, ulen, pass, plen) != 1)
 		log_fatal("%s out of memory", p->sid);
 	if (fd_write_all(p->ctl, m.s, m.len) < 0) {
 		explicit_bzero(m.s, m.len);

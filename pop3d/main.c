@@ -37,6 +37,7 @@
 #include "pop3d.h"
 #include "net/peer.h"
 #include "daemon/priv.h"
+#include "login/creds.h"
 #include "daemon/startup.h"
 #include "util/str.h"
 #include "net/tls.h"
@@ -120,64 +121,40 @@ login_child(struct pop3 *p, int ctl)
 
 /* ---- the parent ---------------------------------------------------------- */
 
-/* Read n bytes from the login child within the session timeout.
- * 1, 0 EOF, -1 error. */
-static int
-ctl_read(struct io *io, char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = io_read(io, p, n);
-
-		if (r <= 0)
-			return (int)r;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 1;
-}
-
-/* One login attempt "LEN:user\0pass,".  1 (user, pass set), 0 EOF, -1
- * malformed or error: the login child cannot be trusted, so every field
- * is bounded here again. */
+/* One login attempt "LEN:user\0pass," (lib/login/creds.h).  1 (user,
+ * pass set), 0 EOF, -1 malformed or error: the login child cannot be
+ * trusted, so creds_parse bounds every field again.  The child sends one
+ * attempt and waits for the answer, so bytes past it are malformed too. */
 static int
 ctl_request(struct io *io, char *user, char *pass)
 {
-	char msg[AUTH_USER_MAX + 1 + AUTH_PASS_MAX + 1], c;
-	size_t len = 0, digits = 0, ulen;
-	const char *z;
-	int r;
+	char msg[CREDS_WIRE_MAX(AUTH_USER_MAX, AUTH_PASS_MAX)];
+	size_t have = 0, used = 0;
+	ssize_t r;
+	int ok;
 
 	for (;;) {
-		r = ctl_read(io, &c, 1);
-		if (r <= 0)
-			return r == 0 && digits == 0 ? 0 : -1;
-		if (c == ':' && digits > 0)
+		r = io_read(io, msg + have, sizeof msg - have);
+		if (r <= 0) {
+			ok = r == 0 && have == 0 ? 0 : -1;
 			break;
-		if (c < '0' || c > '9' || ++digits > 5)
-			return -1;
-		len = len * 10 + (size_t)(c - '0');
-	}
-	if (len > sizeof msg - 1)
-		return -1;
-	if (ctl_read(io, msg, len) <= 0 || ctl_read(io, &c, 1) <= 0 ||
-	    c != ',') {
-		explicit_bzero(msg, len);
-		return -1;
-	}
-	z = memchr(msg, '\0', len);
-	ulen = z ? (size_t)(z - msg) : 0;
-	r = -1;
-	if (z != NULL && ulen > 0 && ulen <= AUTH_USER_MAX &&
-	    len - ulen - 1 <= AUTH_PASS_MAX &&
-	    memchr(z + 1, '\0', len - ulen - 1) == NULL) {
-		memcpy(user, msg, ulen);
-		user[ulen] = '\0';
-		memcpy(pass, z + 1, len - ulen - 1);
-		pass[len - ulen - 1] = '\0';
-		r = 1;
+		}
+		have += (size_t)r;
+		ok = creds_parse(msg, have, AUTH_USER_MAX, AUTH_PASS_MAX, user,
+		    pass, &used);
+		if (ok == 1 && used != have) {
+			explicit_bzero(pass, AUTH_PASS_MAX + 1);
+			ok = -1;
+		}
+		if (ok != 0)
+			break;
+		if (have == sizeof msg) {
+			ok = -1;
+			break;
+		}
 	}
 	explicit_bzero(msg, sizeof msg);
-	return r;
+	return ok;
 }
 
 static void
