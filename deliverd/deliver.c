@@ -29,6 +29,7 @@
 #include "util/io.h"
 #include "lookup/local.h"
 #include "store/maildir.h"
+#include "store/mdname.h"
 #include "daemon/priv.h"
 #include "util/str.h"
 
@@ -112,20 +113,15 @@ dl_dir_usage(const char *dir)
 	if (d == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
-		const char *s = strstr(de->d_name, ",S=");
-		unsigned long u;
-		size_t n = 0;
+		size_t n = strlen(de->d_name);
+		unsigned long long u;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (s != NULL) {
-			s += 3;
-			while (s[n] >= '0' && s[n] <= '9')
-				n++;
-			if (str_ulong(s, n, (unsigned long)-1, &u)) {
-				sum += u;
-				continue;
-			}
+		if (mdname_field(de->d_name, mdname_base_len(de->d_name, n), 'S',
+		    &u)) {
+			sum += u;
+			continue;
 		}
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			sum += (unsigned long long)st.st_size;

@@ -20,6 +20,7 @@
 #include "util/fsutil.h"
 #include "util/io.h"
 #include "store/maildir.h"
+#include "store/mdname.h"
 #include "util/str.h"
 
 #define MAILDIR_COPY_BUF 65536
@@ -200,9 +201,8 @@ maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
 	wfd = -1;
 	if (n < 0)
 		goto fail;
-	n = snprintf(name_r, MAILDIR_NAME_MAX + 1, "%s,S=%llu,W=%llu", base,
-	    bytes, bytes + lfs);
-	if (n < 0 || n > MAILDIR_NAME_MAX) {
+	if (!mdname_make(name_r, MAILDIR_NAME_MAX + 1, base, bytes,
+	    bytes + lfs)) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}

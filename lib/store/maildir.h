@@ -7,6 +7,7 @@
  * the delivery reported done.  NAME is
  *   SECONDS.M<usec>P<pid>Q<counter>.HOST,S=<bytes on disk>,W=<bytes with CRLF>
  * The ,S= and ,W= fields let POP3/IMAP size messages without reading them.
+ * Names are built and parsed only by lib/store/mdname.h.
  */
 #ifndef TERN_MAILDIR_H
 #define TERN_MAILDIR_H

@@ -80,37 +80,6 @@ mbox_lock(struct mbox *mb, const char *file)
 
 /* ---- names ------------------------------------------------------------ */
 
-size_t
-mbox_base_len(const char *name, size_t n)
-{
-	const char *colon = str_chr(name, n, ':');
-
-	return colon != NULL ? (size_t)(colon - name) : n;
-}
-
-int
-mbox_name_field(const char *base, size_t n, char key, unsigned long long *r)
-{
-	size_t i, j;
-
-	for (i = 0; i + 3 < n; i++) {
-		unsigned long long v = 0;
-
-		if (base[i] != ',' || base[i + 1] != key || base[i + 2] != '=')
-			continue;
-		for (j = i + 3; j < n && base[j] >= '0' && base[j] <= '9'; j++) {
-			if (v > (~0ULL - 9) / 10)
-				break;  /* absurdly large: not ours */
-			v = v * 10 + (unsigned)(base[j] - '0');
-		}
-		if (j > i + 3 && (j == n || base[j] == ',')) {
-			*r = v;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int
 mbox_uidl_of(const char *base, size_t n, char *out)
 {
@@ -191,7 +160,7 @@ msg_add(struct mbox *mb, const char *name, size_t len, int in_new)
 	if (buf_cat(&mb->names, name, len) < 0 || buf_catc(&mb->names, '\0') < 0)
 		return -1;
 	m->len = len;
-	m->baselen = mbox_base_len(name, len);
+	m->baselen = mdname_base_len(name, len);
 	m->in_new = in_new;
 	m->uid = 0;
 	m->size = MBOX_SIZE_UNKNOWN;

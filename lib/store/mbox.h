@@ -23,7 +23,7 @@
  *
  * Sizes are those of the message as served, with CRLF line ends (RFC 1939
  * LIST, RFC 3501 RFC822.SIZE): the ",W=" field of the base name written by
- * lib/maildir.c (and Dovecot), else counted by reading the file once: the
+ * lib/store/mdname.h (and Dovecot), else counted by reading the file once: the
  * bytes plus one for each LF that is not preceded by CR.  A scan costs
  * one readdir(3) of new/ and one of cur/, and no stat(2).
  *
@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 
+#include "store/mdname.h"
 #include "util/buf.h"
 
 #define MBOX_UIDLIST "tern-uidlist"
@@ -103,12 +104,7 @@ int mbox_sync(struct mbox *mb);
 
 /* ---- pure helpers on names and bytes (unit-tested) -------------------- */
 
-/* Length of the base of a file name of n bytes: up to the first ':'. */
-size_t mbox_base_len(const char *name, size_t n);
-/* The ",K=digits" field of a base name (K is 'S' or 'W').  1 found (value
- * in *r), 0 absent or malformed. */
-int mbox_name_field(const char *base, size_t n, char key,
-    unsigned long long *r);
+/* (Base names and their ",S=" / ",W=" fields: lib/store/mdname.h.) */
 /* POP3 unique-id of a base name into out (MBOX_UIDL_MAX + 1 bytes), as
  * described above.  1 or -1. */
 int mbox_uidl_of(const char *base, size_t n, char *out);

@@ -43,7 +43,7 @@ relocate_match(void *arg, const char *name, size_t len)
 {
 	struct relocate *r = arg;
 
-	if (r->found.len == 0 && mbox_base_len(name, len) == r->baselen &&
+	if (r->found.len == 0 && mdname_base_len(name, len) == r->baselen &&
 	    memcmp(name, r->base, r->baselen) == 0)
 		return buf_copy(&r->found, name, len);
 	return 1;
@@ -183,7 +183,7 @@ mbox_size(struct mbox *mb, size_t i, unsigned long long *size_r)
 	int r;
 
 	if (m->size == MBOX_SIZE_UNKNOWN &&
-	    !mbox_name_field(mbox_name(mb, i), m->baselen, 'W', &m->size)) {
+	    !mdname_field(mbox_name(mb, i), m->baselen, 'W', &m->size)) {
 		r = count_size(mb, i, &m->size);
 		if (r <= 0) {
 			m->size = MBOX_SIZE_UNKNOWN;

@@ -188,7 +188,7 @@ recheck_one(void *arg, const char *name, size_t len)
 	struct ent key, *hit;
 
 	key.base = name;
-	key.len = mbox_base_len(name, len);
+	key.len = mdname_base_len(name, len);
 	hit = bsearch(&key, r->e, r->n, sizeof *r->e, cmp_ent_base);
 	if (hit != NULL)
 		hit->keep = 1;

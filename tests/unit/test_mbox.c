@@ -107,21 +107,45 @@ test_names(void)
 {
 	unsigned long long v = 0;
 
-	T_EQ_INT(mbox_base_len("abc:2,S", 7), 3);
-	T_EQ_INT(mbox_base_len("abc", 3), 3);
-	T_EQ_INT(mbox_base_len(":2,", 3), 0);
-	T_CHECK(mbox_name_field("1.M1P1.h,S=123,W=130", 20, 'S', &v) == 1 &&
+	T_EQ_INT(mdname_base_len("abc:2,S", 7), 3);
+	T_EQ_INT(mdname_base_len("abc", 3), 3);
+	T_EQ_INT(mdname_base_len(":2,", 3), 0);
+	T_CHECK(mdname_field("1.M1P1.h,S=123,W=130", 20, 'S', &v) == 1 &&
 	    v == 123);
-	T_CHECK(mbox_name_field("1.M1P1.h,S=123,W=130", 20, 'W', &v) == 1 &&
+	T_CHECK(mdname_field("1.M1P1.h,S=123,W=130", 20, 'W', &v) == 1 &&
 	    v == 130);
-	T_CHECK(mbox_name_field("1.h,S=12x,W=5", 13, 'W', &v) == 1 && v == 5);
-	T_EQ_INT(mbox_name_field("1.h,S=12x,W=5", 13, 'S', &v), 0);
-	T_EQ_INT(mbox_name_field("1.h,S=,W=5", 10, 'S', &v), 0);
-	T_EQ_INT(mbox_name_field("1.M1P1.host", 11, 'W', &v), 0);
-	T_EQ_INT(mbox_name_field("1.h,W=99999999999999999999999", 29, 'W', &v),
+	T_CHECK(mdname_field("1.h,S=12x,W=5", 13, 'W', &v) == 1 && v == 5);
+	T_EQ_INT(mdname_field("1.h,S=12x,W=5", 13, 'S', &v), 0);
+	T_EQ_INT(mdname_field("1.h,S=,W=5", 10, 'S', &v), 0);
+	T_EQ_INT(mdname_field("1.M1P1.host", 11, 'W', &v), 0);
+	T_EQ_INT(mdname_field("1.h,W=99999999999999999999999", 29, 'W', &v),
 	    0);
 	/* the field ends at the base: ":2,W=1" is flags, not a size */
-	T_EQ_INT(mbox_name_field("1.h", 3, 'W', &v), 0);
+	T_EQ_INT(mdname_field("1.h", 3, 'W', &v), 0);
+	/* the largest value that fits, and one more */
+	T_CHECK(mdname_field("1.h,S=18446744073709551615", 26, 'S', &v) == 1 &&
+	    v == 18446744073709551615ULL);
+	T_EQ_INT(mdname_field("1.h,S=18446744073709551616", 26, 'S', &v), 0);
+	{
+		const char *f;
+		size_t fl = 99;
+		char out[64];
+
+		f = mdname_flags("1.h,S=3:2,FS", 12, &fl);
+		T_CHECK(f != NULL && fl == 2 && memcmp(f, "FS", 2) == 0);
+		f = mdname_flags("1.h:2,", 6, &fl);
+		T_CHECK(f != NULL && fl == 0);
+		T_CHECK(mdname_flags("1.h", 3, &fl) == NULL);
+		T_CHECK(mdname_flags("1.h:1,xyz", 9, &fl) == NULL);
+		T_CHECK(mdname_flags("1.h:2", 5, &fl) == NULL);
+		T_EQ_INT(mdname_make(out, sizeof out, "1.M2P3Q4.h", 10, 12), 1);
+		T_EQ_STR(out, "1.M2P3Q4.h,S=10,W=12");
+		T_EQ_INT(mdname_make(out, 20, "1.M2P3Q4.h", 10, 12), 0);
+		T_EQ_STR(out, "");
+		/* what mdname_make writes, mdname_field reads */
+		T_EQ_INT(mdname_make(out, sizeof out, "x", 7, 9), 1);
+		T_CHECK(mdname_field(out, strlen(out), 'W', &v) == 1 && v == 9);
+	}
 }
 
 static void
