@@ -62,8 +62,8 @@ sb_enqueue(const char *id, const char *to, const struct buf *msg)
 	char newid[QID_SIZE], err[ENQ_ERR_MAX], s[LOG_SAFE_MAX];
 	int r;
 
-	if (enq_open(&e, S.enqueue) < 0) {
-		log_err("%s cannot run %s: %s", id, S.enqueue,
+	if (enq_open(&e, sched.enqueue) < 0) {
+		log_err("%s cannot run %s: %s", id, sched.enqueue,
 		    strerror(errno));
 		return -1;
 	}
@@ -113,13 +113,13 @@ sb_build(struct msg *m, const char *to, int pm_copy, struct buf *out)
 		n++;
 	}
 	memset(&d, 0, sizeof d);
-	d.host = S.host;
+	d.host = sched.host;
 	d.qid = m->id;
 	d.to = to;
 	d.orig_sender = e->sender;
 	d.postmaster_copy = pm_copy;
 	d.arrival = e->arrival;
-	d.now = S.now;
+	d.now = sched.now;
 	d.rcpt = dr;
 	d.nrcpt = n;
 	d.hdr = hdr.s;

@@ -25,13 +25,13 @@
 time_t
 sd_backoff(unsigned attempts)
 {
-	unsigned long d = (unsigned long)S.min_backoff;
-	unsigned long max = (unsigned long)S.max_backoff;
+	unsigned long d = (unsigned long)sched.min_backoff;
+	unsigned long max = (unsigned long)sched.max_backoff;
 	unsigned i;
 
 	/* queue_min_backoff * factor^(attempts-1), capped at the maximum */
 	for (i = 1; i < attempts && d < max; i++)
-		d = d > max / S.factor ? max : d * S.factor;
+		d = d > max / sched.factor ? max : d * sched.factor;
 	return (time_t)(d < max ? d : max);
 }
 
@@ -41,21 +41,21 @@ sd_ready_add(struct msg *m)
 	m->ld->ready = 1;
 	m->ld->cursor = 0;
 	m->ld->rnext = NULL;
-	if (S.ready_tail)
-		S.ready_tail->ld->rnext = m;
+	if (sched.ready_tail)
+		sched.ready_tail->ld->rnext = m;
 	else
-		S.ready = m;
-	S.ready_tail = m;
+		sched.ready = m;
+	sched.ready_tail = m;
 }
 
 static void
 sd_ready_pop(void)
 {
-	struct msg *m = S.ready;
+	struct msg *m = sched.ready;
 
-	S.ready = m->ld->rnext;
-	if (S.ready == NULL)
-		S.ready_tail = NULL;
+	sched.ready = m->ld->rnext;
+	if (sched.ready == NULL)
+		sched.ready_tail = NULL;
 	m->ld->ready = 0;
 	m->ld->rnext = NULL;
 }
@@ -69,7 +69,7 @@ sd_unsendable(struct msg *m, size_t i)
 	char s[LOG_SAFE_MAX];
 
 	r->st = RS_FAILED;
-	r->last = S.now;
+	r->last = sched.now;
 	snprintf(r->text, sizeof r->text,
 	    "5.1.3 address too long for local delivery");
 	m->ld->dirty++;
@@ -93,17 +93,17 @@ sd_next(struct msg *m)
 		struct qrcpt *r = &ld->env.rcpt[i];
 
 		if (r->st != RS_PENDING || !(ld->rf[i] & RF_LOCAL) ||
-		    (ld->rf[i] & RF_INFLIGHT) || (r->next > S.now && !ld->flush))
+		    (ld->rf[i] & RF_INFLIGHT) || (r->next > sched.now && !ld->flush))
 			continue;
 		if (!dlv_req_format(pkt, &len, m->id, i, ld->env.body_off,
 		    ld->env.sender, r->addr)) {
 			sd_unsendable(m, i);
 			continue;
 		}
-		if (dlv_send(S.sock, pkt, len, ld->fd, MSG_DONTWAIT) < 0) {
+		if (dlv_send(sched.sock, pkt, len, ld->fd, MSG_DONTWAIT) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == ENOBUFS) {
-				S.sock_blocked = 1;
+				sched.sock_blocked = 1;
 				return -1;
 			}
 			sq_persist_all();
@@ -112,7 +112,7 @@ sd_next(struct msg *m)
 		}
 		ld->rf[i] |= RF_INFLIGHT;
 		m->inflight++;
-		S.inflight++;
+		sched.inflight++;
 		ld->cursor++;
 		return 1;
 	}
@@ -126,12 +126,12 @@ sd_dispatch(void)
 	struct msg *m;
 	int r;
 
-	while (!S.stopping && !S.sock_blocked && S.inflight < S.conc) {
-		if ((m = S.ready) == NULL) {
+	while (!sched.stopping && !sched.sock_blocked && sched.inflight < sched.conc) {
+		if ((m = sched.ready) == NULL) {
 			m = heap_top();
 			/* the bound on loads guards against a message that is
 			 * due but has nothing to send (it would spin) */
-			if (m == NULL || m->due > S.now || loads++ > S.nmsg)
+			if (m == NULL || m->due > sched.now || loads++ > sched.nmsg)
 				break;
 			heap_del(m);
 			if (sq_load(m) > 0)
@@ -155,7 +155,7 @@ sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
 {
 	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
 
-	if (S.now - m->arrival >= S.lifetime) {
+	if (sched.now - m->arrival >= sched.lifetime) {
 		/* RFC 3463 4.4.7: delivery time expired */
 		struct buf b = BUF_INIT;
 
@@ -163,7 +163,7 @@ sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
 		/* cut to the state file's text size */
 		if (buf_catf(&b, "5.4.7 message expired after %lld days in "
 		    "the queue; last error: %s",
-		    (long long)(S.now - m->arrival) / 86400, text) < 0)
+		    (long long)(sched.now - m->arrival) / 86400, text) < 0)
 			log_fatal("out of memory");
 		str_copy(r->text, b.s, sizeof r->text);
 		buf_free(&b);
@@ -173,7 +173,7 @@ sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
 		return;
 	}
 	r->st = RS_PENDING;
-	r->next = S.now + sd_backoff(r->attempts);
+	r->next = sched.now + sd_backoff(r->attempts);
 	snprintf(r->text, sizeof r->text, "%s", text);
 	log_info("%s deferred to=<%s> attempts=%u next=%lld reason=\"%s\"",
 	    m->id, sq_safe(s, r->addr), r->attempts, (long long)r->next,
@@ -195,10 +195,10 @@ sd_result(const struct dlv_reply *rep)
 	}
 	m->ld->rf[rep->idx] &= (unsigned char)~RF_INFLIGHT;
 	m->inflight--;
-	S.inflight--;
+	sched.inflight--;
 	r = &m->ld->env.rcpt[rep->idx];
 	r->attempts++;
-	r->last = S.now;
+	r->last = sched.now;
 	r->next = 0;
 	switch (rep->code) {
 	case 'K':
@@ -206,7 +206,7 @@ sd_result(const struct dlv_reply *rep)
 		snprintf(r->text, sizeof r->text, "%s", rep->text);
 		log_info("%s delivered to=<%s> attempts=%u delay=%llds "
 		    "status=sent (%s)", m->id, sq_safe(s, r->addr),
-		    r->attempts, (long long)(S.now - m->arrival),
+		    r->attempts, (long long)(sched.now - m->arrival),
 		    sq_safe(t, rep->text));
 		break;
 	case 'D':
@@ -239,7 +239,7 @@ sd_replies(void)
 	int fd;
 
 	for (;;) {
-		n = dlv_recv(S.sock, pkt, sizeof pkt, &fd);
+		n = dlv_recv(sched.sock, pkt, sizeof pkt, &fd);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 1;
 		if (n < 0 && errno == EMSGSIZE) {

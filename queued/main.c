@@ -37,7 +37,7 @@
 #define HOUSEKEEPING 3600    /* seconds between tmp/ clean-ups */
 #define POLL_MAX_MS (3600 * 1000)
 
-struct sched S;
+struct sched sched;
 /* TERM/INT: stop after in-flight deliveries; HUP: rescan todo/ */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP };
 static void
@@ -45,18 +45,18 @@ setup_config(void)
 {
 	static char enqueue[4096];
 
-	S.conc = cfg_num("local_concurrency");
-	S.min_backoff = (time_t)cfg_num("queue_min_backoff");
-	S.max_backoff = (time_t)cfg_num("queue_max_backoff");
-	S.factor = cfg_num("queue_backoff_factor");
-	S.lifetime = (time_t)cfg_num("queue_lifetime");
-	if (S.factor < 1)
-		S.factor = 1;
+	sched.conc = cfg_num("local_concurrency");
+	sched.min_backoff = (time_t)cfg_num("queue_min_backoff");
+	sched.max_backoff = (time_t)cfg_num("queue_max_backoff");
+	sched.factor = cfg_num("queue_backoff_factor");
+	sched.lifetime = (time_t)cfg_num("queue_lifetime");
+	if (sched.factor < 1)
+		sched.factor = 1;
 	if (fs_join(enqueue, sizeof enqueue, cfg_str("program_dir"),
 	    "tern-enqueue") < 0)
 		log_fatal("program_dir: %s", strerror(errno));
-	S.enqueue = enqueue;
-	S.host = cfg_hostname();
+	sched.enqueue = enqueue;
+	sched.host = cfg_hostname();
 }
 
 static void
@@ -65,15 +65,15 @@ setup_fds(void)
 	if (fcntl(DLV_FD, F_GETFD) < 0)
 		log_fatal("fd %d is not open: tern-queued is started by "
 		    "tern-start", DLV_FD);
-	S.sock = DLV_FD;
-	if (fd_cloexec(S.sock) < 0 || fd_nonblock(S.sock) < 0)
+	sched.sock = DLV_FD;
+	if (fd_cloexec(sched.sock) < 0 || fd_nonblock(sched.sock) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	if (chdir(cfg_str("spool_dir")) < 0)
 		log_fatal("cannot enter %s: %s", cfg_str("spool_dir"),
 		    strerror(errno));
 	/* O_RDWR: we are a writer too, so the FIFO never reports EOF */
-	S.fifo = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (S.fifo < 0)
+	sched.fifo = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (sched.fifo < 0)
 		log_fatal("cannot open %s/trigger: %s", cfg_str("spool_dir"),
 		    strerror(errno));
 }
@@ -100,16 +100,16 @@ next_timeout(time_t stop_at, time_t house_at)
 	time_t until = house_at;
 	struct msg *m = heap_top();
 
-	if (S.stopping)
+	if (sched.stopping)
 		until = stop_at;
-	else if (m != NULL && S.inflight < S.conc && !S.sock_blocked &&
+	else if (m != NULL && sched.inflight < sched.conc && !sched.sock_blocked &&
 	    m->due < until)
 		until = m->due;
-	if (until <= S.now)
+	if (until <= sched.now)
 		return 0;
-	if (until - S.now > POLL_MAX_MS / 1000)
+	if (until - sched.now > POLL_MAX_MS / 1000)
 		return POLL_MAX_MS;
-	return (int)(until - S.now) * 1000;
+	return (int)(until - sched.now) * 1000;
 }
 
 static void
@@ -121,11 +121,11 @@ on_signals(time_t *stop_at)
 		if (sig == SIGHUP) {
 			if (sq_scan_todo())
 				sr_flush_all();
-		} else if (!S.stopping) {
+		} else if (!sched.stopping) {
 			log_info("stopping: %lu deliveries in flight",
-			    S.inflight);
-			S.stopping = 1;
-			*stop_at = S.now + STOP_GRACE;
+			    sched.inflight);
+			sched.stopping = 1;
+			*stop_at = sched.now + STOP_GRACE;
 		}
 	}
 }
@@ -134,50 +134,50 @@ static void
 loop(void)
 {
 	struct pollfd p[3];
-	time_t stop_at = 0, house_at = S.now + HOUSEKEEPING;
+	time_t stop_at = 0, house_at = sched.now + HOUSEKEEPING;
 	int r;
 
 	for (;;) {
-		S.now = time(NULL);
-		if (!S.stopping)
+		sched.now = time(NULL);
+		if (!sched.stopping)
 			sd_dispatch();
-		if (S.stopping && (S.inflight == 0 || S.now >= stop_at))
+		if (sched.stopping && (sched.inflight == 0 || sched.now >= stop_at))
 			return;
 		p[0].fd = sig_fd();
 		p[0].events = POLLIN;
-		p[1].fd = S.fifo;
+		p[1].fd = sched.fifo;
 		p[1].events = POLLIN;
-		p[2].fd = S.sock;
-		p[2].events = (short)(POLLIN | (S.sock_blocked ? POLLOUT : 0));
+		p[2].fd = sched.sock;
+		p[2].events = (short)(POLLIN | (sched.sock_blocked ? POLLOUT : 0));
 		if (poll(p, 3, next_timeout(stop_at, house_at)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
 		}
-		S.now = time(NULL);
+		sched.now = time(NULL);
 		if (p[0].revents)
 			on_signals(&stop_at);
 		if (p[1].revents) {
-			int flush = drain(S.fifo);
+			int flush = drain(sched.fifo);
 
-			if (!S.stopping && (sq_scan_todo() || flush))
+			if (!sched.stopping && (sq_scan_todo() || flush))
 				sr_flush_all();
 		}
 		if (p[2].revents & POLLOUT)
-			S.sock_blocked = 0;
+			sched.sock_blocked = 0;
 		if ((p[2].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    (r = sd_replies()) <= 0) {
 			int saved = errno;
 
-			if (S.stopping)
+			if (sched.stopping)
 				return;  /* it stopped first: fine */
 			sq_persist_all();
 			log_fatal("tern-deliverd is gone: %s", r == 0 ?
 			    "end of file" : strerror(saved));
 		}
-		if (S.now >= house_at) {
+		if (sched.now >= house_at) {
 			sq_housekeeping();
-			house_at = S.now + HOUSEKEEPING;
+			house_at = sched.now + HOUSEKEEPING;
 		}
 	}
 }
@@ -195,13 +195,13 @@ main(int argc, char **argv)
 	startup_drop(&st);
 	setup_config();
 	setup_fds();
-	S.now = time(NULL);
+	sched.now = time(NULL);
 	sq_recover();
 	if (sq_scan_todo())
 		sr_flush_all();
-	log_info("started: %zu messages, concurrency %lu", S.nmsg, S.conc);
+	log_info("started: %zu messages, concurrency %lu", sched.nmsg, sched.conc);
 	loop();
 	sq_persist_all();
-	log_info("stopped: %lu deliveries were in flight", S.inflight);
+	log_info("stopped: %lu deliveries were in flight", sched.inflight);
 	return 0;
 }

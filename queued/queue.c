@@ -27,7 +27,7 @@
 #include "queued.h"
 
 #define STATE_FILE_MAX (8 * 1024 * 1024) /* 10,000 recipients x a line */
-#define PATH_SIZE 64                     /* "corrupt/" + id + ".state" */
+#define QPATH_SIZE 64                     /* "corrupt/" + id + ".state" */
 #define TAB_MIN 1024
 
 const char *
@@ -53,9 +53,9 @@ sq_find(const char *id)
 {
 	struct msg *m;
 
-	if (S.tabsz == 0)
+	if (sched.tabsz == 0)
 		return NULL;
-	for (m = S.tab[sq_hash(id) & (S.tabsz - 1)]; m; m = m->hnext)
+	for (m = sched.tab[sq_hash(id) & (sched.tabsz - 1)]; m; m = m->hnext)
 		if (strcmp(m->id, id) == 0)
 			return m;
 	return NULL;
@@ -64,20 +64,20 @@ sq_find(const char *id)
 static void
 sq_grow(void)
 {
-	size_t nsz = S.tabsz ? S.tabsz * 2 : TAB_MIN, i;
+	size_t nsz = sched.tabsz ? sched.tabsz * 2 : TAB_MIN, i;
 	struct msg **nt = calloc(nsz, sizeof *nt), *m, *next;
 
 	if (nt == NULL)
-		log_fatal("out of memory for %zu queue entries", S.nmsg);
-	for (i = 0; i < S.tabsz; i++)
-		for (m = S.tab[i]; m; m = next) {
+		log_fatal("out of memory for %zu queue entries", sched.nmsg);
+	for (i = 0; i < sched.tabsz; i++)
+		for (m = sched.tab[i]; m; m = next) {
 			next = m->hnext;
 			m->hnext = nt[sq_hash(m->id) & (nsz - 1)];
 			nt[sq_hash(m->id) & (nsz - 1)] = m;
 		}
-	free(S.tab);
-	S.tab = nt;
-	S.tabsz = nsz;
+	free(sched.tab);
+	sched.tab = nt;
+	sched.tabsz = nsz;
 }
 
 struct msg *
@@ -87,15 +87,15 @@ sq_add(const char *id)
 	size_t b;
 
 	if (m == NULL)
-		log_fatal("out of memory for %zu queue entries", S.nmsg);
-	if (S.nmsg >= S.tabsz)
+		log_fatal("out of memory for %zu queue entries", sched.nmsg);
+	if (sched.nmsg >= sched.tabsz)
 		sq_grow();
 	memcpy(m->id, id, QID_SIZE);
 	m->hpos = HPOS_NONE;
-	b = sq_hash(id) & (S.tabsz - 1);
-	m->hnext = S.tab[b];
-	S.tab[b] = m;
-	S.nmsg++;
+	b = sq_hash(id) & (sched.tabsz - 1);
+	m->hnext = sched.tab[b];
+	sched.tab[b] = m;
+	sched.nmsg++;
 	return m;
 }
 
@@ -103,7 +103,7 @@ sq_add(const char *id)
 void
 sq_forget(struct msg *m)
 {
-	struct msg **pp = &S.tab[sq_hash(m->id) & (S.tabsz - 1)];
+	struct msg **pp = &sched.tab[sq_hash(m->id) & (sched.tabsz - 1)];
 
 	if (m->ld != NULL)
 		log_panic("%s: forgetting a loaded message", m->id);
@@ -112,7 +112,7 @@ sq_forget(struct msg *m)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = m->hnext;
-	S.nmsg--;
+	sched.nmsg--;
 	free(m);
 }
 
@@ -121,18 +121,18 @@ sq_forget(struct msg *m)
 static void
 heap_swap(size_t a, size_t b)
 {
-	struct msg *t = S.heap[a];
+	struct msg *t = sched.heap[a];
 
-	S.heap[a] = S.heap[b];
-	S.heap[b] = t;
-	S.heap[a]->hpos = a;
-	S.heap[b]->hpos = b;
+	sched.heap[a] = sched.heap[b];
+	sched.heap[b] = t;
+	sched.heap[a]->hpos = a;
+	sched.heap[b]->hpos = b;
 }
 
 static void
 heap_up(size_t i)
 {
-	while (i > 0 && S.heap[(i - 1) / 2]->due > S.heap[i]->due) {
+	while (i > 0 && sched.heap[(i - 1) / 2]->due > sched.heap[i]->due) {
 		heap_swap(i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -144,9 +144,9 @@ heap_down(size_t i)
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, s = i;
 
-		if (l < S.nheap && S.heap[l]->due < S.heap[s]->due)
+		if (l < sched.nheap && sched.heap[l]->due < sched.heap[s]->due)
 			s = l;
-		if (r < S.nheap && S.heap[r]->due < S.heap[s]->due)
+		if (r < sched.nheap && sched.heap[r]->due < sched.heap[s]->due)
 			s = r;
 		if (s == i)
 			return;
@@ -159,17 +159,17 @@ void
 heap_set(struct msg *m, time_t due)
 {
 	if (m->hpos == HPOS_NONE) {
-		if (S.nheap == S.heapcap) {
-			size_t ncap = S.heapcap ? S.heapcap * 2 : TAB_MIN;
-			struct msg **nh = realloc(S.heap, ncap * sizeof *nh);
+		if (sched.nheap == sched.heapcap) {
+			size_t ncap = sched.heapcap ? sched.heapcap * 2 : TAB_MIN;
+			struct msg **nh = realloc(sched.heap, ncap * sizeof *nh);
 
 			if (nh == NULL)
 				log_fatal("out of memory for the queue heap");
-			S.heap = nh;
-			S.heapcap = ncap;
+			sched.heap = nh;
+			sched.heapcap = ncap;
 		}
-		m->hpos = S.nheap++;
-		S.heap[m->hpos] = m;
+		m->hpos = sched.nheap++;
+		sched.heap[m->hpos] = m;
 	}
 	m->due = due;
 	heap_up(m->hpos);
@@ -184,18 +184,18 @@ heap_del(struct msg *m)
 	if (i == HPOS_NONE)
 		return;
 	m->hpos = HPOS_NONE;
-	if (i == --S.nheap)
+	if (i == --sched.nheap)
 		return;
-	S.heap[i] = S.heap[S.nheap];
-	S.heap[i]->hpos = i;
+	sched.heap[i] = sched.heap[sched.nheap];
+	sched.heap[i]->hpos = i;
 	heap_up(i);
-	heap_down(S.heap[i]->hpos);
+	heap_down(sched.heap[i]->hpos);
 }
 
 struct msg *
 heap_top(void)
 {
-	return S.nheap ? S.heap[0] : NULL;
+	return sched.nheap ? sched.heap[0] : NULL;
 }
 
 /* Every message in the heap becomes due now (equal keys: still a heap). */
@@ -204,9 +204,9 @@ heap_all_due(time_t now)
 {
 	size_t i;
 
-	for (i = 0; i < S.nheap; i++)
-		if (S.heap[i]->due > now)
-			S.heap[i]->due = now;
+	for (i = 0; i < sched.nheap; i++)
+		if (sched.heap[i]->due > now)
+			sched.heap[i]->due = now;
 }
 
 /* ---- files of one message ---- */
@@ -215,13 +215,13 @@ static void
 sq_path(char *out, const char *dir, const char *id, const char *suffix)
 {
 	/* dir, id and suffix are ours and short: this always fits */
-	(void)snprintf(out, PATH_SIZE, "%s/%s%s", dir, id, suffix);
+	(void)snprintf(out, QPATH_SIZE, "%s/%s%s", dir, id, suffix);
 }
 
 void
 sq_remove_files(const char *id)
 {
-	char p[PATH_SIZE];
+	char p[QPATH_SIZE];
 
 	/* mess/ first: a crash in between leaves a state file without a
 	 * message, which recovery removes; the other order could make a
@@ -237,7 +237,7 @@ sq_remove_files(const char *id)
 void
 sq_corrupt(const char *id, const char *why)
 {
-	char from[PATH_SIZE], to[PATH_SIZE], s[LOG_SAFE_MAX];
+	char from[QPATH_SIZE], to[QPATH_SIZE], s[LOG_SAFE_MAX];
 
 	sq_path(from, "mess", id, "");
 	sq_path(to, "corrupt", id, "");
@@ -262,7 +262,7 @@ sq_load_later(struct msg *m, struct load *ld, const char *what)
 		close(ld->fd);
 	qenv_free(&ld->env);
 	free(ld);
-	heap_set(m, S.now + SCHED_RETRY_LOAD);
+	heap_set(m, sched.now + SCHED_RETRY_LOAD);
 	return -1;
 }
 
@@ -290,7 +290,7 @@ sq_load_uncommitted(struct msg *m, struct load *ld, const char *p)
 {
 	struct stat st;
 
-	if (fstat(ld->fd, &st) == 0 && S.now - st.st_mtime > SCHED_TMP_MAX_AGE) {
+	if (fstat(ld->fd, &st) == 0 && sched.now - st.st_mtime > SCHED_TMP_MAX_AGE) {
 		log_info("%s removing uncommitted %s", m->id, p);
 		if (unlink(p) < 0 && errno != ENOENT)
 			log_err("%s unlink %s: %s", m->id, p, strerror(errno));
@@ -302,7 +302,7 @@ sq_load_uncommitted(struct msg *m, struct load *ld, const char *p)
 static int
 sq_load_state(struct msg *m, struct load *ld)
 {
-	char p[PATH_SIZE], err[256];
+	char p[QPATH_SIZE], err[256];
 	char *data = NULL;
 	size_t len = 0;
 	int r;
@@ -326,7 +326,7 @@ sq_load_state(struct msg *m, struct load *ld)
 int
 sq_load(struct msg *m)
 {
-	char p[PATH_SIZE], err[256];
+	char p[QPATH_SIZE], err[256];
 	struct load *ld;
 	size_t i;
 	int r;
@@ -362,10 +362,10 @@ sq_load(struct msg *m)
 	    (ld->env.held ? M_HELD : 0));
 	ld->flush = (m->flags & M_FLUSH) != 0;
 	m->flags &= (unsigned char)~M_FLUSH;
-	ld->lnext = S.loaded;
-	if (S.loaded)
-		S.loaded->ld->lprev = m;
-	S.loaded = m;
+	ld->lnext = sched.loaded;
+	if (sched.loaded)
+		sched.loaded->ld->lprev = m;
+	sched.loaded = m;
 	m->ld = ld;
 	return 1;
 }
@@ -380,7 +380,7 @@ sq_unload(struct msg *m)
 	if (ld->lprev)
 		ld->lprev->ld->lnext = ld->lnext;
 	else
-		S.loaded = ld->lnext;
+		sched.loaded = ld->lnext;
 	if (ld->lnext)
 		ld->lnext->ld->lprev = ld->lprev;
 	close(ld->fd);
@@ -393,7 +393,7 @@ sq_unload(struct msg *m)
 int
 sq_persist(struct msg *m)
 {
-	char p[PATH_SIZE], tmp[PATH_SIZE];
+	char p[QPATH_SIZE], tmp[QPATH_SIZE];
 	struct buf b = BUF_INIT;
 	int r;
 
@@ -416,7 +416,7 @@ sq_persist_all(void)
 {
 	struct msg *m;
 
-	for (m = S.loaded; m; m = m->ld->lnext)
+	for (m = sched.loaded; m; m = m->ld->lnext)
 		if (m->ld->dirty)
 			(void)sq_persist(m);
 }
@@ -479,7 +479,7 @@ sq_due(struct msg *m)
 	}
 	m->flags |= M_REMOTE;
 	if (due >= 0 && (m->flags & M_FLUSH))
-		due = S.now;
+		due = sched.now;
 	return due;
 }
 
@@ -511,7 +511,7 @@ sq_settle(struct msg *m)
 		if (failed > 0 && sb_finish_failed(m) == 0) {
 			/* the bounce could not be queued: try again later */
 			(void)sq_persist(m);
-			heap_set(m, S.now + S.min_backoff);
+			heap_set(m, sched.now + sched.min_backoff);
 			sq_unload(m);
 			return;
 		}

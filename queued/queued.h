@@ -86,7 +86,7 @@ struct sched {
 	struct msg *loaded;
 };
 
-extern struct sched S;
+extern struct sched sched;
 
 /* sched_queue.c */
 struct msg *sq_find(const char *id);

@@ -68,7 +68,7 @@ sr_request(const char *id, const char *action)
 	} else if (strcmp(action, "flush") == 0) {
 		m->flags |= M_FLUSH;
 		if (m->ld == NULL && m->hpos != HPOS_NONE)
-			heap_set(m, S.now);
+			heap_set(m, sched.now);
 		log_info("%s flush by request", m->id);
 	} else {
 		log_warn("%s unknown request \"%s\" ignored", id,
@@ -82,10 +82,10 @@ sr_flush_all(void)
 	size_t i;
 	struct msg *m;
 
-	for (i = 0; i < S.tabsz; i++)
-		for (m = S.tab[i]; m; m = m->hnext)
+	for (i = 0; i < sched.tabsz; i++)
+		for (m = sched.tab[i]; m; m = m->hnext)
 			m->flags |= M_FLUSH;
-	heap_all_due(S.now);
+	heap_all_due(sched.now);
 	log_info("flush of all messages by request: %zu scheduled",
-	    S.nheap);
+	    sched.nheap);
 }

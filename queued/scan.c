@@ -63,7 +63,7 @@ sq_housekeeping(void)
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S.now - st.st_mtime > SCHED_TMP_MAX_AGE) {
+		if (sched.now - st.st_mtime > SCHED_TMP_MAX_AGE) {
 			log_info("removing stale tmp/%.*s", NAME_SIZE,
 			    de->d_name);
 			if (unlinkat(dirfd(d), de->d_name, 0) < 0)
@@ -123,7 +123,7 @@ recover_mess(void)
 	}
 	closedir(d);
 	log_info("recovery: %zu files in mess/, %zu messages kept, %zu "
-	    "scheduled", n, S.nmsg, S.nheap);
+	    "scheduled", n, sched.nmsg, sched.nheap);
 }
 
 static void
@@ -230,7 +230,7 @@ sq_scan_todo(void)
 	closedir(d);
 	scan_do_requests(req, nreq, all_flush);
 	/* more requests than one pass takes: wake ourselves up again */
-	if (nreq == REQ_MAX && write(S.fifo, "", 1) < 0)
+	if (nreq == REQ_MAX && write(sched.fifo, "", 1) < 0)
 		log_warn("cannot write to the trigger: %s", strerror(errno));
 	return all_flush;
 }

@@ -66,7 +66,8 @@ struct listener {
 /* "192.0.2.1:25" or "[2001:db8::1]:25" into ss; numeric only (no DNS).
  * 1 ok, 0 malformed. */
 static int
-addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len_r)
+listen_addr_parse(const char *spec, struct sockaddr_storage *ss,
+    socklen_t *len_r)
 {
 	char host[64];
 	const char *colon, *h = spec;
@@ -123,7 +124,7 @@ listen_bind(const char *spec)
 	socklen_t len;
 	int fd, one = 1;
 
-	if (!addr_parse(spec, &ss, &len)) {
+	if (!listen_addr_parse(spec, &ss, &len)) {
 		log_err("-l %s: not ADDR:PORT (192.0.2.1:25, [2001:db8::1]:25)",
 		    spec);
 		exit(100);
