@@ -2,7 +2,7 @@
  * tern-queued: the queue scheduler.
  *
  * Started by tern-start with the tern-deliverd socket on fd 3.  Drops to
- * queue_user with no capabilities, recovers the queue (sched_scan.c), then
+ * queue_user with no capabilities, recovers the queue (scan.c), then
  * blocks in one poll(2) on: the self-pipe of its signal handlers, the
  * trigger FIFO (tern-enqueue and tern-queue write a byte there; 'F'
  * asks for a flush of every message), the

@@ -10,8 +10,8 @@
  * after start-up.
  *
  *   main.c     start-up, signals, the poll loop, the trigger FIFO
- *   queue.c    message table, heap, load/settle, recovery, todo/
- *   scan.c     directory scans at start-up and of todo/
+ *   queue.c    message table, heap, load/settle, todo/
+ *   scan.c     crash recovery at start-up (sq_recover), scans of todo/
  *   deliver.c  requests to tern-deliverd, results, backoff
  *   bounce.c   DSNs for failed recipients, double bounces
  *   req.c      tern-queue requests: hold, release, delete, bounce, flush

@@ -4,8 +4,8 @@
  * A queue id is QID_LEN upper-case hex digits: 8 of seconds, 5 of
  * microseconds, 6 of pid, then 1 of a per-process counter.  It sorts by
  * arrival time, is the file name in every queue directory, and appears as
- * is in logs and in tern-queue.  Uniqueness is finally guaranteed by the
- * O_EXCL create in the queue's tmp/ directory, which retries with the next
+ * is in logs and in tern-queue.  Uniqueness is finally guaranteed by
+ * tern-enqueue's O_EXCL create of mess/ID, which retries with the next
  * counter on EEXIST.
  */
 #ifndef TERN_QID_H

@@ -3,7 +3,7 @@
  *
  * An io reads from one fd and writes to another (fd 0/1 for a session),
  * with a read buffer and a write buffer of fixed size.  Every wait is
- * bounded by the timeout in seconds (0: none).  A later issue slots TLS
+ * bounded by the timeout in seconds (0: none).  TLS (lib/net/tls.h) slots
  * in underneath through the rd/wr hooks.
  *
  * Returns: 1 ok, 0 end of file (reads), -1 error with errno set
@@ -24,7 +24,8 @@ struct io {
 	size_t rpos, rlen;      /* unread bytes are rbuf[rpos..rlen) */
 	char wbuf[IO_BUFSIZE];
 	size_t wlen;
-	/* transport hooks: default read(2)/write(2) with poll; TLS replaces */
+	/* transport hooks: default read(2)/write(2) with poll; TLS (tls_*_start)
+	 * replaces them */
 	ssize_t (*rd)(struct io *, void *, size_t);
 	ssize_t (*wr)(struct io *, const void *, size_t);
 	void *ctx;              /* for the hooks */
