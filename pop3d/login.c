@@ -279,8 +279,9 @@ login_pass(struct pop3 *p, const char *arg, size_t n)
 	try_login(p, p->user.s, p->user.len, arg, n);
 }
 
-/* Read the client's SASL response line into out (base64 text).  1 ok,
- * 0 cancelled ("*", RFC 5034 4). */
+/* Read the client's SASL response line and decode it into out
+ * (sasl_response: SASL_RESP_OK, _BAD or _CANCEL; an over-long line
+ * counts as cancelled). */
 static int
 sasl_read(struct pop3 *p, struct buf *out)
 {
@@ -293,65 +294,46 @@ sasl_read(struct pop3 *p, struct buf *out)
 	r = io_getline(&p->io, line, POP3_AUTH_LINE_MAX, &len);
 	if (r < 0 && errno == EMSGSIZE) {
 		explicit_bzero(line, sizeof line);
-		return 0;
+		return SASL_RESP_CANCEL;
 	}
 	if (r <= 0 || line[len - 1] != '\n')
 		session_lost(p, "auth");
 	len--;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len == 1 && line[0] == '*') {
-		explicit_bzero(line, sizeof line);
-		return 0;
-	}
-	if (buf_copy(out, line, len) < 0)
-		log_fatal("%s out of memory", p->sid);
+	r = sasl_response(line, len, 0, out);
 	explicit_bzero(line, sizeof line);
-	return 1;
-}
-
-/* AUTH PLAIN with the base64 response b64 (RFC 4616, RFC 5034). */
-static void
-auth_plain(struct pop3 *p, const char *b64, size_t n)
-{
-	struct buf msg = BUF_INIT, authz = BUF_INIT, user = BUF_INIT,
-	    pass = BUF_INIT;
-	int r;
-
-	/* RFC 5034 4: "=" is an empty initial response */
-	if (n == 1 && b64[0] == '=')
-		r = 1;
-	else
-		r = b64_decode(b64, n, &msg);
 	if (r < 0)
 		log_fatal("%s out of memory", p->sid);
-	if (r == 0) {
-		pop3_error(p, "-ERR [AUTH] Invalid base64 data");
-		return;
-	}
-	r = sasl_plain(buf_str(&msg), msg.len, &authz, &user, &pass);
+	return r;
+}
+
+/* AUTH PLAIN with the decoded message msg (RFC 4616, RFC 5034). */
+static void
+auth_plain(struct pop3 *p, const struct buf *msg)
+{
+	struct buf authz = BUF_INIT, user = BUF_INIT, pass = BUF_INIT;
+	int r;
+
+	r = sasl_plain(buf_str(msg), msg->len, &authz, &user, &pass);
 	if (r < 0)
 		log_fatal("%s out of memory", p->sid);
 	if (r == 0)
 		pop3_error(p, "-ERR [AUTH] Authentication failed");
 	else
 		try_login(p, user.s, user.len, pass.s, pass.len);
-	if (msg.s)
-		explicit_bzero(msg.s, msg.len);
-	if (pass.s)
-		explicit_bzero(pass.s, pass.len);
-	buf_free(&msg);
 	buf_free(&authz);
 	buf_free(&user);
-	buf_free(&pass);
+	buf_wipe(&pass);
 }
 
 void
 login_auth(struct pop3 *p, const char *arg, size_t n)
 {
-	struct buf resp = BUF_INIT;
+	struct buf msg = BUF_INIT;
 	const char *sp = str_chr(arg, n, ' ');
 	size_t mlen = sp ? (size_t)(sp - arg) : n;
+	int r;
 
 	buf_free(&p->user);
 	if (n == 0) {
@@ -369,15 +351,18 @@ login_auth(struct pop3 *p, const char *arg, size_t n)
 	if (need_tls(p))
 		return;
 	if (sp != NULL) {
-		auth_plain(p, sp + 1, n - mlen - 1);
-		return;
+		/* RFC 5034 4: an initial response, "=" for an empty one */
+		r = sasl_response(sp + 1, n - mlen - 1, 1, &msg);
+		if (r < 0)
+			log_fatal("%s out of memory", p->sid);
+	} else {
+		r = sasl_read(p, &msg);
 	}
-	if (!sasl_read(p, &resp)) {
+	if (r == SASL_RESP_CANCEL)
 		pop3_error(p, "-ERR Authentication cancelled");
-		return;
-	}
-	auth_plain(p, buf_str(&resp), resp.len);
-	if (resp.s)
-		explicit_bzero(resp.s, resp.len);
-	buf_free(&resp);
+	else if (r == SASL_RESP_BAD)
+		pop3_error(p, "-ERR [AUTH] Invalid base64 data");
+	else
+		auth_plain(p, &msg);
+	buf_wipe(&msg);
 }

@@ -39,6 +39,7 @@
 #include "daemon/priv.h"
 #include "login/creds.h"
 #include "daemon/startup.h"
+#include "util/sig.h"
 #include "util/str.h"
 #include "net/tls.h"
 
@@ -209,16 +210,6 @@ mailbox_start(struct pop3 *p, int ctl, const char *canon)
 	return 1;
 }
 
-/* Sleep s seconds (the failed-login delay), whatever signals come. */
-static void
-delay(unsigned long s)
-{
-	struct timespec ts = { (time_t)s, 0 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Answer login attempts until one succeeds or the login child ends. */
 static void
 parent_run(struct pop3 *p, int ctl)
@@ -248,7 +239,7 @@ parent_run(struct pop3 *p, int ctl)
 		log_info("%s auth failed ip=%s user=%s failures=%lu", p->sid,
 		    p->ip, log_safe(safe, sizeof safe, user, strlen(user)),
 		    failures);
-		delay(cfg_num("auth_fail_delay"));
+		sig_sleep(cfg_num("auth_fail_delay"));
 		ctl_answer(p, ctl, failures >= max ? CTL_FAIL_LAST : CTL_FAIL);
 		if (failures >= max)
 			break;

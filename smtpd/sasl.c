@@ -23,6 +23,7 @@
 #include "lookup/auth.h"
 #include "daemon/cfg.h"
 #include "util/log.h"
+#include "util/sig.h"
 #include "smtpd.h"
 #include "net/tls.h"
 
@@ -102,6 +103,24 @@ cmd_starttls(struct session *s, const char *arg, size_t n)
 
 /* ---- AUTH ------------------------------------------------------------ */
 
+/* The reply to a response that sasl_response gave r for.  1 go on, 0
+ * refused or cancelled (reply sent). */
+static int
+sasl_answer(struct session *s, int r)
+{
+	if (r < 0)
+		log_fatal("%s out of memory", s->sid);
+	if (r == SASL_RESP_CANCEL) {
+		smtpd_error(s, 501, "5.0.0", "Authentication cancelled");
+		return 0;
+	}
+	if (r == SASL_RESP_BAD) {
+		smtpd_error(s, 501, "5.5.2", "Error: cannot decode response");
+		return 0;
+	}
+	return 1;
+}
+
 /* Read one SASL response line (RFC 4954 4) and base64-decode it into
  * out.  1 ok, 0 refused or cancelled (reply sent).  Ends the session on
  * EOF or timeout. */
@@ -126,20 +145,9 @@ sasl_read(struct session *s, struct buf *out)
 		errno = 0;
 		session_lost(s, "auth");
 	}
-	if (textlen == 1 && line[0] == '*') {
-		explicit_bzero(line, sizeof line);
-		smtpd_error(s, 501, "5.0.0", "Authentication cancelled");
-		return 0;
-	}
-	r = b64_decode(line, textlen, out);
+	r = sasl_response(line, textlen, 0, out);
 	explicit_bzero(line, len);
-	if (r < 0)
-		log_fatal("%s out of memory", s->sid);
-	if (r == 0) {
-		smtpd_error(s, 501, "5.5.2", "Error: cannot decode response");
-		return 0;
-	}
-	return 1;
+	return sasl_answer(s, r);
 }
 
 /* Send challenge (base64 text, may be "") and read the answer. */
@@ -157,18 +165,7 @@ static int
 sasl_initial(struct session *s, const char *ir, size_t irlen,
     struct buf *out)
 {
-	int r;
-
-	if (irlen == 1 && ir[0] == '=') {
-		buf_reset(out);
-		return 1;
-	}
-	r = b64_decode(ir, irlen, out);
-	if (r < 0)
-		log_fatal("%s out of memory", s->sid);
-	if (r == 0)
-		smtpd_error(s, 501, "5.5.2", "Error: cannot decode response");
-	return r;
+	return sasl_answer(s, sasl_response(ir, irlen, 1, out));
 }
 
 /* A user name or password as a C string: no NUL inside, bounded. */
@@ -206,14 +203,11 @@ sasl_result(struct session *s, const char *mech, struct buf *user,
 		smtpd_reply(s, 454, "4.7.0", "Temporary authentication "
 		    "failure");
 	} else {
-		struct timespec ts = { (time_t)cfg_num("auth_fail_delay"), 0 };
-
 		s->auth_failures++;
 		log_info("%s auth-fail ip=%s mech=%s user=%s failures=%u",
 		    s->sid, s->ip, mech, safe, s->auth_failures);
 		/* slow down guessing; the reply waits, not just the log */
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		sig_sleep(cfg_num("auth_fail_delay"));
 		smtpd_error(s, 535, "5.7.8", "Authentication credentials "
 		    "invalid");
 		if (s->auth_failures >= cfg_num("auth_max_failures")) {
@@ -247,14 +241,10 @@ auth_plain(struct session *s, const char *ir, size_t irlen)
 		else
 			sasl_result(s, "PLAIN", &user, &pass);
 	}
-	if (msg.s)
-		explicit_bzero(msg.s, msg.len);
-	if (pass.s)
-		explicit_bzero(pass.s, pass.len);
-	buf_free(&msg);
+	buf_wipe(&msg);
 	buf_free(&authz);
 	buf_free(&user);
-	buf_free(&pass);
+	buf_wipe(&pass);
 }
 
 /* AUTH LOGIN (draft-murchison-sasl-login): user name, then password,

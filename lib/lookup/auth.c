@@ -196,3 +196,14 @@ sasl_plain(const char *msg, size_t n, struct buf *authz, struct buf *user,
 		return -1;
 	return 1;
 }
+
+int
+sasl_response(const char *line, size_t n, int initial, struct buf *out)
+{
+	buf_reset(out);
+	if (n == 1 && line[0] == '*')
+		return SASL_RESP_CANCEL;
+	if (initial && n == 1 && line[0] == '=')
+		return SASL_RESP_OK;
+	return b64_decode(line, n, out);
+}

@@ -36,4 +36,14 @@ int auth_check(struct local_maps *lm, const char *user, const char *pass,
 int sasl_plain(const char *msg, size_t n, struct buf *authz,
     struct buf *user, struct buf *pass);
 
+/* One client response of a SASL exchange (RFC 4954 4, RFC 5034 4, RFC
+ * 3501 6.2.2), without its line end: "*" cancels, otherwise base64.  With
+ * initial set it is an initial response, where a lone "=" stands for the
+ * empty response (RFC 4954 4).  SASL_RESP_OK: decoded into out (replaced);
+ * SASL_RESP_CANCEL; SASL_RESP_BAD: not base64; -1 ENOMEM. */
+#define SASL_RESP_OK 1
+#define SASL_RESP_BAD 0
+#define SASL_RESP_CANCEL 2
+int sasl_response(const char *line, size_t n, int initial, struct buf *out);
+
 #endif

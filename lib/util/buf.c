@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <string.h>
 
 #include "util/buf.h"
 
@@ -157,6 +158,14 @@ buf_free(struct buf *b)
 	free(b->s);
 	b->s = NULL;
 	b->len = b->cap = 0;
+}
+
+void
+buf_wipe(struct buf *b)
+{
+	if (b->s != NULL)
+		explicit_bzero(b->s, b->cap);
+	buf_free(b);
 }
 
 const char *

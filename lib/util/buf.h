@@ -48,6 +48,9 @@ void buf_truncate(struct buf *b, size_t n);
 void buf_consume(struct buf *b, size_t n);
 /* Release the memory; the buffer is BUF_INIT again. */
 void buf_free(struct buf *b);
+/* buf_free after overwriting the whole allocation with zeros
+ * (explicit_bzero): for passwords and SASL messages. */
+void buf_wipe(struct buf *b);
 /* The contents as a C string: "" for an empty, never-grown buffer. */
 const char *buf_str(const struct buf *b);
 

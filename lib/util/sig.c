@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -79,4 +80,13 @@ sig_reset(void)
 		close(sig_pipe[1]);
 		sig_pipe[0] = sig_pipe[1] = -1;
 	}
+}
+
+void
+sig_sleep(unsigned long s)
+{
+	struct timespec ts = { (time_t)s, 0 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }

@@ -15,6 +15,10 @@ void sig_catch(const int *sigs, size_t n);
 int sig_fd(void);
 /* The next signal that arrived, or 0 when none is pending. */
 int sig_next(void);
+/* Sleep s seconds whatever signals arrive (nanosleep again on EINTR):
+ * the failed-login delay of the servers, which a client must not be able
+ * to cut short. */
+void sig_sleep(unsigned long s);
 /* In a forked child: default handlers for the caught signals again and
  * the self-pipe closed. */
 void sig_reset(void);

@@ -219,6 +219,30 @@ t_auth(struct local_maps *lm)
 	T_EQ_INT(check(lm, "alice@example.test", longpw, ""), 0);
 }
 
+/* sasl_response: the one reader of SASL client responses (smtpd,
+ * pop3d, later imapd) */
+static void
+test_sasl_response(void)
+{
+	struct buf out = BUF_INIT;
+
+	T_EQ_INT(sasl_response("*", 1, 0, &out), SASL_RESP_CANCEL);
+	T_EQ_INT(sasl_response("*", 1, 1, &out), SASL_RESP_CANCEL);
+	T_EQ_INT(sasl_response("=", 1, 1, &out), SASL_RESP_OK);
+	T_EQ_INT(out.len, 0);
+	/* "=" is the empty initial response only (RFC 4954 4) */
+	T_EQ_INT(sasl_response("=", 1, 0, &out), SASL_RESP_BAD);
+	T_EQ_INT(sasl_response("", 0, 0, &out), SASL_RESP_OK);
+	T_EQ_INT(out.len, 0);
+	T_EQ_INT(sasl_response("AGEAYg==", 8, 0, &out), SASL_RESP_OK);
+	T_EQ_MEM(out.s, out.len, "\0a\0b", 4);
+	T_EQ_INT(sasl_response("AGEAYg=", 7, 1, &out), SASL_RESP_BAD);
+	T_EQ_INT(sasl_response("**", 2, 0, &out), SASL_RESP_BAD);
+	buf_wipe(&out);
+	T_CHECK(out.s == NULL && out.len == 0 && out.cap == 0);
+	buf_wipe(&out);  /* twice: harmless */
+}
+
 int
 main(void)
 {
@@ -226,6 +250,8 @@ main(void)
 	char users[2048], cmd[128];
 	char *ha = hash("$y$", "alice-pw"), *hb = hash("$6$", "bob-pw");
 	char *hc = hash("$y$", "carol-pw"), *hd = hash("$6$", "dave-pw");
+
+	test_sasl_response();
 	size_t count;
 
 	t_b64_vectors();
