@@ -4,6 +4,9 @@
  *   tern-start [-C DIR] [-f]      set up the spool, run and watch
  *                                 tern-queued and tern-deliverd
  *   tern-start [-C DIR] stop      SIGTERM the running tern-start, wait
+ *   tern-start [-C DIR] reload    check tern.conf, then SIGHUP the
+ *                                 running tern-start
+ *   tern-start --version
  *
  * It creates what the queue needs (spool_dir and its subdirectories, the
  * trigger FIFO), makes the SOCK_SEQPACKET socketpair the two children
@@ -13,9 +16,13 @@
  * child dies, the other is stopped too and both are started again (they
  * share the socket and the requests in flight), at most once a second,
  * backing off to RESTART_MAX seconds while they keep dying young.
- * SIGTERM/SIGINT stop both and exit 0; SIGHUP restarts both (so they
- * re-read tern.conf).  Signals arrive through a self-pipe and everything
- * happens in one poll loop (STYLE.md rule 13).
+ * SIGTERM/SIGINT stop both and exit 0.  SIGHUP is the one way to apply
+ * a changed tern.conf to the queue side: tern-start reads and checks it
+ * (the same cfg_load every program uses) and, only if it is good,
+ * restarts both children so they read it too; a bad file is logged with
+ * file:line and the children keep running on the old one.  Signals
+ * arrive through a self-pipe and everything happens in one poll loop
+ * (STYLE.md rule 13).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -56,6 +64,8 @@ static struct kid kids[2] = { { "tern-deliverd", 0 }, { "tern-queued", 0 } };
 static char pidfile[4096];
 /* CHLD: restart the pair; HUP: restart on request; TERM/INT: stop */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+
+static void check_tls(void);
 
 static long long
 now_ms(void)
@@ -282,6 +292,28 @@ do_stop(void)
 	return 111;
 }
 
+/* tern-start reload: 0 signalled, 1 tern.conf is bad or nothing runs,
+ * 111 the signal could not be sent.  The file is checked here too, so the
+ * admin sees a mistake at once rather than in the log. */
+static int
+do_reload(void)
+{
+	pid_t pid = read_pid();
+
+	if (!is_running(pid)) {
+		fprintf(stderr, "tern-start: not running (%s)\n", pidfile);
+		return 1;
+	}
+	if (kill(pid, SIGHUP) < 0) {
+		fprintf(stderr, "tern-start: cannot signal pid %ld: %s\n",
+		    (long)pid, strerror(errno));
+		return 111;
+	}
+	printf("tern-start: pid %ld reloads %s/tern.conf\n", (long)pid,
+	    cfg_dir());
+	return 0;
+}
+
 /* fork + exec program_dir/NAME -C DIR with sock as fd 3 */
 static pid_t
 spawn(const char *name, int sock)
@@ -406,6 +438,48 @@ sup_restart(struct sup *s, long long now, const char *why)
 	signal_kids(SIGTERM);
 }
 
+/*
+ * SIGHUP: read tern.conf again.  1 if the children may be restarted on
+ * it; 0 if it is bad (cfg_load keeps the old configuration) or cannot be
+ * applied without stopping tern-start, and then nothing changes.
+ */
+static int
+reload_config(void)
+{
+	static const char *const users[] = { "queue_user", "deliver_user",
+	    NULL };
+	char err[512], newpid[4096];
+	uid_t uid;
+	gid_t gid;
+	size_t i;
+	const char *why;
+
+	if (cfg_load(cfg_dir(), err, sizeof err) < 0) {
+		log_err("reload: %s: keeping the running configuration", err);
+		return 0;
+	}
+	cfg_log_init("tern-start");
+	if (fs_join(newpid, sizeof newpid, cfg_str("spool_dir"),
+	    "tern-start.pid") < 0 || strcmp(newpid, pidfile) != 0) {
+		log_err("reload: spool_dir changed to %s: stop and start "
+		    "tern-start to move the queue; children not restarted",
+		    cfg_str("spool_dir"));
+		return 0;
+	}
+	for (i = 0; priv_is_root() && users[i]; i++)
+		if (priv_user(cfg_str(users[i]), &uid, &gid) <= 0) {
+			log_err("reload: %s %s does not exist; children not "
+			    "restarted", users[i], cfg_str(users[i]));
+			return 0;
+		}
+	if (!cfg_host_ok(cfg_hostname(), &why))
+		log_warn("reload: hostname %s: %s", cfg_hostname(), why);
+	make_maildir_base();
+	make_ticket_key();
+	check_tls();
+	return 1;
+}
+
 static void
 sup_signals(struct sup *s, long long now)
 {
@@ -419,9 +493,15 @@ sup_signals(struct sup *s, long long now)
 				sup_restart(s, now, "a child died");
 			else
 				signal_kids(SIGTERM);  /* the next one */
-		} else if (sig == SIGHUP && s->mode == RUN) {
+		} else if (sig == SIGHUP && s->mode != STOP) {
+			if (!reload_config())
+				continue;
+			log_info("reload: tern.conf read");
+			/* restarting already: the new pair reads it anyway */
+			if (s->mode != RUN)
+				continue;
 			s->started = 0;  /* no backoff for this one */
-			sup_restart(s, now, "SIGHUP");
+			sup_restart(s, now, "reload");
 		} else if ((sig == SIGTERM || sig == SIGINT) &&
 		    s->mode != STOP) {
 			log_info("stopping");
@@ -487,7 +567,8 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: tern-start [-C DIR] [-f]\n"
-	    "       tern-start [-C DIR] stop\n");
+	    "       tern-start [-C DIR] stop|reload\n"
+	    "       tern-start --version\n");
 	return 100;
 }
 
@@ -527,25 +608,38 @@ main(int argc, char **argv)
 {
 	const char *dir = cfg_take_dir(&argc, argv);
 	char err[512];
-	int i, stop = 0;
+	int i, stop = 0, reload = 0;
 
 	log_init("tern-start", LOG_TO_STDERR, LOG_MAIL);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tern-start %s\n", TERN_VERSION);
+		return 0;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0)
 			continue;  /* always in the foreground */
 		if (strcmp(argv[i], "stop") == 0 && i == argc - 1)
 			stop = 1;
+		else if (strcmp(argv[i], "reload") == 0 && i == argc - 1)
+			reload = 1;
 		else
 			return usage();
 	}
-	if (cfg_load(dir, err, sizeof err) < 0)
+	if (cfg_load(dir, err, sizeof err) < 0) {
+		if (reload) {
+			fprintf(stderr, "tern-start: %s: not reloaded\n", err);
+			return 1;
+		}
 		log_fatal("%s", err);
+	}
 	cfg_log_init("tern-start");
 	if (fs_join(pidfile, sizeof pidfile, cfg_str("spool_dir"),
 	    "tern-start.pid") < 0)
 		log_fatal("spool_dir: %s", strerror(errno));
 	if (stop)
 		return do_stop();
+	if (reload)
+		return do_reload();
 	make_spool();
 	make_ticket_key();
 	check_tls();

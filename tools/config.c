@@ -2,10 +2,12 @@
  * tern-config: show and check the configuration.
  *
  *   tern-config [-C DIR] [-n]     every key as "key = value" (-n: only
- *                                 the keys set in tern.conf)
+ *                                 the keys whose value is not the default)
  *   tern-config [-C DIR] KEY...   the values of these keys, one a line
- *   tern-config [-C DIR] check    tern.conf, the maps, the spool and the
+ *   tern-config [-C DIR] check    tern.conf, the maps, the spool, the
+ *                                 mailboxes, the key files and the
  *                                 programs: "ok", or the problems
+ *   tern-config --version
  *
  * Exit: 0 ok, 1 a configuration error or a problem found, 100 usage.
  */
@@ -18,7 +20,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mail/addr.h"
 #include "util/buf.h"
 #include "daemon/cfg.h"
 #include "util/fsutil.h"
@@ -50,7 +51,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-C DIR] [-n]\n"
 	    "       %s [-C DIR] KEY...\n"
-	    "       %s [-C DIR] check\n", prog, prog, prog);
+	    "       %s [-C DIR] check\n"
+	    "       %s --version\n", prog, prog, prog, prog);
 	exit(100);
 }
 
@@ -116,34 +118,183 @@ check_user(const char *key, uid_t *uid_r)
 		problem("%s %s: no such user", key, cfg_str(key));
 }
 
-/* spool_dir exists, is a directory, not writable by everyone, and (as
- * root) belongs to queue_user. */
+/*
+ * The owner a directory or file of the instance must have: the user when
+ * root (priv_user), else whoever runs the check, since then everything
+ * runs as one user.  0 if the user does not exist (check_values says so).
+ */
+static int
+want_owner(const char *key, uid_t *uid_r)
+{
+	gid_t gid;
+
+	if (!priv_is_root()) {
+		*uid_r = geteuid();
+		return 1;
+	}
+	return priv_user(cfg_str(key), uid_r, &gid) > 0;
+}
+
+/*
+ * path is a directory owned by the user of key, with no mode bits beyond
+ * max (what tern-start creates); what names it in the messages.  1 if it
+ * exists (whatever else is wrong), 0 if not.
+ */
+static int
+check_dir(const char *what, const char *path, mode_t max, const char *key)
+{
+	struct stat st;
+	uid_t uid;
+
+	if (stat(path, &st) < 0) {
+		problem("%s %s: %s%s", what, path, strerror(errno),
+		    errno == ENOENT ? " (tern-start creates it)" : "");
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		problem("%s %s: not a directory", what, path);
+		return 1;
+	}
+	if (st.st_mode & S_IWOTH)
+		problem("%s %s: writable by everyone (mode %04o): chmod o-w %s",
+		    what, path, (unsigned)(st.st_mode & 07777), path);
+	else if (st.st_mode & 07777 & ~max)
+		problem("%s %s: mode %04o, should be at most %04o", what, path,
+		    (unsigned)(st.st_mode & 07777), (unsigned)max);
+	if (want_owner(key, &uid) && st.st_uid != uid)
+		problem("%s %s: owned by uid %lu, not by %s %s", what, path,
+		    (unsigned long)st.st_uid, priv_is_root() ? key : "user",
+		    priv_is_root() ? cfg_str(key) : "running the check");
+	return 1;
+}
+
+/* spool_dir and what tern-start makes in it (start/main.c make_spool):
+ * the subdirectories with their modes, owned by queue_user, and the
+ * trigger FIFO. */
 static void
 check_spool(void)
 {
+	static const struct { const char *name; mode_t mode; } sub[] = {
+		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
+		{ "state", 0750 }, { "corrupt", 0700 },
+	};
 	const char *spool = cfg_str("spool_dir");
+	char p[4096];
+	struct stat st;
+	size_t i;
+
+	if (!check_dir("spool_dir", spool, 0755, "queue_user"))
+		return;
+	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+		if (fs_join(p, sizeof p, spool, sub[i].name) < 0) {
+			problem("spool_dir %s: name too long", spool);
+			return;
+		}
+		check_dir("spool directory", p, sub[i].mode, "queue_user");
+	}
+	if (fs_join(p, sizeof p, spool, "trigger") < 0)
+		return;
+	if (lstat(p, &st) < 0)
+		problem("spool trigger %s: %s%s", p, strerror(errno),
+		    errno == ENOENT ? " (tern-start creates it)" : "");
+	else if (!S_ISFIFO(st.st_mode))
+		problem("spool trigger %s: not a FIFO (remove it; tern-start "
+		    "makes a new one)", p);
+}
+
+/* mail_dir: the base of the virtual mailboxes, owned by virtual_user,
+ * not writable by group or others (anyone could plant mailboxes). */
+static void
+check_maildir(void)
+{
+	check_dir("mail_dir", cfg_str("mail_dir"), 0755, "virtual_user");
+}
+
+/*
+ * tern.conf names the programs root runs (program_dir) and the users they
+ * become: writable by anyone but its owner, or owned by someone else than
+ * root when root checks, it hands that power to them.
+ */
+static void
+check_conf_file(void)
+{
+	const char *dir = cfg_dir();
+	char path[4096];
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		problem("configuration directory %s: writable by %s (mode "
+		    "%04o): chmod go-w %s", dir, st.st_mode & S_IWOTH ?
+		    "everyone" : "its group", (unsigned)(st.st_mode & 07777),
+		    dir);
+	if (fs_join(path, sizeof path, dir, "tern.conf") < 0 ||
+	    stat(path, &st) < 0)
+		return;  /* no tern.conf: all defaults */
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		problem("%s: writable by %s (mode %04o): chmod go-w %s", path,
+		    st.st_mode & S_IWOTH ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777), path);
+	if (priv_is_root() && st.st_uid != 0)
+		problem("%s: owned by uid %lu, not by root: chown root %s",
+		    path, (unsigned long)st.st_uid, path);
+}
+
+/* A private key: not readable by group or others. */
+static void
+check_secret(const char *key, const char *path)
+{
+	struct stat st;
+
+	if (path[0] == '\0')
+		return;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || strcmp(key, "tls_ticket_key") != 0)
+			problem("%s %s: %s", key, path, strerror(errno));
+		return;  /* a missing ticket key is made by tern-start */
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
+		problem("%s %s: readable or writable by %s (mode %04o), it is "
+		    "a secret: chmod go-rw %s", key, path, st.st_mode &
+		    (S_IROTH | S_IWOTH) ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777), path);
+}
+
+static void
+check_keys(void)
+{
+	/* no tls_key: the private key is in tls_cert */
+	if (cfg_str("tls_key")[0] != '\0')
+		check_secret("tls_key", cfg_str("tls_key"));
+	else
+		check_secret("tls_cert (holds the key)", cfg_str("tls_cert"));
+	check_secret("tls_ticket_key", cfg_str("tls_ticket_key"));
+}
+
+/*
+ * As root the instance has users: tern-enqueue, the only queue writer,
+ * must be setuid to queue_user (and only that) for tern-sendmail and
+ * tern-smtpd to reach the queue.  Run as one user nothing is set-id.
+ */
+static void
+check_enqueue(const char *path)
+{
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
 
-	if (stat(spool, &st) < 0) {
-		problem("spool_dir %s: %s", spool, strerror(errno));
+	if (!priv_is_root() || stat(path, &st) < 0 ||
+	    priv_user(cfg_str("queue_user"), &uid, &gid) <= 0)
 		return;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		problem("spool_dir %s: not a directory", spool);
-		return;
-	}
-	if (st.st_mode & S_IWOTH)
-		problem("spool_dir %s: writable by everyone", spool);
-	/* a missing queue_user is reported by check_values */
-	if (priv_is_root() &&
-	    priv_user(cfg_str("queue_user"), &uid, &gid) > 0) {
-		if (uid != st.st_uid)
-			problem("spool_dir %s: owned by uid %lu, not by "
-			    "queue_user %s", spool, (unsigned long)st.st_uid,
-			    cfg_str("queue_user"));
-	}
+	if (!(st.st_mode & S_ISUID))
+		problem("%s: not setuid (mode %04o): chown %s %s && chmod 4711 "
+		    "%s", path, (unsigned)(st.st_mode & 07777),
+		    cfg_str("queue_user"), path, path);
+	else if (st.st_uid != uid)
+		problem("%s: setuid to uid %lu, not to queue_user %s", path,
+		    (unsigned long)st.st_uid, cfg_str("queue_user"));
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		problem("%s: writable by group or others (mode %04o)", path,
+		    (unsigned)(st.st_mode & 07777));
 }
 
 static void
@@ -157,6 +308,8 @@ check_programs(void)
 		    cfg_str("program_dir"));
 	else if (access(path, X_OK) < 0)
 		problem("program_dir: %s: %s", path, strerror(errno));
+	else
+		check_enqueue(path);
 }
 
 static void
@@ -165,27 +318,19 @@ check_values(void)
 	static const char *const users[] = { "queue_user", "smtpd_user",
 	    "deliver_user", "remote_user", "virtual_user", "pop3d_user",
 	    NULL };
-	struct buf a = BUF_INIT, out = BUF_INIT;
-	const char *d, *e;
+	const char *why;
 	size_t i;
 	uid_t uid;
 
+	/* the syntax of each value was checked by cfg_load (the key
+	 * table); here what needs more than one key or the system */
 	if (cfg_list("local_domains", 0) == NULL)
 		problem("local_domains is empty");
-	for (i = 0; (d = cfg_list("local_domains", i)) != NULL; i++) {
-		buf_reset(&a);
-		if (buf_cats(&a, "x@") < 0 || buf_cats(&a, d) < 0 ||
-		    addr_parse(a.s, a.len, ADDR_UTF8, &out, &e) != 1)
-			problem("local_domains: bad domain '%s'", d);
-	}
-	buf_free(&a);
-	buf_free(&out);
-	if (strcmp(cfg_str("log"), "syslog") != 0 &&
-	    strcmp(cfg_str("log"), "stderr") != 0)
-		problem("log = %s: must be syslog or stderr", cfg_str("log"));
-	if (cfg_log_facility(cfg_str("log_facility")) < 0)
-		problem("log_facility = %s: unknown facility",
-		    cfg_str("log_facility"));
+	/* an empty hostname is the system's name, which cfg_load did not
+	 * see: tern-smtpd refuses every client with 421 on a bad one */
+	if (!cfg_host_ok(cfg_hostname(), &why))
+		problem("hostname: the system host name '%s' is %s: set "
+		    "hostname in tern.conf", cfg_hostname(), why);
 	if (cfg_num("queue_min_backoff") > cfg_num("queue_max_backoff"))
 		problem("queue_min_backoff is larger than queue_max_backoff");
 	if (priv_is_root())
@@ -218,8 +363,11 @@ check(void)
 	check_values();
 	for (i = 0; i < 4; i++)
 		check_map(maps[i]);
+	check_conf_file();
 	check_spool();
+	check_maildir();
 	check_programs();
+	check_keys();
 	check_tls();
 	if (problems)
 		return 1;
@@ -245,6 +393,10 @@ main(int argc, char **argv)
 	char err[1024];
 	int c, only_set = 0, i, st = 0, is_check;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", prog, TERN_VERSION);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "n")) != -1) {
 		if (c != 'n')
 			usage();
@@ -273,7 +425,7 @@ main(int argc, char **argv)
 	if (argc > 0)
 		return st;
 	for (i = 0; cfg_keys[i].name; i++)
-		if (!only_set || cfg_isset(cfg_keys[i].name))
+		if (!only_set || !cfg_isdefault(cfg_keys[i].name))
 			show(cfg_keys[i].name);
 	return 0;
 }

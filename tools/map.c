@@ -25,7 +25,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-C DIR] [-t users|aliases|access|routes] "
-	    "[FILE...]\n", prog);
+	    "[FILE...]\n       %s --version\n", prog, prog);
 	exit(100);
 }
 
@@ -108,6 +108,11 @@ main(int argc, char **argv)
 	enum map_type type = MAP_USERS;
 	char err[1024], path[4096];
 	int c, have_type = 0, st = 0, any = 0, i;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", prog, TERN_VERSION);
+		return 0;
+	}
 
 	while ((c = getopt(argc, argv, "t:")) != -1) {
 		if (c != 't' || !type_by_name(optarg, &type))

@@ -3,7 +3,11 @@
  *
  *   tern-passwd [-m yescrypt|sha512] [PASSWORD]   print a new hash
  *   tern-passwd -c HASH                           check stdin's password
+ *   tern-passwd --version
  *
+ * -C DIR (and TERN_CONFDIR) are accepted like in every program (SPEC 3);
+ * a hash depends on no setting, so tern.conf is not read and a broken one
+ * cannot stop an admin from making a password.
  * Hashing is libcrypt's (crypt_r, salts from crypt_gensalt_rn, which
  * draws on the kernel's random source).  A password is read from stdin
  * when not given: one line; on a terminal without echo and twice.
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon/cfg.h"
 #include "util/str.h"
 
 #define PW_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1)
@@ -34,8 +39,9 @@ die(int code, const char *msg)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-m yescrypt|sha512] [PASSWORD]\n"
-	    "       %s -c HASH < password\n", prog, prog);
+	fprintf(stderr, "usage: %s [-C DIR] [-m yescrypt|sha512] [PASSWORD]\n"
+	    "       %s [-C DIR] -c HASH < password\n"
+	    "       %s --version\n", prog, prog, prog);
 	exit(100);
 }
 
@@ -163,6 +169,11 @@ main(int argc, char **argv)
 	const char *prefix = "$y$", *chk = NULL, *h;
 	int c;
 
+	(void)cfg_take_dir(&argc, argv);  /* accepted, not needed */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", prog, TERN_VERSION);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "c:m:")) != -1) {
 		if (c == 'c')
 			chk = optarg;

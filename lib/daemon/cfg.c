@@ -144,15 +144,16 @@ cfg_val_clear(struct cfg_val *cv)
 	cv->text = NULL;
 }
 
-/* Set slot i from text v.  1 ok, 0 bad value (msg set). */
+/* Set cv, a slot of key i, from text v.  1 ok, 0 bad value (msg set). */
 static int
-cfg_set(size_t i, const char *v, const char **msg)
+cfg_set_slot(size_t i, struct cfg_val *cv, const char *v, const char **msg)
 {
 	const struct cfg_key *k = &cfg_keys[i];
-	struct cfg_val *cv = &vals[i];
 	struct buf b = BUF_INIT;
 	int r;
 
+	if (k->check != NULL && !k->check(v, msg))
+		return 0;
 	switch (k->type) {
 	case CFG_NUM:
 	case CFG_TIME:
@@ -185,6 +186,12 @@ cfg_set(size_t i, const char *v, const char **msg)
 	if (k->type == CFG_LIST)
 		cfg_split(cv);
 	return 1;
+}
+
+static int
+cfg_set(size_t i, const char *v, const char **msg)
+{
+	return cfg_set_slot(i, &vals[i], v, msg);
 }
 
 static void
@@ -241,7 +248,7 @@ static int
 cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
     size_t errsz)
 {
-	char *eq, *ks, *ke, *vs, *ve;
+	char *eq, *ks, *ke, *vs, *ve, *p;
 	const char *msg;
 	size_t i;
 
@@ -254,6 +261,13 @@ cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
 		return 0;
 	}
 	ks = s, ke = eq, vs = eq + 1, ve = e;
+	/* one rule for every value: a '#' at its start or after a blank
+	 * begins a comment (tern.conf(5)); "a#b" stays a value */
+	for (p = vs; p < ve; p++)
+		if (*p == '#' && (p == vs || p[-1] == ' ' || p[-1] == '\t')) {
+			ve = p;
+			break;
+		}
 	trim(&ks, &ke);
 	trim(&vs, &ve);
 	*ke = '\0';
@@ -282,67 +296,86 @@ cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
 	return 1;
 }
 
-int
-cfg_load(const char *dir, char *err, size_t errsz)
+static void
+cfg_vals_free(struct cfg_val *v)
 {
-	struct buf path = BUF_INIT;
-	char *data, *p, *end;
-	size_t len;
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < nkeys; i++)
+		cfg_val_clear(&v[i]);
+	free(v);
+}
+
+/* Parse the lines of data into the current vals; 1 ok, -1 (err set). */
+static int
+cfg_parse(const char *path, char *data, size_t len, char *err, size_t errsz)
+{
+	char *p, *end;
 	unsigned lineno = 0;
-	int r;
 
-	if (dir == NULL)
-		dir = getenv("TERN_CONFDIR");
-	if (dir == NULL || *dir == '\0')
-		dir = TERN_SYSCONFDIR;
-	free(confdir);
-	confdir = cfg_absdir(dir);
-	if (vals) {  /* a reload */
-		size_t i;
-
-		for (i = 0; i < nkeys; i++)
-			cfg_val_clear(&vals[i]);
-		free(vals);
-		vals = NULL;
-	}
-	cfg_defaults();
-	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
-		log_fatal("out of memory");
-	r = fs_read_file(path.s, CFG_FILE_MAX, &data, &len);
-	if (r < 0) {
-		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
-		buf_free(&path);
-		return -1;
-	}
-	if (r == 0) {
-		buf_free(&path);
-		return 1;
-	}
 	for (p = data, end = data + len; p < end; ) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *le = nl ? nl : end;
 
 		lineno++;
 		if (le - p > CFG_LINE_MAX) {
-			snprintf(err, errsz, "%s:%u: line too long", path.s,
+			snprintf(err, errsz, "%s:%u: line too long", path,
 			    lineno);
-			goto fail;
+			return -1;
 		}
 		if (memchr(p, '\0', (size_t)(le - p))) {
-			snprintf(err, errsz, "%s:%u: NUL byte", path.s, lineno);
-			goto fail;
+			snprintf(err, errsz, "%s:%u: NUL byte", path, lineno);
+			return -1;
 		}
-		if (!cfg_line(path.s, lineno, p, le, err, errsz))
-			goto fail;
+		if (!cfg_line(path, lineno, p, le, err, errsz))
+			return -1;
 		p = le + 1;
 	}
-	free(data);
-	buf_free(&path);
 	return 1;
-fail:
+}
+
+/*
+ * The new configuration is built in fresh slots; only when the whole file
+ * is good does it replace the old one (a reload of a broken file keeps
+ * what was loaded before).
+ */
+int
+cfg_load(const char *dir, char *err, size_t errsz)
+{
+	struct buf path = BUF_INIT;
+	struct cfg_val *old_vals = vals;
+	char *old_dir = confdir, *data = NULL;
+	size_t len;
+	int r;
+
+	if (dir == NULL)
+		dir = getenv("TERN_CONFDIR");
+	if (dir == NULL || *dir == '\0')
+		dir = TERN_SYSCONFDIR;
+	confdir = cfg_absdir(dir);
+	vals = NULL;
+	cfg_defaults();
+	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
+		log_fatal("out of memory");
+	r = fs_read_file(path.s, CFG_FILE_MAX, &data, &len);
+	if (r < 0)
+		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
+	else if (r > 0)
+		r = cfg_parse(path.s, data, len, err, errsz);
 	free(data);
 	buf_free(&path);
-	return -1;
+	if (r < 0 && old_vals != NULL) {
+		cfg_vals_free(vals);
+		free(confdir);
+		vals = old_vals;
+		confdir = old_dir;
+		return -1;
+	}
+	cfg_vals_free(old_vals);
+	free(old_dir);
+	return r < 0 ? -1 : 1;
 }
 
 const char *
@@ -406,6 +439,37 @@ int
 cfg_isset(const char *name)
 {
 	return cfg_get(name)->set;
+}
+
+int
+cfg_isdefault(const char *name)
+{
+	struct cfg_val *cv = cfg_get(name), def;
+	size_t i = cfg_index(name), j;
+	const char *msg;
+	int same;
+
+	memset(&def, 0, sizeof def);
+	/* the default parsed the same way (paths resolve against DIR) */
+	if (!cfg_set_slot(i, &def, cfg_keys[i].def, &msg))
+		log_panic("default of %s: %s", name, msg);
+	switch (cfg_keys[i].type) {
+	case CFG_NUM:
+	case CFG_TIME:
+	case CFG_BOOL:
+		same = cv->num == def.num;
+		break;
+	case CFG_LIST:
+		same = cv->nwords == def.nwords;
+		for (j = 0; same && j < cv->nwords; j++)
+			same = str_caseeq(cv->words[j], def.words[j]);
+		break;
+	default:
+		same = strcmp(cv->text, def.text) == 0;
+		break;
+	}
+	cfg_val_clear(&def);
+	return same;
 }
 
 const char *

@@ -1,10 +1,13 @@
 /*
  * cfg: tern.conf, declared once.
  *
- * Every key is one row of the table in cfg.c: name, type, default, and
- * for numbers a minimum and maximum.  The file is "key = value" lines with
- * "#" comments; unknown keys, repeated keys and bad values are errors that
- * name file:line.  Relative paths in path-typed keys are resolved against
+ * Every key is one row of the table in cfg_keys.c: name, type, default,
+ * for numbers a minimum and maximum, and optionally a check of the value.
+ * The file is "key = value" lines; a "#" at the start of a line, at the
+ * start of a value or after a space or tab begins a comment that runs to
+ * the end of the line (so "hostname = mx.example # main" is
+ * "mx.example").  Unknown keys, repeated keys and bad values are errors
+ * that name file:line.  Relative paths in path-typed keys are resolved against
  * the configuration directory, so one directory can hold a whole instance.
  *
  * The configuration directory is -C DIR, else $TERN_CONFDIR, else the
@@ -30,6 +33,9 @@ struct cfg_key {
 	const char *def;       /* default in config-file syntax */
 	unsigned long min, max;/* for CFG_NUM and CFG_TIME */
 	const char *help;      /* one line, for tern-config and the man page */
+	/* NULL, or: 1 if the value (comment and blanks removed, before path
+	 * resolution) is good, else 0 with *msg_r set to why */
+	int (*check)(const char *value, const char **msg_r);
 };
 
 /* The table, terminated by a row with name NULL. */
@@ -38,7 +44,9 @@ extern const struct cfg_key cfg_keys[];
 /* Resolve the directory (dir may be NULL: environment, then default),
  * read DIR/tern.conf (a missing file means all defaults) and keep the
  * result.  On error writes "file:line: message" into err (size errsz) and
- * returns -1; 1 on success. */
+ * returns -1, and the configuration loaded before (if any) stays in
+ * effect, so a daemon that re-reads a broken file keeps working; 1 on
+ * success. */
 int cfg_load(const char *dir, char *err, size_t errsz);
 /* The configuration directory in use (absolute). */
 const char *cfg_dir(void);
@@ -52,8 +60,13 @@ int cfg_bool(const char *name);
 const char *cfg_list(const char *name, size_t n);
 /* 1 if word (ASCII case-insensitive) is in the list, else 0 */
 int cfg_inlist(const char *name, const char *word);
-/* 1 if the key was set in the file (for tern-config -n), else 0 */
+/* 1 if the key was set in the file, else 0 */
 int cfg_isset(const char *name);
+/* 1 if the key's effective value equals its default's (numbers, times
+ * and yes/no compared by value, lists word by word ignoring ASCII case,
+ * paths after resolution), else 0: tern-config -n prints the keys where
+ * this is 0. */
+int cfg_isdefault(const char *name);
 /* Path of a file in the configuration directory, e.g. cfg_file("users")
  * -> "/etc/tern/users".  Static storage per call site is not needed: the
  * result is malloc'ed once per name and kept. */
@@ -65,14 +78,21 @@ const char *cfg_file(const char *name);
 const char *cfg_take_dir(int *argc, char **argv);
 
 /* Point the log (lib/log.h) where the keys log and log_facility say, for
- * program prog.  Call after cfg_load.  An unknown facility is treated as
- * "mail" with a warning. */
+ * program prog.  Call after cfg_load (which has refused unknown values). */
 void cfg_log_init(const char *prog);
 /* The syslog facility named (mail, daemon, user, local0..local7, any
  * case), or -1 for an unknown name. */
 int cfg_log_facility(const char *name);
+/* 1 if name can be our host name (greetings, Received, HELO): at most
+ * CFG_HOST_MAX bytes of letters, digits, '-', '.' and '_' (the syntax
+ * tern-smtpd accepts in HELO, lib/smtpparse.h), no address literal; else
+ * 0 with *why_r saying what is wrong. */
+#define CFG_HOST_MAX 253  /* RFC 1035 2.3.4: 255 octets on the wire */
+int cfg_host_ok(const char *name, const char **why_r);
 /* The key hostname, or the system host name when it is empty ("localhost"
- * if even that fails).  Static storage, computed once. */
+ * if even that fails).  Static storage, computed once.  A configured name
+ * was checked by cfg_load (cfg_host_ok); the system's name is not, so
+ * callers that need a valid one check it (tern-config check does). */
 const char *cfg_hostname(void);
 
 #endif

@@ -2,11 +2,12 @@
  * cfg_log: logging set up from tern.conf (keys log and log_facility), and
  * the host name, in one place for every program.
  */
+#include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
-#include <syslog.h>
-
 #include "daemon/cfg.h"
+#include "mail/smtpparse.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -32,25 +33,53 @@ cfg_log_facility(const char *name)
 void
 cfg_log_init(const char *prog)
 {
-	const char *f = cfg_str("log_facility");
-	int facility = cfg_log_facility(f);
-	log_init(prog, str_caseeq(cfg_str("log"), "stderr") ?
+	int facility = cfg_log_facility(cfg_str("log_facility"));
+
+	/* cfg_load refused other values of both keys */
+	log_init(prog, strcmp(cfg_str("log"), "stderr") == 0 ?
 	    LOG_TO_STDERR : LOG_TO_SYSLOG, facility < 0 ? LOG_MAIL : facility);
-	if (facility < 0)
-		log_warn("unknown log_facility %s: using mail", f);
 }
 
+int
+cfg_host_ok(const char *name, const char **why_r)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		*why_r = "empty";
+	else if (n > CFG_HOST_MAX)
+		*why_r = "longer than 253 characters";
+	else if (name[0] == '[')
+		*why_r = "an address literal is not a host name";
+	else if (!smtp_helo_ok(name, n))
+		*why_r = "not a host name (letters, digits, '-', '.', '_')";
+	else
+		return 1;
+	return 0;
+}
+
+/*
+ * No silent fallback: a configured name that does not fit was refused by
+ * cfg_load already, so one here means the table check was bypassed - an
+ * invariant, not an input, is broken.
+ */
 const char *
 cfg_hostname(void)
 {
-	static char host[256];
+	static char host[CFG_HOST_MAX + 2];
+	const char *conf;
 
 	if (host[0])
 		return host;
-	if (str_copy(host, cfg_str("hostname"), sizeof host) >= sizeof host)
+	conf = cfg_str("hostname");
+	if (conf[0] != '\0') {
+		if (str_copy(host, conf, sizeof host) > CFG_HOST_MAX)
+			log_panic("hostname %.64s...: longer than %d characters",
+			    conf, CFG_HOST_MAX);
+		return host;
+	}
+	if (gethostname(host, sizeof host - 1) < 0)
 		host[0] = '\0';
-	if (host[0] == '\0' && gethostname(host, sizeof host - 1) < 0)
-		str_copy(host, "localhost", sizeof host);
 	host[sizeof host - 1] = '\0';
 	if (host[0] == '\0')
 		str_copy(host, "localhost", sizeof host);

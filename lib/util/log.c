@@ -1,17 +1,23 @@
 /*
  * log: one line per event to syslog or stderr.
  *
- * On stderr a line is "PROG[PID]: TEXT" (warnings "warning: TEXT"), which
- * multilog and journald time-stamp themselves.  Each line is written with
- * one write(2) so lines of concurrent processes sharing a log file do not
- * interleave.
+ * On stderr a line is "PROG[PID]: TEXT" (warnings "warning: TEXT").  When
+ * stderr is a pipe, socket or terminal (multilog, journald, s6-log,
+ * runit's svlogd: they time-stamp each line themselves) that is all; when
+ * it is a regular file (2>>file, as the quickstart does) nobody else will
+ * add the time, so the line starts with an RFC 3339 local time with
+ * milliseconds and offset: "2024-05-01T12:34:56.789+02:00 PROG[PID]: ...".
+ * Each line is written with one write(2) so lines of concurrent processes
+ * sharing a log file do not interleave.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -20,6 +26,7 @@
 
 static const char *log_prog = "tern";
 static enum log_dest log_dest = LOG_TO_STDERR;
+static int log_stamp = -1;  /* stamp stderr lines: -1 not yet known */
 
 void
 log_init(const char *prog, enum log_dest dest, int facility)
@@ -30,8 +37,45 @@ log_init(const char *prog, enum log_dest dest, int facility)
 	if (log_dest == LOG_TO_SYSLOG && dest != LOG_TO_SYSLOG)
 		closelog();
 	log_dest = dest;
+	log_stamp = -1;
+	tzset();  /* before any chroot or privilege drop hides the zone file */
 	if (dest == LOG_TO_SYSLOG)
 		openlog(log_prog, LOG_PID | LOG_NDELAY, facility);
+}
+
+/* 1 if fd 2 is a regular file (decided once per log_init: the fd does
+ * not change kind under a running program). */
+static int
+log_stamping(void)
+{
+	struct stat st;
+
+	if (log_stamp < 0)
+		log_stamp = fstat(2, &st) == 0 && S_ISREG(st.st_mode);
+	return log_stamp;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmm+hh:mm " into out; its length, 0 on failure. */
+static size_t
+log_time(char *out, size_t outsz)
+{
+	struct timespec ts;
+	struct tm tm;
+	char zone[8];
+	size_t n;
+	int m;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 ||
+	    localtime_r(&ts.tv_sec, &tm) == NULL ||
+	    (n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm)) == 0 ||
+	    strftime(zone, sizeof zone, "%z", &tm) != 5)
+		return 0;
+	/* RFC 3339 5.6 wants the offset as +hh:mm, strftime gives +hhmm */
+	m = snprintf(out + n, outsz - n, ".%03ld%.3s:%.2s ",
+	    ts.tv_nsec / 1000000L, zone, zone + 3);
+	if (m < 0 || (size_t)m >= outsz - n)
+		return 0;
+	return n + (size_t)m;
 }
 
 static void log_emit(int, const char *, const char *, va_list)
@@ -53,10 +97,12 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 		errno = saved;
 		return;
 	}
-	n = snprintf(line, sizeof line, "%s[%ld]: %s", log_prog,
-	    (long)getpid(), tag);
-	if (n < 0 || (size_t)n >= sizeof line)
-		n = 0;
+	n = log_stamping() ? (int)log_time(line, sizeof line) : 0;
+	m = snprintf(line + n, sizeof line - (size_t)n, "%s[%ld]: %s",
+	    log_prog, (long)getpid(), tag);
+	if (m < 0 || (size_t)m >= sizeof line - (size_t)n)
+		m = 0;
+	n += m;
 	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

@@ -151,7 +151,7 @@ test_cfg(const char *dir)
 	T_CHECK(strstr(err, ":1: smtpd_timeout: out of range") != NULL);
 	write_conf(dir, "smtpd_timeout = 5x\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
-	write_conf(dir, "log = a\nlog = b\n");
+	write_conf(dir, "log = stderr\nlog = syslog\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
 	T_CHECK(strstr(err, ":2: 'log' is set twice") != NULL);
 	write_conf(dir, "system_users = maybe\n");
@@ -159,6 +159,59 @@ test_cfg(const char *dir)
 	write_conf(dir, "just words\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
 	T_CHECK(strstr(err, ":1: expected key = value") != NULL);
+}
+
+/* Inline comments, value checks of the key table, a failed reload keeps
+ * the old configuration, cfg_isdefault. */
+static void
+test_cfg_rules(const char *dir)
+{
+	char err[512], big[400];
+
+	write_conf(dir, "hostname = mx.example.test # the MX\n"
+	    "smtpd_banner = tern#1\t# banner\nlocal_domains =# none\n"
+	    "queue_lifetime = 5d\nlog = stderr\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
+	T_EQ_STR(cfg_str("hostname"), "mx.example.test");
+	T_EQ_STR(cfg_str("smtpd_banner"), "tern#1");
+	T_CHECK(cfg_list("local_domains", 0) == NULL);
+	T_CHECK(cfg_isdefault("queue_lifetime"));  /* set, but the default */
+	T_CHECK(cfg_isset("queue_lifetime"));
+	T_CHECK(!cfg_isdefault("log"));
+	T_CHECK(!cfg_isdefault("hostname"));
+	T_CHECK(!cfg_isdefault("local_domains"));
+	T_CHECK(cfg_isdefault("spool_dir"));
+
+	/* what tern-smtpd would refuse with 421 is refused here, file:line */
+	write_conf(dir, "\nhostname = mx example\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	T_CHECK(strstr(err, "tern.conf:2: hostname: not a host name") != NULL);
+	T_EQ_STR(cfg_str("hostname"), "mx.example.test");  /* old one kept */
+	T_EQ_STR(cfg_str("log"), "stderr");
+	memset(big, 'a', sizeof big);
+	memcpy(big, "hostname = ", 11);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	write_conf(dir, big);
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	T_CHECK(strstr(err, ":1: hostname: longer than 253 characters") != NULL);
+	write_conf(dir, "local_domains = a.test b..test\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	T_CHECK(strstr(err, ":1: local_domains: not a domain name") != NULL);
+	write_conf(dir, "log = file\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	T_CHECK(strstr(err, ":1: log: must be syslog or stderr") != NULL);
+	write_conf(dir, "log_facility = local9\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	write_conf(dir, "dnsbl_action = drop\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+	write_conf(dir, "message_size_limit = 25M\nsystem_users = off\n"
+	    "local_domains = LOCALHOST\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
+	T_CHECK(cfg_isdefault("message_size_limit"));
+	T_CHECK(cfg_isdefault("system_users"));
+	T_CHECK(cfg_isdefault("local_domains"));
+	T_CHECK(cfg_host_ok("localhost", &(const char *){ NULL }));
 }
 
 static void
@@ -234,6 +287,7 @@ main(void)
 	test_str();
 	test_io();
 	test_cfg(dir);
+	test_cfg_rules(dir);
 	test_cfg_argv();
 	test_fs(dir);
 	test_qid();

@@ -29,7 +29,9 @@ contains() {
 	esac
 }
 
-for p in "$map" "$passwd" "$config"; do
+start=$top/start/tern-start
+queued=$top/queued/tern-queued
+for p in "$map" "$passwd" "$config" "$start" "$queued"; do
 	if [ ! -x "$p" ]; then
 		bad "$p not built"
 		echo "unit tools: $pass passed, $fail failed"
@@ -39,15 +41,24 @@ done
 
 t=$(mktemp -d /tmp/tern-test-tools.XXXXXX) || exit 1
 trap 'rm -rf "$t"' EXIT
-mkdir "$t/etc" "$t/spool" "$t/bin"
-chmod 700 "$t/spool"
+mkdir "$t/etc" "$t/spool" "$t/bin" "$t/mail"
+chmod 755 "$t/etc"
+chmod 750 "$t/spool"
+# the spool as tern-start makes it (start/main.c make_spool)
+for d in tmp:700 mess:750 todo:700 state:750 corrupt:700; do
+	mkdir -m "${d#*:}" "$t/spool/${d%:*}"
+done
+mkfifo -m 622 "$t/spool/trigger"
 printf '#!/bin/sh\nexit 0\n' > "$t/bin/tern-enqueue"
 chmod 755 "$t/bin/tern-enqueue"
+# as root the instance has users: tern-enqueue setuid to queue_user
+[ "$(id -u)" -eq 0 ] && chmod 4755 "$t/bin/tern-enqueue"
 me=$(id -un)
 cat > "$t/etc/tern.conf" <<EOF
 # test instance
 local_domains = example.test, localhost
 spool_dir = ../spool
+mail_dir = ../mail
 program_dir = ../bin
 log = stderr
 queue_user = $me
@@ -56,6 +67,31 @@ deliver_user = $me
 remote_user = $me
 virtual_user = $me
 EOF
+
+chmod 644 "$t/etc/tern.conf"
+
+# --- --version, -C everywhere
+for p in "$map" "$passwd" "$config" "$start"; do
+	out=$("$p" --version); expect "${p##*/} --version rc" 0 $?
+	expect "${p##*/} --version" "${p##*/} $(sed -n 's/^#define TERN_VERSION "\(.*\)"/\1/p' "$top/config.h")" "$out"
+done
+h=$("$passwd" -C "$t/etc" demo); expect "passwd -C rc" 0 $?
+echo demo | "$passwd" -C"$t/etc" -c "$h"; expect "passwd -CDIR -c" 0 $?
+echo demo | TERN_CONFDIR=/nonexistent "$passwd" -c "$h"
+expect "passwd TERN_CONFDIR" 0 $?
+
+# --- log lines in a file carry an RFC 3339 time, through a pipe not
+"$queued" -C "$t/etc" 3>&- 2>"$t/q.log"
+line=$(cat "$t/q.log")
+case $line in
+[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][+-][0-9][0-9]:[0-9][0-9]" tern-queued["*"]: fatal: "*) ok ;;
+*) bad "log line in a file without an RFC 3339 time: [$line]" ;;
+esac
+line=$("$queued" -C "$t/etc" 3>&- 2>&1 | cat)
+case $line in
+"tern-queued["*"]: fatal: "*) ok ;;
+*) bad "log line on a pipe: [$line]" ;;
+esac
 
 # --- tern-passwd
 h=$("$passwd" demo); expect "passwd rc" 0 $?
@@ -110,6 +146,7 @@ out=$("$config" -C "$t/etc" -n); expect "config -n rc" 0 $?
 expect "config -n" "local_domains = example.test, localhost
 program_dir = $t/etc/../bin
 spool_dir = $t/etc/../spool
+mail_dir = $t/etc/../mail
 log = stderr
 queue_user = $me
 smtpd_user = $me
@@ -141,9 +178,58 @@ chmod 777 "$t/spool"
 out=$("$config" -C "$t/etc" check)
 contains "check program_dir" "tern-enqueue: No such file" "$out"
 contains "check spool" "writable by everyone" "$out"
+chmod 755 "$t/spool"
+printf '#!/bin/sh\nexit 0\n' > "$t/bin/tern-enqueue"
+chmod 755 "$t/bin/tern-enqueue"
+if [ "$(id -u)" -eq 0 ]; then
+	out=$("$config" -C "$t/etc" check)
+	contains "check setuid" "$t/etc/../bin/tern-enqueue: not setuid (mode 0755)" "$out"
+	chmod 4755 "$t/bin/tern-enqueue"
+fi
+# the spool, mail_dir, tern.conf and the key files
+printf '1.2.3.4 OK\n' > "$t/etc/access"
+"$map" -C "$t/etc" >/dev/null 2>&1
+chmod 600 "$t/etc/users.cdb"
+out=$("$config" -C "$t/etc" check); expect "config check again" "ok" "$out"
+chmod 755 "$t/spool/todo"
+rmdir "$t/spool/corrupt"
+rm "$t/spool/trigger"; : > "$t/spool/trigger"
+chmod 777 "$t/mail"
+chmod 664 "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" check); expect "check spool rc" 1 $?
+contains "check todo mode" "spool directory $t/etc/../spool/todo: mode 0755, should be at most 0700" "$out"
+contains "check corrupt" "spool directory $t/etc/../spool/corrupt: No such file or directory" "$out"
+contains "check trigger" "spool trigger $t/etc/../spool/trigger: not a FIFO" "$out"
+contains "check mail_dir" "mail_dir $t/etc/../mail: writable by everyone" "$out"
+contains "check tern.conf" "$t/etc/tern.conf: writable by its group (mode 0664)" "$out"
+chmod 700 "$t/spool/todo"; mkdir -m 700 "$t/spool/corrupt"
+rm "$t/spool/trigger"; mkfifo -m 622 "$t/spool/trigger"
+chmod 755 "$t/mail"; chmod 644 "$t/etc/tern.conf"
+printf 'k\n' > "$t/etc/key.pem"; chmod 644 "$t/etc/key.pem"
+printf 't\n' > "$t/etc/ticket.key"; chmod 640 "$t/etc/ticket.key"
+cp "$t/etc/tern.conf" "$t/tern.conf.good"
+printf 'tls_key = key.pem\ntls_ticket_key = ticket.key\n' >> "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" check); expect "check keys rc" 1 $?
+contains "check tls_key" "tls_key $t/etc/key.pem: readable or writable by everyone (mode 0644)" "$out"
+contains "check ticket" "tls_ticket_key $t/etc/ticket.key: readable or writable by its group (mode 0640)" "$out"
+# inline comments: one rule, and the daemons' checks of hostname
+cp "$t/tern.conf.good" "$t/etc/tern.conf"
+echo "hostname = mail.example.test # comment" >> "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" check); expect "check inline comment" "ok" "$out"
+out=$("$config" -C "$t/etc" hostname); expect "inline comment value" "mail.example.test" "$out"
+cp "$t/tern.conf.good" "$t/etc/tern.conf"
+echo "hostname = mail.example.test;x" >> "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" check); expect "check bad hostname rc" 1 $?
+contains "check bad hostname" "tern.conf:12: hostname: not a host name" "$out"
+# -n: a key set to its default is not printed
+cp "$t/tern.conf.good" "$t/etc/tern.conf"
+printf 'queue_lifetime = 5d\nsmtpd_timeout = 5m\n' >> "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" -n)
+case $out in *queue_lifetime*|*smtpd_timeout*) bad "-n prints defaults: $out" ;; *) ok ;; esac
+cp "$t/tern.conf.good" "$t/etc/tern.conf"
 echo "bad_key = 1" >> "$t/etc/tern.conf"
 out=$("$config" -C "$t/etc" check); expect "config broken rc" 1 $?
-expect "config broken" "$t/etc/tern.conf:11: unknown key 'bad_key'" "$out"
+expect "config broken" "$t/etc/tern.conf:12: unknown key 'bad_key'" "$out"
 out=$(TERN_CONFDIR=$t/etc "$config" log 2>&1); expect "TERN_CONFDIR rc" 1 $?
 
 # --- tern.conf(5) documents every key, in the table's order
