@@ -15,7 +15,7 @@
  * backing off to RESTART_MAX seconds while they keep dying young.
  * SIGTERM/SIGINT stop both and exit 0; SIGHUP restarts both (so they
  * re-read tern.conf).  Signals arrive through a self-pipe and everything
- * happens in one poll loop (STYLE.md rule 13).
+ * happens in one poll loop (doc/CONVENTIONS.md rule 13).
  */
 #include <errno.h>
 #include <fcntl.h>
