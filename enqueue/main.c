@@ -11,7 +11,8 @@
  * caller: not the environment (cleared), not -C (only the compiled-in
  * configuration directory is allowed when the real and effective ids
  * differ), not the envelope (bounded and checked line by line).  It is
- * kept this small on purpose (doc/STYLE: the setuid injector is tiny).
+ * kept this small on purpose (doc/CONVENTIONS.md rule 2: the set-id
+ * injector stays small).
  */
 #include <ctype.h>
 #include <errno.h>

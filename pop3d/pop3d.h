@@ -20,7 +20,7 @@
  * then on it carries the POP3 session in plaintext, relayed by the login
  * child.
  *
- * Nothing outside pop3d/ includes this file (STYLE.md rule 1).
+ * Nothing outside pop3d/ includes this file (doc/CONVENTIONS.md rule 1).
  */
 #ifndef TERN_POP3D_H
 #define TERN_POP3D_H

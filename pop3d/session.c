@@ -2,10 +2,11 @@
  * session: the POP3 command loop of tern-pop3d (RFC 1939, RFC 2449).
  *
  * One table pairs each keyword with the states it is allowed in, its
- * argument rule and its handler (STYLE.md rule 11).  The same loop runs
- * in the login child (AUTHORIZATION state, on the client connection) and
- * in the mailbox process (TRANSACTION state, on the socketpair); each
- * process only ever dispatches the rows of its own state.  Lines are read
+ * argument rule and its handler (doc/CONVENTIONS.md rule 11).  The same
+ * loop runs in the login child (AUTHORIZATION state, on the client
+ * connection) and in the mailbox process (TRANSACTION state, on the
+ * socketpair); each process only ever dispatches the rows of its own
+ * state.  Lines are read
  * with a fixed maximum; replies are buffered and go out before the next
  * read blocks, so pipelined commands (RFC 2449 6.6) get their replies in
  * one write.

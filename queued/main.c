@@ -9,7 +9,7 @@
  * tern-deliverd socket, and a timeout for the next due retry.  Nothing is
  * polled for: a new message is picked up as soon as its byte arrives.
  *
- * Signals (STYLE.md rule 13: handlers only write to the self-pipe):
+ * Signals (doc/CONVENTIONS.md rule 13: handlers only write to the self-pipe):
  * SIGTERM/SIGINT stop new attempts, wait up to STOP_GRACE seconds for the
  * results in flight, write state and exit 0; SIGHUP rescans todo/.
  */

@@ -17,10 +17,10 @@
  * costs a session the handshake only.
  *
  * The parent is one poll loop over the listening socket and the signal
- * self-pipe (STYLE rule 13): SIGCHLD reaps, SIGTERM/SIGINT stop accepting
- * and exit while the children finish their sessions.  Above maxconn
- * sessions a new client gets "421 4.3.2" (RFC 5321 3.1: 421 in place of
- * the greeting) and is closed.  See tern-smtpd(8).
+ * self-pipe (doc/CONVENTIONS.md rule 13): SIGCHLD reaps, SIGTERM/SIGINT
+ * stop accepting and exit while the children finish their sessions.
+ * Above maxconn sessions a new client gets "421 4.3.2" (RFC 5321 3.1: 421
+ * in place of the greeting) and is closed.  See tern-smtpd(8).
  */
 #include "config.h"
 

@@ -3,8 +3,8 @@
  * by tcpserver, inetd or a systemd socket with Accept=yes, or forked by
  * its own listener (-l, listen.c).
  *
- * Start-up, in this order (doc/DESIGN.md, STYLE.md rule 3): close stray
- * fds, read the configuration, open the maps and load the TLS
+ * Start-up, in this order (doc/DESIGN.md, doc/CONVENTIONS.md rule 3):
+ * close stray fds, read the configuration, open the maps and load the TLS
  * certificate and key (the key may be readable by root only), drop
  * privileges (smtpd_user when root; no capabilities in any case), find
  * the peer address, and only then read the first byte from the network.

@@ -2,7 +2,7 @@
  * session: the SMTP command loop of tern-smtpd (RFC 5321).
  *
  * One table pairs every verb with the states it is allowed in, its flags
- * and its handler (STYLE.md rule 11); the loop reads a bounded line,
+ * and its handler (doc/CONVENTIONS.md rule 11); the loop reads a bounded line,
  * looks the verb up, checks state, authentication and argument, and
  * calls the handler.  Replies are buffered and go out when the client
  * has nothing more pipelined for us (lib/io flushes before it blocks on

@@ -15,7 +15,7 @@
  *   bdat.c     BDAT (RFC 3030 CHUNKING) on top of message.c
  *   listen.c   -l: the standalone listener (bind, drop, accept, fork)
  *
- * Nothing outside smtpd/ includes this file (STYLE.md rule 1).
+ * Nothing outside smtpd/ includes this file (doc/CONVENTIONS.md rule 1).
  */
 #ifndef TERN_SMTPD_H
 #define TERN_SMTPD_H

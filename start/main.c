@@ -22,7 +22,7 @@
  * restarts both children so they read it too; a bad file is logged with
  * file:line and the children keep running on the old one.  Signals
  * arrive through a self-pipe and everything happens in one poll loop
- * (STYLE.md rule 13).
+ * (doc/CONVENTIONS.md rule 13).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -2,10 +2,10 @@
  * smtpparse: pure parsers for the untrusted text of an SMTP session.
  *
  * Everything here works on (bytes, length), allocates nothing and keeps
- * no state, so it is unit-tested and fuzzed without sockets (STYLE.md
- * rule 11).  tern-smtpd uses it for command lines, ESMTP parameters,
- * HELO names and the line ends of DATA lines; tern-remote may use the
- * same functions on replies later.
+ * no state, so it is unit-tested without sockets (doc/CONVENTIONS.md
+ * rule 11; there is no fuzz target yet).  tern-smtpd uses it for command
+ * lines, ESMTP parameters, HELO names and the line ends of DATA lines;
+ * tern-remote may use the same functions on replies later.
  *
  * Return convention: 1 ok, 0 syntax error (a static text for the reply
  * in *errmsg_r where there is one).  Nothing here fails with -1.

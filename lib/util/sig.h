@@ -1,7 +1,8 @@
 /*
- * sig: signals become events (STYLE rule 13).  The handler only writes
- * the signal number to a non-blocking self-pipe; the program's one poll
- * loop watches sig_fd() and calls sig_next() to learn what arrived.
+ * sig: signals become events (doc/CONVENTIONS.md rule 13).  The handler
+ * only writes the signal number to a non-blocking self-pipe; the
+ * program's one poll loop watches sig_fd() and calls sig_next() to learn
+ * what arrived.
  */
 #ifndef TERN_SIG_H
 #define TERN_SIG_H
