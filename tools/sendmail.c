@@ -34,7 +34,6 @@
 #include "queue/enq.h"
 #include "queue/qfile.h"
 #include "util/buf.h"
-#include "util/log.h"
 #include "sendmail.h"
 
 #define SM_LINE_MAX 65536          /* read unit; longer lines are split */
@@ -444,7 +443,7 @@ sm_date(char out[64])
 }
 
 struct enq *
-sm_enq_open(void)
+sm_enq_try(char *err, size_t errsz)
 {
 	struct buf path = BUF_INIT;
 	struct enq *e;
@@ -452,10 +451,25 @@ sm_enq_open(void)
 	nomem(buf_catf(&path, "%s/tern-enqueue", cfg_str("program_dir")));
 	if ((e = malloc(sizeof *e)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
-	if (enq_open(e, path.s) < 0)
-		die(EX_TEMPFAIL, "cannot run %s: %s", path.s, strerror(errno));
-	e->quiet = 1;
+	if (enq_open(e, path.s) < 0) {
+		snprintf(err, errsz, "cannot run %s: %s", path.s,
+		    strerror(errno));
+		free(e);
+		e = NULL;
+	} else
+		e->quiet = 1;
 	buf_free(&path);
+	return e;
+}
+
+struct enq *
+sm_enq_open(void)
+{
+	char err[ENQ_ERR_MAX + 4096];
+	struct enq *e = sm_enq_try(err, sizeof err);
+
+	if (e == NULL)
+		die(EX_TEMPFAIL, "%s", err);
 	return e;
 }
 

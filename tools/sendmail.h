@@ -44,6 +44,8 @@ void sm_date(char out[64]);
 /* Start tern-enqueue (program_dir) with its log lines on success
  * dropped: tern-sendmail is silent when all is well.  Never NULL. */
 struct enq *sm_enq_open(void);
+/* The same, but NULL with the reason in err when it cannot start. */
+struct enq *sm_enq_try(char *err, size_t errsz);
 /* The DSN NOTIFY flags as an N envelope line value ("" for none). */
 const char *sm_notify_text(unsigned notify, char out[40]);
 

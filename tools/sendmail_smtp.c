@@ -397,7 +397,10 @@ cmd_data(struct smtp *s)
 		    "Error: need RCPT command" : "Error: need MAIL command");
 		return;
 	}
-	e = sm_enq_open();
+	if ((e = sm_enq_try(err, sizeof err)) == NULL) {
+		reply(s, 451, "4.3.0", "Error: %s", err);
+		return;
+	}
 	sm_date(date);
 	ok = envelope(s, e) == 1;
 	if (ok) {

@@ -325,3 +325,15 @@ def test_mailq_hint_for_ordinary_user():
     r = I.run_as(["mailq", "-C", I.etc])
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode != 0 and "group ternq" in err, (r.returncode, err)
+
+
+def test_bs_tempfail_without_queue_writer():
+    enq = os.path.join(I.bin, "tern-enqueue")
+    I.prog("tern-enqueue")
+    os.rename(enq, enq + ".off")
+    try:
+        rc, lines, r = bs(["HELO c.example", "MAIL FROM:<>", "RCPT TO:<demo@example.test>",
+                           "DATA", "Subject: x", "", "body", ".", "QUIT"])
+    finally:
+        os.rename(enq + ".off", enq)
+    assert rc == 0 and codes(lines) == [220, 250, 250, 250, 354, 451, 221], (lines, r.stderr)
