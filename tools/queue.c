@@ -10,11 +10,15 @@
  *   flush ID     todo/ID          attempt ID's deferred recipients now
  *   flush        todo/ALL.flush   and a byte "F": every message now
  *   hold ID      todo/ID.hold     and release, delete, bounce likewise
- * Exit: 0 done, 1 no such message, 100 usage, 111 error.
+ * The request commands take several ids, or ALL (every message in
+ * mess/); ids are accepted in either case.  --json may stand anywhere.
+ * Exit: 0 done, 1 no such message (for any of the ids), 100 usage,
+ * 111 error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "mail/hdr.h"
@@ -62,9 +67,9 @@ die(int code, const char *fmt, ...)
 static void __attribute__((noreturn))
 usage(void)
 {
-	die(100, "usage: tern-queue [-C DIR] list [--json] | show ID [--json]"
-	    " | stats [--json] | flush [ID] | hold ID | release ID |"
-	    " delete ID | bounce ID");
+	die(100, "usage: tern-queue [-C DIR] [--json] list | show ID | stats"
+	    " | flush [ID... | ALL] | hold|release|delete|bounce ID... | ALL;"
+	    " tern-queue --version");
 }
 
 /* ---- output ---- */
@@ -459,6 +464,12 @@ count_in(const char *dir)
 	struct dirent *de;
 	size_t n = 0;
 
+	if (d == NULL && errno == EACCES) {
+		/* a member of the queue's group: corrupt/ is 0700 */
+		fprintf(stderr, "tern-queue: %s/: %s: not counted\n", dir,
+		    strerror(errno));
+		return 0;
+	}
 	if (d == NULL)
 		return 0;   /* an older spool without corrupt/ */
 	while ((de = readdir(d)) != NULL)
@@ -545,29 +556,61 @@ wake(char byte)
 	return 1;
 }
 
-/* todo/ID (flush) or todo/ID.WHAT for a message in the queue. */
+/* todo/ID (flush) or todo/ID.WHAT for a message in the queue (a valid
+ * id, upper case).  0 done, 1 not in the queue (said on stderr). */
 static int
 request(const char *id, const char *what)
 {
 	char path[64];
 	int fd;
 
-	if (!qid_valid(id))
-		die(100, "%s: not a queue id", id);
 	snprintf(path, sizeof path, "mess/%s", id);
-	if (access(path, F_OK) < 0)
-		die(errno == ENOENT ? 1 : 111, "%s: %s", id, errno == ENOENT ?
-		    "not in the queue" : strerror(errno));
+	if (access(path, F_OK) < 0) {
+		if (errno != ENOENT)
+			die(111, "%s: %s", id, strerror(errno));
+		fflush(stdout);
+		fprintf(stderr, "tern-queue: %s: not in the queue\n", id);
+		return 1;
+	}
 	snprintf(path, sizeof path, "todo/%s%s%s", id, what ? "." : "",
 	    what ? what : "");
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0 || close(fd) < 0)
 		die(111, "%s: %s", path, strerror(errno));
-	if (!wake('N'))
-		fprintf(stderr, "tern-queue: tern-queued is not running; "
-		    "the request waits in todo/\n");
 	printf("%s: %s requested\n", id, what ? what : "flush");
 	return 0;
+}
+
+/* One request for each id (ALL: every message in the queue), then one
+ * wake-up.  0 done, 1 some id was not in the queue. */
+static int
+requests(char **ids, int n, const char *what)
+{
+	char **all = NULL;
+	size_t nall = 0, i, made = 0;
+	int r = 0, k;
+
+	if (n == 1 && strcmp(ids[0], "ALL") == 0) {
+		all = ids_in("mess", &nall);
+		for (i = 0; i < nall; i++) {
+			/* one that left since the listing is no error */
+			made += request(all[i], what) == 0;
+			free(all[i]);
+		}
+		free(all);
+		if (nall == 0)
+			printf("Mail queue is empty\n");
+	} else
+		for (k = 0; k < n; k++) {
+			int q = request(ids[k], what);
+
+			r |= q;
+			made += q == 0;
+		}
+	if (made && !wake('N'))
+		fprintf(stderr, "tern-queue: tern-queued is not running; "
+		    "the requests wait in todo/\n");
+	return r;
 }
 
 /* todo/ALL.flush and a byte "F": either alone asks for the flush; the
@@ -586,44 +629,102 @@ flush_all(void)
 	return 0;
 }
 
+/* A queue id from the command line, in either case, made upper case in
+ * place (the form of file names and logs); ALL is left alone. */
+static void
+check_id(char *id)
+{
+	size_t i;
+
+	if (strcmp(id, "ALL") == 0 || strcmp(id, "all") == 0) {
+		memcpy(id, "ALL", 3);
+		return;
+	}
+	for (i = 0; id[i]; i++)
+		if (id[i] >= 'a' && id[i] <= 'f')
+			id[i] = (char)(id[i] - 'a' + 'A');
+	if (!qid_valid(id))
+		die(100, "%s: not a queue id", id);
+}
+
+/* chdir into the spool; when that is not allowed, say who may. */
+static void
+enter_spool(void)
+{
+	const char *spool = cfg_str("spool_dir");
+	struct stat st;
+	struct group *g;
+	char gname[64];
+
+	if (chdir(spool) == 0)
+		return;
+	if (errno != EACCES)
+		die(111, "%s: %s", spool, strerror(errno));
+	if (stat(spool, &st) < 0)
+		die(111, "%s: %s", spool, strerror(errno));
+	if ((g = getgrgid(st.st_gid)) != NULL)
+		snprintf(gname, sizeof gname, "%s", g->gr_name);
+	else
+		snprintf(gname, sizeof gname, "%lu", (unsigned long)st.st_gid);
+	die(111, "%s: %s: reading the queue needs root or membership in "
+	    "group %s (the group of queue_user %s); request commands need "
+	    "root or queue_user", spool, strerror(EACCES), gname,
+	    cfg_str("queue_user"));
+}
+
 int
 main(int argc, char **argv)
 {
 	static const char *const req[] = { "hold", "release", "delete",
 	    "bounce", NULL };
-	const char *dir = cfg_take_dir(&argc, argv), *cmd, *id = NULL;
-	char err[512];
-	int i, r = -1;
+	const char *dir = cfg_take_dir(&argc, argv), *cmd = NULL;
+	char err[512], **ids;
+	int i, n = 0, r = -1;
 
 	log_init("tern-queue", LOG_TO_STDERR, 0);
-	if (argc < 2)
-		usage();
-	cmd = argv[1];
-	for (i = 2; i < argc; i++) {
+	/* the command, its ids, and --json anywhere */
+	if ((ids = calloc((size_t)argc, sizeof *ids)) == NULL)
+		die(111, "out of memory");
+	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (id == NULL && argv[i][0] != '-')
-			id = argv[i];
-		else
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("tern-queue %s\n", TERN_VERSION);
+			return fflush(stdout) == EOF ? 111 : 0;
+		} else if (argv[i][0] == '-')
 			usage();
+		else if (cmd == NULL)
+			cmd = argv[i];
+		else
+			ids[n++] = argv[i];
 	}
+	if (cmd == NULL)
+		usage();
+	for (i = 0; i < n; i++)
+		check_id(ids[i]);
+	/* ALL only alone, and not for show */
+	for (i = 0; i < n; i++)
+		if (strcmp(ids[i], "ALL") == 0 && (n > 1 ||
+		    strcmp(cmd, "show") == 0))
+			usage();
 	if (cfg_load(dir, err, sizeof err) < 0)
 		die(111, "%s", err);
-	if (chdir(cfg_str("spool_dir")) < 0)
-		die(111, "%s: %s", cfg_str("spool_dir"), strerror(errno));
-	if (strcmp(cmd, "list") == 0 && !id)
+	enter_spool();
+	if (strcmp(cmd, "list") == 0 && n == 0)
 		r = cmd_list();
-	else if (strcmp(cmd, "show") == 0 && id)
-		r = cmd_show(id);
-	else if (strcmp(cmd, "stats") == 0 && !id)
+	else if (strcmp(cmd, "show") == 0 && n == 1)
+		r = cmd_show(ids[0]);
+	else if (strcmp(cmd, "stats") == 0 && n == 0)
 		r = cmd_stats();
 	else if (strcmp(cmd, "flush") == 0 && !json)
-		r = id ? request(id, NULL) : flush_all();
+		r = n == 0 || strcmp(ids[0], "ALL") == 0 ? flush_all() :
+		    requests(ids, n, NULL);
 	for (i = 0; r < 0 && req[i]; i++)
-		if (strcmp(cmd, req[i]) == 0 && id && !json)
-			r = request(id, req[i]);
+		if (strcmp(cmd, req[i]) == 0 && n > 0 && !json)
+			r = requests(ids, n, req[i]);
 	if (r < 0)
 		usage();
+	free(ids);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die(111, "writing output: %s", strerror(errno));
 	return r;

@@ -4,13 +4,15 @@
  * Installed as /usr/sbin/sendmail (and mailq, newaliases), so cron,
  * mail(1) and PHP's mail() hand their messages to tern.  It runs as its
  * caller with no privileges: the message goes through lib/enq to
- * tern-enqueue, which records the caller's uid in the envelope.
+ * tern-enqueue, which records the caller's uid in the envelope.  It
+ * prints nothing when all is well (cron mails whatever it prints).
  *
  * The message is read from stdin with LF or CRLF line ends and queued
  * with LF.  The header section is held in memory (bounded) because the
  * envelope, which may come from the To/Cc/Bcc fields (-t), must be sent
- * before the message; the body is streamed.  Exit codes follow
- * <sysexits.h>, as callers of sendmail expect.
+ * before the message; the body is streamed.  The header scan itself is
+ * lib/mail/hdrscan.c (pure, unit-tested).  -bs is sendmail_smtp.c.
+ * Exit codes follow <sysexits.h>, as callers of sendmail expect.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -24,25 +26,21 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "mail/addr.h"
-#include "util/buf.h"
 #include "daemon/cfg.h"
-#include "queue/enq.h"
+#include "mail/addr.h"
 #include "mail/hdr.h"
-#include "util/io.h"
-#include "util/log.h"
+#include "mail/hdrscan.h"
+#include "mail/smtpparse.h"
+#include "queue/enq.h"
 #include "queue/qfile.h"
+#include "util/buf.h"
+#include "sendmail.h"
 
 #define SM_LINE_MAX 65536          /* read unit; longer lines are split */
 #define SM_HEADER_MAX (1024 * 1024) /* the header section held in memory */
 
-struct opts {
-	int t;              /* -t: recipients from the header fields */
-	int dot;            /* a line "." ends the message (no -i / -oi) */
-	char mode;          /* -b: m (send), p (list), s (SMTP), i (aliases) */
-	const char *from;   /* -f / -r */
-	const char *name;   /* -F */
-};
+#define die sm_die
+#define nomem sm_nomem
 
 /* stdin, read in lines or pieces of lines, CRLF made LF */
 struct rd {
@@ -53,14 +51,12 @@ struct rd {
 
 static const char *prog = "tern-sendmail";
 
-static void die(int, const char *, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-
-static void
-die(int code, const char *fmt, ...)
+void
+sm_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
 	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -69,30 +65,95 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static void
-nomem(int r)
+void
+sm_nomem(int r)
 {
 	if (r < 0)
-		die(EX_TEMPFAIL, "out of memory");
+		sm_die(EX_TEMPFAIL, "out of memory");
 }
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	die(EX_USAGE, "usage: tern-sendmail [-C DIR] [-t] [-i] [-f sender] "
-	    "[-F name] [-bm|-bp|-bs|-bi] [-oX] [--] [recipient ...]");
+	sm_die(EX_USAGE, "usage: tern-sendmail [-C DIR] [-ti] [-f sender] "
+	    "[-F name] [-B type] [-N dsn] [-R ret] [-V envid] "
+	    "[-bm|-bp|-bs|-bi|-q] [-oX] [--] [recipient ...] | --version");
 }
 
-/* The value of an option: attached ("-fa@b") or the next argument. */
-static const char *
-optval(int argc, char **argv, int *i)
+/* -V: the envelope id as xtext (RFC 3461 4), at most SMTP_ENVID_MAX. */
+static void
+set_envid(struct opts *o, const char *v)
 {
-	if (argv[*i][2])
-		return argv[*i] + 2;
-	if (*i + 1 >= argc)
-		usage();
-	return argv[++*i];
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k = 0;
+
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c < 0x20 || c >= 0x7f)
+			sm_die(EX_USAGE, "-V: envelope id must be printable ASCII");
+		if (k + 3 > SMTP_ENVID_MAX)
+			sm_die(EX_USAGE, "-V: envelope id too long");
+		if (c == '+' || c == '=' || c == ' ') {
+			o->envid[k++] = '+';
+			o->envid[k++] = hex[c >> 4];
+			o->envid[k++] = hex[c & 15];
+		} else
+			o->envid[k++] = (char)c;
+	}
+	o->envid[k] = '\0';
 }
+
+/* One option letter c with its value v (NULL for a flag). */
+static void
+option(struct opts *o, char c, const char *v)
+{
+	switch (c) {
+	case 't': o->t = 1; break;
+	case 'i': o->dot = 0; break;
+	case 'I': o->mode = 'i'; break;   /* as newaliases */
+	case 'f': case 'r': o->from = v; break;
+	case 'F': o->name = v; break;
+	case 'b':
+		if (v[0] == '\0' || v[1] || !strchr("mpsi", v[0]))
+			sm_die(EX_USAGE, "-b%s: mode not supported", v);
+		o->mode = v[0];
+		break;
+	case 'o':
+		/* -oi; -od (delivery mode), -oe (error mode), -om and every
+		 * other sendmail.cf option mean nothing here */
+		if (strcmp(v, "i") == 0)
+			o->dot = 0;
+		break;
+	case 'B':
+		if (strcasecmp(v, "8BITMIME") == 0)
+			o->body8 = 1;
+		else if (strcasecmp(v, "7BIT") == 0)
+			o->body8 = 0;
+		else
+			sm_die(EX_USAGE, "-B %s: not 7BIT or 8BITMIME", v);
+		break;
+	case 'N':
+		if (!smtp_dsn_notify(v, strlen(v), &o->notify))
+			sm_die(EX_USAGE, "-N %s: not \"never\" or a list of "
+			    "success, failure, delay", v);
+		break;
+	case 'R':
+		if ((o->ret = smtp_dsn_ret(v, strlen(v))) == 0)
+			sm_die(EX_USAGE, "-R %s: not full or hdrs", v);
+		break;
+	case 'V': set_envid(o, v); break;
+	default:
+		/* the ones accepted and ignored (OPT_IGNORED below) */
+		break;
+	}
+}
+
+/* As getopt(3) with sendmail's option letters: flags combine ("-ti"),
+ * a value is the rest of the word or the next argument ("-oi", "-f a",
+ * "-tfa@b"). */
+#define OPT_VALUE "BFNRVbfor" "ACLMOXdehp"   /* used, then ignored ones */
+#define OPT_FLAG "Iit" "GUcmnsvx"            /* used, then ignored ones */
 
 /* sendmail's options; returns the index of the first recipient. */
 static int
@@ -102,46 +163,37 @@ parse_opts(int argc, char **argv, struct opts *o)
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		size_t j;
 
-		if (a[0] != '-' || a[1] == '\0')
-			break;
 		if (strcmp(a, "--") == 0)
 			return i + 1;
-		switch (a[1]) {
-		case 't':
-		case 'i':
-			if (a[2])
+		if (strcmp(a, "--version") == 0) {
+			printf("tern-sendmail %s\n", TERN_VERSION);
+			exit(fflush(stdout) == EOF ? EX_IOERR : EX_OK);
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		for (j = 1; a[j]; j++) {
+			char c = a[j];
+
+			if (c == 'q') {   /* -q[time]: flush now; no next word */
+				o->mode = 'q';
+				break;
+			}
+			if (strchr(OPT_VALUE, c)) {
+				const char *v = a + j + 1;
+
+				if (*v == '\0') {
+					if (i + 1 >= argc)
+						usage();
+					v = argv[++i];
+				}
+				option(o, c, v);
+				break;
+			}
+			if (!strchr(OPT_FLAG, c))
 				usage();
-			if (a[1] == 't')
-				o->t = 1;
-			else
-				o->dot = 0;
-			break;
-		case 'o':   /* -oi; every other -oX is a sendmail.cf option */
-			if (strcmp(a, "-oi") == 0)
-				o->dot = 0;
-			else if (a[2] == '\0')
-				(void)optval(argc, argv, &i);
-			break;
-		case 'f': case 'r': o->from = optval(argc, argv, &i); break;
-		case 'F': o->name = optval(argc, argv, &i); break;
-		case 'b':
-			if (a[2] == '\0' || a[3] || !strchr("mpsi", a[2]))
-				die(EX_USAGE, "%s: mode not supported", a);
-			o->mode = a[2];
-			break;
-		case 'q': o->mode = 'q'; break;   /* -q[time]: flush now */
-		/* accepted and ignored, with a value */
-		case 'B': case 'h': case 'L': case 'N': case 'O': case 'R':
-		case 'V': case 'X': case 'p':
-			(void)optval(argc, argv, &i);
-			break;
-		/* accepted and ignored */
-		case 'A': case 'd': case 'e': case 'G': case 'm': case 'n':
-		case 'U': case 'v': case 'x':
-			break;
-		default:
-			usage();
+			option(o, c, NULL);
 		}
 	}
 	return i;
@@ -178,18 +230,22 @@ other_mode(const struct opts *o)
 	char *flush[] = { "tern-queue", "-C", dir, "flush", NULL };
 	char *aliases[] = { "tern-map", "-C", dir, (char *)cfg_file("aliases"),
 	    NULL };
-	char *smtpd[] = { "tern-smtpd", "-C", dir, NULL };
+	struct passwd *pw;
+	char host[SM_HOST_MAX];
 
 	switch (o->mode) {
 	case 'p': run(TERN_SBINDIR, "tern-queue", list);
 	case 'q': run(TERN_SBINDIR, "tern-queue", flush);
 	case 'i': run(TERN_SBINDIR, "tern-map", aliases);
 	default:
-		/* -bs: an SMTP session on stdin from a local user, who may
-		 * relay as with qmail's RELAYCLIENT */
-		if (setenv("RELAYCLIENT", "", 1) < 0)
-			die(EX_OSERR, "setenv: %s", strerror(errno));
-		run(cfg_str("program_dir"), "tern-smtpd", smtpd);
+		/* -bs: our own SMTP dialogue (sendmail_smtp.c), not
+		 * tern-smtpd: that one needs the recipient maps, which an
+		 * ordinary user cannot read */
+		if ((pw = getpwuid(getuid())) == NULL)
+			sm_die(EX_OSERR, "no user name for uid %lu",
+			    (unsigned long)getuid());
+		sm_host_name(host, sizeof host);
+		sm_smtp(host, pw);
 	}
 }
 
@@ -250,50 +306,6 @@ is_dot(const struct buf *l)
 {
 	return (l->len == 2 && memcmp(l->s, ".\n", 2) == 0) ||
 	    (l->len == 1 && l->s[0] == '.');
-}
-
-/* Qualify, check and canonicalise one address; add it unless a duplicate
- * (kept as NUL-separated strings in list). */
-static void
-add_rcpt(struct buf *list, size_t *n, const char *a, size_t len,
-    const char *host)
-{
-	struct buf q = BUF_INIT, c = BUF_INIT;
-	const char *msg, *p;
-
-	nomem(buf_cat(&q, a, len));
-	if (memchr(a, '@', len) == NULL)
-		nomem(buf_catf(&q, "@%s", host));
-	if (addr_parse(q.s, q.len, ADDR_UTF8, &c, &msg) != 1)
-		die(EX_DATAERR, "%s: %s", q.s, msg);
-	for (p = list->s; p && p < list->s + list->len; p += strlen(p) + 1)
-		if (strcmp(p, c.s) == 0)
-			goto out;
-	if (++*n > QFILE_RCPT_MAX)
-		die(EX_DATAERR, "too many recipients");
-	nomem(buf_cat(list, c.s, c.len + 1));
-out:
-	buf_free(&q);
-	buf_free(&c);
-}
-
-/* Every address of an address-list text goes to add_rcpt. */
-static void
-add_list(struct buf *list, size_t *n, const char *v, size_t len,
-    const char *host)
-{
-	struct buf out = BUF_INIT;
-	const char *msg, *p, *nl;
-
-	if (hdr_addrlist(v, len, QFILE_RCPT_MAX, &out, &msg) < 0)
-		die(errno == ENOMEM ? EX_TEMPFAIL : EX_DATAERR,
-		    "bad address list \"%.*s\": %s", (int)(len > 80 ? 80 : len),
-		    v, msg);
-	for (p = out.s; p && p < out.s + out.len; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(out.s + out.len - p));
-		add_rcpt(list, n, p, (size_t)(nl - p), host);
-	}
-	buf_free(&out);
 }
 
 /*
@@ -369,22 +381,19 @@ full_name(struct buf *b, const struct opts *o, const struct passwd *pw)
 /* The fields tern-sendmail adds: Received first, then From, Date and
  * Message-ID at the end of the section when the message has none. */
 static void
-add_fields(struct buf *top, struct buf *end, const struct buf *hdrs,
+add_fields(struct buf *top, struct buf *end, const struct hdr_scan *hs,
     const struct opts *o, const struct passwd *pw, const char *from,
     const char *host)
 {
 	char date[64], rnd[8];
 	struct buf name = BUF_INIT;
-	struct tm tm;
 	time_t now = time(NULL);
 	size_t i;
 
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
-		die(EX_SOFTWARE, "cannot format the date");
+	sm_date(date);
 	nomem(buf_catf(top, "Received: by %s (tern-sendmail, from userid "
 	    "%lu);\n\t%s\n", host, (unsigned long)getuid(), date));
-	if (!hdr_has(hdrs->s, hdrs->len, "From")) {
+	if (!hs->has_from) {
 		full_name(&name, o, pw);
 		nomem(buf_cats(end, "From: "));
 		if (name.len) {
@@ -393,9 +402,9 @@ add_fields(struct buf *top, struct buf *end, const struct buf *hdrs,
 		} else
 			nomem(buf_catf(end, "%s\n", from));
 	}
-	if (!hdr_has(hdrs->s, hdrs->len, "Date"))
+	if (!hs->has_date)
 		nomem(buf_catf(end, "Date: %s\n", date));
-	if (!hdr_has(hdrs->s, hdrs->len, "Message-ID")) {
+	if (!hs->has_msgid) {
 		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 			die(EX_OSERR, "getrandom: %s", strerror(errno));
 		nomem(buf_catf(end, "Message-ID: <%llu.%ld.", (unsigned long long)
@@ -407,9 +416,8 @@ add_fields(struct buf *top, struct buf *end, const struct buf *hdrs,
 	buf_free(&name);
 }
 
-/* The host name for unqualified addresses, Received and Message-ID. */
-static void
-host_name(char *host, size_t sz)
+void
+sm_host_name(char *host, size_t sz)
 {
 	const char *h = cfg_str("hostname");
 
@@ -421,6 +429,59 @@ host_name(char *host, size_t sz)
 	if (gethostname(host, sz) < 0 || host[0] == '\0')
 		die(EX_OSERR, "gethostname: %s", strerror(errno));
 	host[sz - 1] = '\0';
+}
+
+void
+sm_date(char out[64])
+{
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(out, 64, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		die(EX_SOFTWARE, "cannot format the date");
+}
+
+struct enq *
+sm_enq_try(char *err, size_t errsz)
+{
+	struct buf path = BUF_INIT;
+	struct enq *e;
+
+	nomem(buf_catf(&path, "%s/tern-enqueue", cfg_str("program_dir")));
+	if ((e = malloc(sizeof *e)) == NULL)
+		die(EX_TEMPFAIL, "out of memory");
+	if (enq_open(e, path.s) < 0) {
+		snprintf(err, errsz, "cannot run %s: %s", path.s,
+		    strerror(errno));
+		free(e);
+		e = NULL;
+	} else
+		e->quiet = 1;
+	buf_free(&path);
+	return e;
+}
+
+struct enq *
+sm_enq_open(void)
+{
+	char err[ENQ_ERR_MAX + 4096];
+	struct enq *e = sm_enq_try(err, sizeof err);
+
+	if (e == NULL)
+		die(EX_TEMPFAIL, "%s", err);
+	return e;
+}
+
+const char *
+sm_notify_text(unsigned n, char out[40])
+{
+	/* the order lib/qfile.h wants: NEVER, or SUCCESS,FAILURE,DELAY */
+	snprintf(out, 40, "%s%s%s%s", (n & SMTP_NOTIFY_NEVER) ? ",NEVER" : "",
+	    (n & SMTP_NOTIFY_SUCCESS) ? ",SUCCESS" : "",
+	    (n & SMTP_NOTIFY_FAILURE) ? ",FAILURE" : "",
+	    (n & SMTP_NOTIFY_DELAY) ? ",DELAY" : "");
+	return out[0] ? out + 1 : out;
 }
 
 /* The envelope sender: -f (qualified; "" or "<>" is the null sender),
@@ -449,25 +510,6 @@ sender(struct buf *env, struct buf *from, const struct opts *o,
 	buf_free(&q);
 }
 
-/* Header fields to pass on (Bcc never: it is the point of Bcc); with -t
- * the recipients of To, Cc and Bcc are added to rcpts. */
-static void
-filter_header(const struct buf *hdrs, struct buf *keep, const struct opts *o,
-    struct buf *rcpts, size_t *n, const char *host)
-{
-	struct hdr_field f;
-	size_t pos = 0;
-
-	while (hdr_next(hdrs->s, hdrs->len, &pos, &f) == 1) {
-		int bcc = hdr_is(&f, "Bcc");
-
-		if (o->t && (bcc || hdr_is(&f, "To") || hdr_is(&f, "Cc")))
-			add_list(rcpts, n, f.value, f.vlen, host);
-		if (!bcc)
-			nomem(buf_cat(keep, f.start, f.len));
-	}
-}
-
 /* The body: first (already read) and the rest of stdin. */
 static void
 send_body(struct enq *e, struct rd *r, const struct opts *o, struct buf *l,
@@ -489,47 +531,66 @@ send_body(struct enq *e, struct rd *r, const struct opts *o, struct buf *l,
 		(void)enq_write(e, "\n", 1);   /* the last line ends too */
 }
 
+/* The envelope lines of the options: DSN and body type (lib/qfile.h). */
+static int
+env_opts(struct enq *e, const struct opts *o)
+{
+	if (o->envid[0] && enq_env(e, 'E', o->envid) < 0)
+		return -1;
+	if (o->ret && enq_env(e, 'W', o->ret == 'F' ? "FULL" : "HDRS") < 0)
+		return -1;
+	if (o->body8 && enq_env(e, 'B', "8BITMIME") < 0)
+		return -1;
+	return 1;
+}
+
 static void __attribute__((noreturn))
 send_message(const struct opts *o, char **args, int nargs)
 {
 	static struct rd r;
-	struct buf hdrs = BUF_INIT, line = BUF_INIT, keep = BUF_INIT,
-	    top = BUF_INIT, end = BUF_INIT, rcpts = BUF_INIT,
-	    env = BUF_INIT, from = BUF_INIT, prog_path = BUF_INIT;
+	struct buf hdrs = BUF_INIT, line = BUF_INIT, top = BUF_INIT,
+	    end = BUF_INIT, env = BUF_INIT, from = BUF_INIT;
+	struct hdr_scan hs = { BUF_INIT, 0, 0, 0 };
+	struct hdr_rcpts rcpts;
 	struct passwd *pw = getpwuid(getuid());
-	char host[256], qid[QID_SIZE], err[ENQ_ERR_MAX];
-	const char *p;
+	char host[SM_HOST_MAX], qid[QID_SIZE], err[ENQ_ERR_MAX],
+	    why[HDRSCAN_ERR_MAX], ntext[40];
+	const char *p, *notify = sm_notify_text(o->notify, ntext);
 	struct enq *e;
-	size_t nrcpt = 0;
 	int i, more, k;
 
 	if (pw == NULL)
 		die(EX_OSERR, "no user name for uid %lu", (unsigned long)getuid());
-	host_name(host, sizeof host);
+	sm_host_name(host, sizeof host);
 	sender(&env, &from, o, pw->pw_name, host);
+	hdr_rcpts_init(&rcpts, QFILE_RCPT_MAX);
 	for (i = 0; i < nargs; i++)
-		add_list(&rcpts, &nrcpt, args[i], strlen(args[i]), host);
+		if ((k = hdr_rcpts_add(&rcpts, args[i], strlen(args[i]), host,
+		    why)) != 1)
+			die(k < 0 ? EX_TEMPFAIL : EX_DATAERR, "%s", k < 0 ?
+			    "out of memory" : why);
 	more = read_header(&r, o, &hdrs, &line);
-	filter_header(&hdrs, &keep, o, &rcpts, &nrcpt, host);
-	if (nrcpt == 0)
+	k = hdr_scan(hdrs.s ? hdrs.s : "", hdrs.len, SM_HEADER_MAX,
+	    o->t ? HDRSCAN_RCPTS : 0, host, &rcpts, &hs, why);
+	if (k != 1)
+		die(k < 0 ? EX_TEMPFAIL : EX_DATAERR, "%s", k < 0 ?
+		    "out of memory" : why);
+	if (rcpts.n == 0)
 		die(EX_USAGE, "no recipients");
-	add_fields(&top, &end, &hdrs, o, pw, from.s, host);
-	nomem(buf_catf(&prog_path, "%s/tern-enqueue", cfg_str("program_dir")));
-	if ((e = malloc(sizeof *e)) == NULL)
-		die(EX_TEMPFAIL, "out of memory");
-	if (enq_open(e, prog_path.s) < 0)
-		die(EX_TEMPFAIL, "cannot run %s: %s", prog_path.s,
-		    strerror(errno));
-	k = enq_env(e, 'F', env.s);
-	for (p = rcpts.s; k == 1 && p < rcpts.s + rcpts.len; p += strlen(p) + 1)
-		k = enq_env(e, 'R', p);
-	if (k == 1 && enq_env_end(e) == 1 && enq_write(e, top.s, top.len) == 1
-	    && enq_write(e, keep.s, keep.len) == 1 &&
+	add_fields(&top, &end, &hs, o, pw, from.s, host);
+	e = sm_enq_open();
+	k = enq_env(e, 'F', env.s) == 1 && env_opts(e, o) == 1;
+	for (p = rcpts.list.s; k && p < rcpts.list.s + rcpts.list.len;
+	    p += strlen(p) + 1)
+		k = enq_env(e, 'R', p) == 1 &&
+		    (!notify[0] || enq_env(e, 'N', notify) == 1);
+	if (k && enq_env_end(e) == 1 && enq_write(e, top.s, top.len) == 1 &&
+	    enq_write(e, hs.keep.s, hs.keep.len) == 1 &&
 	    enq_write(e, end.s, end.len) == 1 && enq_write(e, "\n", 1) == 1)
 		send_body(e, &r, o, &line, more);
 	switch (enq_close(e, qid, err, sizeof err)) {
 	case 1:
-		exit(EX_OK);
+		exit(EX_OK);   /* silent, as sendmail is */
 	case 0:
 		die(EX_DATAERR, "%s", err);
 	default:
@@ -540,7 +601,7 @@ send_message(const struct opts *o, char **args, int nargs)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { 0, 1, 'm', NULL, NULL };
+	struct opts o = { 0, 1, 'm', NULL, NULL, 0, 0, 0, "" };
 	const char *dir = cfg_take_dir(&argc, argv), *base;
 	char err[512];
 	int first;
@@ -552,7 +613,6 @@ main(int argc, char **argv)
 	else if (strcmp(base, "newaliases") == 0)
 		o.mode = 'i';
 	first = parse_opts(argc, argv, &o);
-	log_init(prog, LOG_TO_STDERR, 0);
 	if (cfg_load(dir, err, sizeof err) < 0)
 		die(EX_CONFIG, "%s", err);
 	if (o.mode != 'm')

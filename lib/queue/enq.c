@@ -69,6 +69,7 @@ enq_open(struct enq *e, const char *prog)
 
 	enq_reset(e);
 	e->failed = 0;
+	e->quiet = 0;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(err, O_CLOEXEC) < 0)
 		goto fail;
@@ -352,7 +353,8 @@ enq_close(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz)
 			if (qid_valid(out)) {
 				memcpy(qid, out, QID_SIZE);
 				/* its log lines, when it logs to stderr */
-				(void)fd_write_all(2, errt, s[1].len);
+				if (!e->quiet)
+					(void)fd_write_all(2, errt, s[1].len);
 				snprintf(err, errsz, "queued as %s", qid);
 				return 1;
 			}

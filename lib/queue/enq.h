@@ -29,6 +29,9 @@ struct enq {
 	int out;         /* read end: its stdout */
 	int err;         /* read end: its stderr */
 	int failed;      /* a write failed; finish reports the error */
+	int quiet;       /* 0 after enq_open; 1: enq_close drops the log
+	                  * lines tern-enqueue wrote on stderr when it
+	                  * succeeded (tern-sendmail is silent then) */
 	char buf[ENQ_CHUNK_MAX];
 	size_t len;      /* data buffered for the next chunk */
 };

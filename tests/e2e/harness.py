@@ -478,6 +478,23 @@ class Instance:
                 " ".join(argv), r.returncode, r.stderr.decode("utf-8", "replace")))
         return r
 
+    def run_as(self, argv, user="nobody", groups=(), input=None, timeout=60):
+        """As root: run bin/argv[0] as user (uid, primary gid, and only the
+        supplementary groups named in groups), the way an ordinary user or
+        a member of a group would.  As a normal user: run it as ourselves
+        (we are an ordinary user already; groups must be empty)."""
+        kw = {}
+        if IS_ROOT:
+            pw = pwd.getpwnam(user)
+            kw = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=list(groups))
+        elif groups:
+            raise Skip("needs root to run with groups %s" % ",".join(groups))
+        argv = [self.prog(argv[0])] + list(argv[1:])
+        env = self.env({"HOME": "/", "USER": user, "LOGNAME": user} if IS_ROOT else None)
+        return subprocess.run(argv, input=input if input is not None else b"",
+                              capture_output=True, env=env, timeout=timeout,
+                              cwd="/", **kw)
+
     def sendmail(self, args, input, env=None, timeout=60):
         return self.run(["tern-sendmail", "-C", self.etc] + list(args),
                         input=input, env=env, timeout=timeout)
