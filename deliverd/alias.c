@@ -28,9 +28,13 @@
 #include "daemon/priv.h"
 #include "util/str.h"
 
+/* bytes of the to= list of the alias log line (log lines are 2 KiB) */
+#define ALIAS_LOG_TO 1200
+
 struct dl_exp {
 	struct buf seen;      /* "\n"-separated addresses met so far */
 	struct buf inject;    /* "\n"-separated targets to re-inject */
+	struct buf to;        /* "<a>,<b>": where copies went, for the log */
 	size_t ninject, ndone, nfail, ntemp, count, nseen_again;
 	struct dl_result first_fail, first_temp;
 };
@@ -73,12 +77,23 @@ exp_seen(struct dl_exp *x, const char *addr, size_t n)
 	return 0;
 }
 
+/* Note a for the alias log line: a copy went there (delivered or
+ * re-injected). */
+static void
+exp_to(struct dl_exp *x, const char *a)
+{
+	if (x->to.len > 0)
+		(void)buf_catc(&x->to, ',');
+	(void)buf_catf(&x->to, "<%s>", a);
+}
+
 static void
 exp_inject(struct dl_exp *x, const char *a)
 {
 	(void)buf_cats(&x->inject, a);
 	(void)buf_catc(&x->inject, '\n');
 	x->ninject++;
+	exp_to(x, a);
 }
 
 static void exp_list(struct dl_ctx *, struct dl_exp *, const char *, int);
@@ -116,6 +131,9 @@ exp_one(struct dl_ctx *c, struct dl_exp *x, const char *a, int depth)
 		dl_set(&r, 'Z', "4.3.0 <%s>: no mailbox", a);
 	if (r.code == 0) {
 		exp_list(c, x, buf_str(&t.targets), depth + 1);
+	} else if (r.code == 'K') {
+		exp_to(x, a);
+		exp_fail(c, x, &r);
 	} else if (r.code == 'Z') {
 		/* the queue retries this target on its own */
 		log_info("%s alias=<%s> target=<%s> deferred: %s", c->rq->qid,
@@ -182,12 +200,14 @@ fw_copy(struct dl_ctx *c, struct enq *e)
 	}
 }
 
-/* Re-inject the message for x's targets: 'K', 'Z' or 'D'. */
+/* Re-inject the message for x's targets: 'K' (the new queue id in id),
+ * 'Z' or 'D'. */
 static void
-fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r)
+fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r,
+    char id[QID_SIZE])
 {
 	static struct enq e;
-	char id[QID_SIZE], err[ENQ_ERR_MAX];
+	char err[ENQ_ERR_MAX];
 	char *p = x->inject.s, *nl;
 	int ok;
 
@@ -227,11 +247,26 @@ fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r)
 	}
 }
 
+/* The one line about an alias: the alias, where its copies went and the
+ * queue id of the re-injected copy, e.g.
+ * "QID alias from=<a> to=<t1>,<t2> forward_qid=ID". */
+static void
+log_alias(struct dl_ctx *c, const struct dl_exp *x, const char *fwid)
+{
+	char from[LOG_SAFE_MAX], to[ALIAS_LOG_TO];
+
+	log_info("%s alias from=<%s> to=%s%s%s", c->rq->qid,
+	    log_safe(from, sizeof from, c->rq->rcpt, strlen(c->rq->rcpt)),
+	    x->to.len ? log_safe(to, sizeof to, x->to.s, x->to.len) : "-",
+	    fwid[0] ? " forward_qid=" : "", fwid);
+}
+
 void
 dl_alias(struct dl_ctx *c, const struct local_target *t, struct dl_result *r)
 {
 	struct dl_exp x;
 	struct dl_result fr;
+	char fwid[QID_SIZE];
 
 	if (dlv_delivered_to(c->hdr.s, c->hdr.len, c->rq->rcpt)) {
 		dl_set(r, 'D', "5.4.6 mail loop: already delivered to %s",
@@ -239,12 +274,16 @@ dl_alias(struct dl_ctx *c, const struct local_target *t, struct dl_result *r)
 		return;
 	}
 	memset(&x, 0, sizeof x);
+	fwid[0] = '\0';
 	(void)exp_seen(&x, c->rq->rcpt, strlen(c->rq->rcpt));
 	exp_list(c, &x, buf_str(&t->targets), 0);
 	if (x.ninject > 0) {
-		fw_remote(c, &x, &fr);
+		fw_remote(c, &x, &fr, fwid);
+		if (fr.code != 'K')
+			fwid[0] = '\0';
 		exp_fail(c, &x, &fr);
 	}
+	log_alias(c, &x, fwid);
 	if (x.ntemp > 0)
 		*r = x.first_temp;
 	else if (x.ndone > 0)
@@ -258,4 +297,5 @@ dl_alias(struct dl_ctx *c, const struct local_target *t, struct dl_result *r)
 		dl_set(r, 'D', "5.1.1 <%s>: alias has no targets", c->rq->rcpt);
 	buf_free(&x.seen);
 	buf_free(&x.inject);
+	buf_free(&x.to);
 }

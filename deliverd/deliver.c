@@ -230,7 +230,8 @@ dl_place(struct dl_ctx *c, const struct local_target *t, const char *addr,
     char *box, size_t boxsz, struct dl_result *r)
 {
 	const char *md = t->maildir.s;
-	unsigned rules = dl_rules(md, c->rq->sender, c->hdr.s, c->hdr.len);
+	unsigned rules = dl_rules(c->rq->qid, md, c->rq->sender, c->hdr.s,
+	    c->hdr.len);
 
 	if (rules & DR_BLOCK) {
 		dl_set(r, 'D', "5.7.1 <%s>: the recipient does not accept mail "

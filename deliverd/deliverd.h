@@ -87,9 +87,10 @@ void dl_result_parse(const char *b, size_t n, int status,
 /* The DR_* flags of the rules in maildir/tern-rules that match sender
  * (canonical, "" for <>) or an address of the From: field of the header
  * section hdr[0..hlen).  0 when there is no file or nothing matches.
- * Call as the mailbox owner. */
-unsigned dl_rules(const char *maildir, const char *sender, const char *hdr,
-    size_t hlen);
+ * Call as the mailbox owner; log lines about the file start with qid,
+ * the message's queue id. */
+unsigned dl_rules(const char *qid, const char *maildir, const char *sender,
+    const char *hdr, size_t hlen);
 /* 1 if the header section has "X-Tern-Spam: yes" (tern-smtpd's mark). */
 int dl_is_spam(const char *hdr, size_t hlen);
 

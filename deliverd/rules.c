@@ -81,8 +81,8 @@ from_addrs(const char *h, size_t hlen, struct buf *out)
 /* The DR_* flag of one rule line l[0..n) for the sender and the From:
  * addresses; 0 when it does not match or is a comment. */
 static unsigned
-rule_line(const char *l, size_t n, const char *sender, const struct buf *from,
-    const char *file, unsigned lineno)
+rule_line(const char *qid, const char *l, size_t n, const char *sender,
+    const struct buf *from, const char *file, unsigned lineno)
 {
 	static const struct { const char *word; unsigned flag; } words[] = {
 		{ "block", DR_BLOCK }, { "discard", DR_DISCARD },
@@ -109,7 +109,7 @@ rule_line(const char *l, size_t n, const char *sender, const struct buf *from,
 			break;
 	if (k == sizeof words / sizeof words[0] || pn == 0 ||
 	    str_chr(pat, pn, ' ') || str_chr(pat, pn, '\t')) {
-		log_warn("%s:%u: not a rule, skipped", file, lineno);
+		log_warn("%s %s:%u: not a rule, skipped", qid, file, lineno);
 		return 0;
 	}
 	if (rule_match(pat, pn, sender))
@@ -131,8 +131,8 @@ rule_line(const char *l, size_t n, const char *sender, const struct buf *from,
 }
 
 unsigned
-dl_rules(const char *maildir, const char *sender, const char *hdr,
-    size_t hlen)
+dl_rules(const char *qid, const char *maildir, const char *sender,
+    const char *hdr, size_t hlen)
 {
 	static char text[DL_RULES_MAX + 1];
 	char path[4096];
@@ -149,11 +149,11 @@ dl_rules(const char *maildir, const char *sender, const char *hdr,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			log_warn("%s: %s", path, strerror(errno));
+			log_warn("%s %s: %s", qid, path, strerror(errno));
 		return 0;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_warn("%s: not a regular file, ignored", path);
+		log_warn("%s %s: not a regular file, ignored", qid, path);
 		close(fd);
 		return 0;
 	}
@@ -170,10 +170,11 @@ dl_rules(const char *maildir, const char *sender, const char *hdr,
 		pos += ln + 1;
 		lineno++;
 		if (ln > DL_RULES_LINE_MAX) {
-			log_warn("%s:%u: line too long, skipped", path, lineno);
+			log_warn("%s %s:%u: line too long, skipped", qid, path,
+			    lineno);
 			continue;
 		}
-		flags |= rule_line(l, ln, sender, &from, path, lineno);
+		flags |= rule_line(qid, l, ln, sender, &from, path, lineno);
 	}
 	buf_free(&from);
 	return flags;

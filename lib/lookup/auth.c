@@ -17,10 +17,8 @@
 
 #include <openssl/crypto.h>
 
-#include "mail/addr.h"
 #include "lookup/auth.h"
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "lookup/local.h"
 #include "lookup/map.h"
 
@@ -60,40 +58,6 @@ auth_crypt(const char *pass, const char *hash)
 	return ok;
 }
 
-/* The canonical, lower-cased form of user into canon (the users map key
- * form); a name without '@' is taken in the first of local_domains.
- * 1 ok, 0 malformed, -1 ENOMEM. */
-static int
-auth_canon(const char *user, struct buf *canon)
-{
-	struct buf tmp = BUF_INIT;
-	const char *msg, *dom;
-	size_t i;
-	int r;
-
-	if (strchr(user, '@') == NULL) {
-		dom = cfg_list("local_domains", 0);
-		if (dom == NULL || user[0] == '\0')
-			return 0;
-		if (buf_copys(&tmp, user) < 0 || buf_catc(&tmp, '@') < 0 ||
-		    buf_cats(&tmp, dom) < 0) {
-			buf_free(&tmp);
-			return -1;
-		}
-		user = tmp.s;
-	}
-	r = addr_parse(user, strlen(user), ADDR_UTF8, canon, &msg);
-	buf_free(&tmp);
-	if (r != 1)
-		return r;
-	if (canon->len == 0 || strchr(canon->s, '@') == NULL)
-		return 0;
-	for (i = 0; i < canon->len; i++)
-		if (canon->s[i] >= 'A' && canon->s[i] <= 'Z')
-			canon->s[i] = (char)(canon->s[i] - 'A' + 'a');
-	return 1;
-}
-
 /* The password hash of canonical address addr into hash_r: 1 found
  * (possibly unusable), 0 no such user, -1 map error. */
 static int
@@ -131,7 +95,8 @@ auth_check(struct local_maps *lm, const char *user, const char *pass,
 	if (strlen(user) > AUTH_USER_MAX || strlen(pass) > AUTH_PASS_MAX ||
 	    pass[0] == '\0')
 		return 0;
-	r = auth_canon(user, &canon);
+	/* the same name as a recipient: local_canon, lower-cased */
+	r = local_canon(user, 1, &canon);
 	if (r == 1) {
 		r = auth_lookup(lm, canon.s, &hash);
 		found = r == 1 && auth_hash_usable(hash.s);

@@ -22,9 +22,11 @@
  * 1 ok (canon_r gets the canonical address), 0 wrong user or password,
  * -1 temporary error (map I/O).
  * Details: user and pass are C strings of at most AUTH_USER_MAX /
- * AUTH_PASS_MAX bytes (longer, or an empty password: 0); a user without
- * '@' is taken in the first of local_domains; canon_r is the address in
- * the users map's key form (all lower case), replaced.  Only the users
+ * AUTH_PASS_MAX bytes (longer, or an empty password: 0); user is
+ * brought to the form of local_canon (local.h) with the local part
+ * lower-cased, so "DEMO@Example.Test." logs in as demo@example.test and
+ * a user without '@' is taken in the first of local_domains; canon_r
+ * is that form (the users map's key form), replaced.  Only the users
  * map (lm->users) is consulted; hashes "*..." / "!..." are disabled
  * accounts.  Unknown and disabled users cost one crypt_r too. */
 int auth_check(struct local_maps *lm, const char *user, const char *pass,

@@ -63,6 +63,37 @@ local_domain(const char *domain)
 	return *domain != '\0' && cfg_inlist("local_domains", domain);
 }
 
+int
+local_canon(const char *name, int lower, struct buf *out)
+{
+	struct buf tmp = BUF_INIT;
+	const char *msg, *dom, *at;
+	int r;
+
+	if (strchr(name, '@') == NULL) {
+		dom = cfg_list("local_domains", 0);
+		if (dom == NULL || name[0] == '\0')
+			return 0;
+		if (buf_copys(&tmp, name) < 0 || buf_catc(&tmp, '@') < 0 ||
+		    buf_cats(&tmp, dom) < 0) {
+			buf_free(&tmp);
+			return -1;
+		}
+		name = tmp.s;
+	}
+	r = addr_parse(name, strlen(name), ADDR_UTF8, out, &msg);
+	buf_free(&tmp);
+	if (r != 1)
+		return r;
+	/* addr_parse lower-cased the domain and dropped its trailing dot */
+	at = strrchr(out->s, '@');
+	if (at == NULL || at == out->s || at[1] == '\0')
+		return 0;
+	if (lower)
+		str_lower(out->s, (size_t)(at - out->s));
+	return 1;
+}
+
 /* mail_dir/DOMAIN/LOCAL/Maildir, or the map's path (absolute, or
  * relative to mail_dir). */
 static int
@@ -116,31 +147,78 @@ try_user(struct local_maps *lm, const char *key, size_t keylen,
 		return r;
 	}
 	r = -1;
-	if (!map_user_parse(v.s, &hash, &dir, &t->quota))
+	if (!map_user_parse(v.s, &hash, &dir, &t->quota)) {
 		errno = EPROTO;
-	else if (buf_copy(&t->user, key, keylen) >= 0 &&
-	    user_maildir(t->user.s, dir, &t->maildir) >= 0 &&
+		goto done;
+	}
+	if (buf_copy(&t->user, key, keylen) < 0)
+		goto done;
+	/* the map key's form (map_get matched without regard to case): the
+	 * default mailbox path is made from it, never from the spelling */
+	str_lower(t->user.s, t->user.len);
+	if (user_maildir(t->user.s, dir, &t->maildir) >= 0 &&
 	    virtual_ids(lm, &t->uid, &t->gid) >= 0) {
-		str_lower(t->user.s, t->user.len);
 		t->kind = LOCAL_USER;
 		r = 1;
 	}
+done:
 	buf_free(&v);
 	return r;
 }
 
-/* users, then aliases, for key.  1, 0, -1. */
+/* The targets of an alias with a bare key ("root: demo"): a target
+ * without '@' is in the domain of the address looked up, dom. */
+static int
+qualify(struct buf *targets, const char *dom)
+{
+	struct buf q = BUF_INIT;
+	const char *p = buf_str(targets), *e;
+	size_t n;
+	int r = 1;
+
+	while (r > 0 && *p != '\0') {
+		e = strchr(p, ',');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if ((q.len > 0 && buf_catc(&q, ',') < 0) ||
+		    buf_cat(&q, p, n) < 0 ||
+		    (memchr(p, '@', n) == NULL && (buf_catc(&q, '@') < 0 ||
+		    buf_cats(&q, dom) < 0)))
+			r = -1;
+		p += e ? n + 1 : n;
+	}
+	if (r > 0 && buf_copy(targets, buf_str(&q), q.len) < 0)
+		r = -1;
+	buf_free(&q);
+	return r;
+}
+
+/* users, then aliases, for key (local@domain, lower case): the address,
+ * then the local part alone (the bare key of a classic aliases line,
+ * "this local part in every local domain").  1, 0, -1. */
 static int
 try_maps(struct local_maps *lm, const char *key, size_t keylen,
     struct local_target *t)
 {
+	size_t n = keylen;
 	int r;
 
 	if ((r = try_user(lm, key, keylen, t)) != 0)
 		return r;
-	if ((r = map_get(&lm->aliases, key, keylen, &t->targets)) <= 0)
+	if ((r = map_get(&lm->aliases, key, keylen, &t->targets)) == 0) {
+		/* the local part before the last '@' (a quoted local part
+		 * may hold one too) */
+		while (n > 0 && key[n - 1] != '@')
+			n--;
+		if (n <= 1)
+			return 0;
+		n--;
+		r = map_get(&lm->aliases, key, n, &t->targets);
+		if (r > 0 && qualify(&t->targets, key + n + 1) < 0)
+			return -1;
+	}
+	if (r <= 0)
 		return r;
-	if (buf_copy(&t->user, key, keylen) < 0)
+	if (buf_copy(&t->user, key, n) < 0)
 		return -1;
 	str_lower(t->user.s, t->user.len);
 	t->kind = LOCAL_ALIAS;
@@ -198,11 +276,12 @@ target_reset(struct local_target *t)
 	return 1;
 }
 
-/* Steps 3 and 4 of local.h: the base address (user+tag -> user).  a is
- * local@domain, base and local as from addr_base_local. */
+/* Steps 4 and 5 of local.h: the base address (user+tag -> user).  a is
+ * local@domain in lookup form, spelt the same as written (for the tag),
+ * base and local as from addr_base_local. */
 static int
-try_base(struct local_maps *lm, const char *a, size_t base, size_t local,
-    struct local_target *t)
+try_base(struct local_maps *lm, const char *a, const char *spelt,
+    size_t base, size_t local, struct local_target *t)
 {
 	struct buf b = BUF_INIT;
 	int r = 0;
@@ -212,22 +291,24 @@ try_base(struct local_maps *lm, const char *a, size_t base, size_t local,
 			r = -1;
 		else
 			r = try_maps(lm, b.s, b.len, t);
-		if (r > 0 && buf_copy(&t->tag, a + base + 1,
+		if (r > 0 && buf_copy(&t->tag, spelt + base + 1,
 		    local - base - 1) < 0)
 			r = -1;
 	}
 	if (r == 0 && cfg_bool("system_users")) {
 		r = try_system(a, base, t);
-		if (r > 0 && base < local && buf_copy(&t->tag, a + base + 1,
-		    local - base - 1) < 0)
+		if (r > 0 && base < local && buf_copy(&t->tag,
+		    spelt + base + 1, local - base - 1) < 0)
 			r = -1;
 	}
 	buf_free(&b);
 	return r;
 }
 
+/* The order of local.h for a (lookup form, alen bytes) and spelt (as
+ * written, as long). */
 static int
-resolve(struct local_maps *lm, const char *a, size_t alen,
+resolve(struct local_maps *lm, const char *a, const char *spelt, size_t alen,
     struct local_target *t)
 {
 	const char *dom = addr_domain(a);
@@ -237,9 +318,9 @@ resolve(struct local_maps *lm, const char *a, size_t alen,
 	if ((r = try_maps(lm, a, alen, t)) != 0)
 		return r;
 	addr_base_local(a, cfg_str("recipient_delimiter"), &base, &local);
-	if ((r = try_base(lm, a, base, local, t)) != 0)
+	if ((r = try_base(lm, a, spelt, base, local, t)) != 0)
 		return r;
-	/* step 5: the catch-all "@domain" (dom - 1 is the '@') */
+	/* step 6: the catch-all "@domain" (dom - 1 is the '@') */
 	if ((r = map_get(&lm->aliases, dom - 1, strlen(dom - 1),
 	    &t->targets)) < 0)
 		return -1;
@@ -263,36 +344,30 @@ resolve(struct local_maps *lm, const char *a, size_t alen,
 int
 local_lookup(struct local_maps *lm, const char *addr, struct local_target *t)
 {
-	struct buf a = BUF_INIT;
-	const char *dom = addr_domain(addr);
+	struct buf a = BUF_INIT, spelt = BUF_INIT;
 	int r = -1;
 
 	if (target_reset(t) < 0)
 		return -1;
-	if (*dom == '\0') {
-		/* bare "postmaster" (RCPT TO:<Postmaster>, 4.1.1.3): the
-		 * first local domain's */
-		dom = cfg_list("local_domains", 0);
-		if (dom == NULL || strchr(addr, '@') != NULL)
-			return 0;
-		if (buf_copys(&a, addr) < 0 || buf_catc(&a, '@') < 0 ||
-		    buf_cats(&a, dom) < 0)
-			goto done;
-	} else if (buf_copys(&a, addr) < 0)
+	/* the bare "postmaster" (RCPT TO:<Postmaster>, 4.1.1.3) becomes the
+	 * first local domain's; spelt keeps the case of the local part for
+	 * the tag (it may name a Maildir++ folder), a is the lookup form,
+	 * byte for byte as long */
+	if ((r = local_canon(addr, 0, &spelt)) <= 0 ||
+	    (r = local_canon(addr, 1, &a)) <= 0)
 		goto done;
-	if (!local_domain(dom)) {
-		r = 0;
+	r = 0;
+	if (a.len != spelt.len || !local_domain(addr_domain(a.s)))
 		goto done;
-	}
+	r = -1;
 	if (map_refresh(&lm->users) < 0 || map_refresh(&lm->aliases) < 0)
 		goto done;
-	/* keys are matched lower-cased by map_get; the tag keeps its case
-	 * (it may name a Maildir++ folder) */
-	r = resolve(lm, a.s, a.len, t);
+	r = resolve(lm, a.s, spelt.s, a.len, t);
+done:
 	if (r <= 0)
 		t->kind = LOCAL_NONE;
-done:
 	buf_free(&a);
+	buf_free(&spelt);
 	return r;
 }
 

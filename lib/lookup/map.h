@@ -10,8 +10,11 @@
  * error names file:line):
  *   users    ADDRESS HASH [MAILDIR [QUOTA]]   -> "HASH\tMAILDIR\tQUOTA"
  *   aliases  KEY: TARGET[, TARGET...]          -> "t1,t2,..."
- *            KEY is an address or @domain (catch-all); a TARGET without
- *            '@' is qualified with the key's domain.
+ *            KEY is an address, @domain (catch-all) or a bare local
+ *            part (that local part in every local domain, as in
+ *            /etc/aliases); a TARGET without '@' is qualified with the
+ *            key's domain, or for a bare key left bare (lib/lookup/local.c
+ *            qualifies it with the domain looked up).
  *   access   KEY ACTION [TEXT]                 -> "ACTION TEXT"
  *   routes   DOMAIN HOST[:PORT]                -> "HOST[:PORT]"
  * Keys are stored in lower case; lookups lower-case the key too.

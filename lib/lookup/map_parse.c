@@ -21,6 +21,8 @@
 #include "util/str.h"
 
 #define HASH_MAX 512
+/* the stand-in domain a bare local part is checked in (RFC 2606) */
+#define BARE_DOMAIN "bare.invalid"
 
 int
 mapp_msgf(char *msg, size_t msgsz, const char *fmt, ...)
@@ -61,17 +63,25 @@ mapp_fields(const char *s, const char *end, struct fld *f, size_t max)
 	}
 }
 
-/* Parse an address into out, canonical.  1, 0 (msg), -1. */
+/* Parse an address into out, canonical; the message shows the first
+ * shown bytes of s.  1, 0 (msg), -1. */
 static int
-parse_addr(const char *s, size_t n, struct buf *out, char *msg, size_t msgsz)
+parse_shown(const char *s, size_t n, size_t shown, struct buf *out,
+    char *msg, size_t msgsz)
 {
 	const char *e;
 	int r = addr_parse(s, n, ADDR_UTF8, out, &e);
 
 	if (r == 0)
 		return mapp_msgf(msg, msgsz, "bad address '%.*s': %s",
-		    (int)(n > 80 ? 80 : n), s, e);
+		    (int)(shown > 80 ? 80 : shown), s, e);
 	return r;
+}
+
+static int
+parse_addr(const char *s, size_t n, struct buf *out, char *msg, size_t msgsz)
+{
+	return parse_shown(s, n, n, out, msg, msgsz);
 }
 
 /* The same, lower-cased as a key. */
@@ -218,13 +228,37 @@ mapp_trim(const char **s, const char **e)
 		(*e)--;
 }
 
-/* One alias target, qualified with domain when it has no '@'. */
+/* A bare local part [s, e), canonical and lower-cased, into out: checked
+ * as the local part of an address in a stand-in domain.  1, 0 (msg),
+ * -1. */
+static int
+bare_local(const char *s, const char *e, struct buf *out, char *msg,
+    size_t msgsz)
+{
+	struct buf t = BUF_INIT;
+	int r = -1;
+
+	if (buf_cat(&t, s, (size_t)(e - s)) >= 0 &&
+	    buf_cats(&t, "@" BARE_DOMAIN) >= 0)
+		r = parse_shown(t.s, t.len, (size_t)(e - s), out, msg, msgsz);
+	buf_free(&t);
+	if (r > 0) {
+		/* sizeof counts the NUL: as long as the '@' */
+		buf_truncate(out, out->len - sizeof BARE_DOMAIN);
+		str_lower(out->s, out->len);
+	}
+	return r;
+}
+
+/* One alias target, qualified with domain when it has no '@'; domain
+ * NULL (a bare key): such a target stays a bare local part, qualified
+ * at lookup time with the domain looked up (lib/lookup/local.c). */
 static int
 alias_target(const char *s, const char *e, const char *domain,
     struct buf *val, char *msg, size_t msgsz)
 {
 	struct buf t = BUF_INIT, a = BUF_INIT;
-	int r;
+	int r, bare = 0;
 
 	mapp_trim(&s, &e);
 	if (s == e)
@@ -234,14 +268,22 @@ alias_target(const char *s, const char *e, const char *domain,
 		    *s == '|' ? "pipe" : *s == '/' ? "file" : "include");
 	if (buf_cat(&t, s, (size_t)(e - s)) < 0)
 		return -1;
-	if (scan_to(s, e, "@") == e && (buf_catc(&t, '@') < 0 ||
-	    buf_cats(&t, domain) < 0)) {
-		buf_free(&t);
-		return -1;
+	if (scan_to(s, e, "@") == e) {
+		bare = domain == NULL;
+		if (buf_catc(&t, '@') < 0 || buf_cats(&t, bare ? BARE_DOMAIN :
+		    domain) < 0) {
+			buf_free(&t);
+			return -1;
+		}
 	}
 	/* the local part keeps its case: it may matter to a remote host
 	 * (RFC 5321 2.4) */
-	r = parse_addr(t.s, t.len, &a, msg, msgsz);
+	r = parse_shown(t.s, t.len, (size_t)(e - s), &a, msg, msgsz);
+	if (r > 0 && bare)
+		buf_truncate(&a, a.len - sizeof BARE_DOMAIN);
+	/* a bare target is qualified at lookup time after its last '@' */
+	if (r > 0 && bare && memchr(a.s, '@', a.len) != NULL)
+		r = mapp_msgf(msg, msgsz, "'@' in a local part without domain");
 	if (r > 0 && memchr(a.s, ',', a.len) != NULL)
 		r = mapp_msgf(msg, msgsz, "comma in target address");
 	if (r > 0 && ((val->len > 0 && buf_catc(val, ',') < 0) ||
@@ -258,7 +300,7 @@ p_aliases(const char *s, const char *end, struct buf *key, struct buf *val,
     char *msg, size_t msgsz)
 {
 	const char *colon = scan_to(s, end, ":"), *ks = s, *ke = colon, *t;
-	int r;
+	int r, bare = 0;
 
 	mapp_trim(&ks, &ke);
 	if (colon == end || ks == ke)
@@ -272,9 +314,13 @@ p_aliases(const char *s, const char *end, struct buf *key, struct buf *val,
 		if (buf_copys(val, "@") < 0 || buf_cat(val, key->s,
 		    key->len) < 0 || buf_copy(key, val->s, val->len) < 0)
 			return -1;
+	} else if (scan_to(ks, ke, "@") == ke) {
+		/* a bare local part, as in /etc/aliases: that local part in
+		 * every local domain */
+		if ((r = bare_local(ks, ke, key, msg, msgsz)) <= 0)
+			return r;
+		bare = 1;
 	} else {
-		if (scan_to(ks, ke, "@") == ke)
-			return mapp_msgf(msg, msgsz, "alias key needs @domain");
 		r = mapp_key_addr(ks, (size_t)(ke - ks), key, msg, msgsz);
 		if (r <= 0)
 			return r;
@@ -282,8 +328,8 @@ p_aliases(const char *s, const char *end, struct buf *key, struct buf *val,
 	buf_reset(val);
 	for (s = colon + 1; ; s = t + 1) {
 		t = scan_to(s, end, ",");
-		if ((r = alias_target(s, t, addr_domain(key->s), val, msg,
-		    msgsz)) <= 0)
+		if ((r = alias_target(s, t, bare ? NULL : addr_domain(key->s),
+		    val, msg, msgsz)) <= 0)
 			return r;
 		if (t == end)
 			break;

@@ -2,7 +2,9 @@
  * test_local: recipient resolution (lib/local.c) against a temporary
  * configuration directory with tern.conf, users and aliases compiled by
  * map_compile: users, aliases, user+tag, catch-all, system accounts,
- * postmaster, unknown and non-local addresses.
+ * postmaster, unknown and non-local addresses, the spellings of one
+ * address (case, trailing dot, +tag) and the bare keys of classic
+ * aliases lines.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -110,6 +112,79 @@ t_users(void)
 	T_EQ_INT(lookup("bob@example.test"), 1);
 	snprintf(want, sizeof want, "%s/mail/boxes/bob", dir);
 	T_EQ_STR(buf_str(&t.maildir), want);
+}
+
+/* Every spelling of demo reaches demo's one Maildir: the path is made
+ * from the users-map key, never from the spelling (the issue: DEMO@
+ * went to mail/example.test/DEMO/Maildir). */
+static void
+t_spellings(void)
+{
+	static const char *const sp[] = { "DEMO@example.test",
+	    "demo@EXAMPLE.TEST.", "Demo+x@Example.Test", "\"Demo\"@example.test",
+	    "dEmO@example.test." };
+	char want[300];
+	size_t i;
+
+	snprintf(want, sizeof want, "%s/mail/example.test/demo/Maildir", dir);
+	for (i = 0; i < sizeof sp / sizeof sp[0]; i++) {
+		T_EQ_INT(lookup(sp[i]), 1);
+		T_EQ_INT(t.kind, LOCAL_USER);
+		T_EQ_STR(buf_str(&t.user), "demo@example.test");
+		T_EQ_STR(buf_str(&t.maildir), want);
+	}
+	/* the tag keeps its spelling: it may name a folder */
+	T_EQ_INT(lookup("DEMO+Lists@EXAMPLE.TEST."), 1);
+	T_EQ_STR(buf_str(&t.tag), "Lists");
+	/* aliases and the postmaster too */
+	T_EQ_INT(lookup("TEAM@Example.Test."), 1);
+	T_EQ_INT(t.kind, LOCAL_ALIAS);
+	T_EQ_STR(buf_str(&t.user), "team@example.test");
+	T_EQ_INT(lookup("PostMaster@LOCALHOST."), 1);
+	T_EQ_STR(buf_str(&t.user), "postmaster@localhost");
+}
+
+static void
+t_canon(void)
+{
+	struct buf b = BUF_INIT;
+
+	T_EQ_INT(local_canon("DEMO@Example.Test.", 1, &b), 1);
+	T_EQ_STR(buf_str(&b), "demo@example.test");
+	T_EQ_INT(local_canon("DEMO@Example.Test.", 0, &b), 1);
+	T_EQ_STR(buf_str(&b), "DEMO@example.test");
+	T_EQ_INT(local_canon("\"Demo\"@x.test", 1, &b), 1);
+	T_EQ_STR(buf_str(&b), "demo@x.test");
+	/* no domain: the first of local_domains */
+	T_EQ_INT(local_canon("Demo", 1, &b), 1);
+	T_EQ_STR(buf_str(&b), "demo@example.test");
+	T_EQ_INT(local_canon("", 1, &b), 0);
+	T_EQ_INT(local_canon("demo@", 1, &b), 0);
+	T_EQ_INT(local_canon("@example.test", 1, &b), 0);
+	T_EQ_INT(local_canon("a b@example.test", 1, &b), 0);
+	buf_free(&b);
+}
+
+/* Classic aliases lines: a bare local part as key is that local part in
+ * every local domain, its unqualified targets in the looked-up domain. */
+static void
+t_bare(void)
+{
+	T_EQ_INT(lookup("mailer-daemon@example.test"), 1);
+	T_EQ_INT(t.kind, LOCAL_ALIAS);
+	T_EQ_STR(buf_str(&t.user), "mailer-daemon");
+	T_EQ_STR(buf_str(&t.targets), "demo@example.test");
+	T_EQ_INT(lookup("Mailer-Daemon@LOCALHOST."), 1);
+	T_EQ_STR(buf_str(&t.targets), "demo@example.test");
+	T_EQ_INT(lookup("abuse@localhost"), 1);
+	T_EQ_STR(buf_str(&t.targets), "alice@localhost,x@remote.example");
+	T_EQ_INT(lookup("abuse+y@catch.test"), 1);
+	T_EQ_STR(buf_str(&t.targets), "alice@catch.test,x@remote.example");
+	T_EQ_STR(buf_str(&t.tag), "y");
+	/* a full key wins over the bare one; not for other domains */
+	T_EQ_INT(lookup("abuse@example.test"), 1);
+	T_EQ_STR(buf_str(&t.targets), "bob@example.test");
+	T_EQ_INT(lookup("mailer-daemon@other.example"), 0);
 }
 
 static void
@@ -290,11 +365,17 @@ main(void)
 	    "postmaster@example.test: demo\n"
 	    "team@example.test: alice, bob, friend@remote.example\n"
 	    "demo+special@example.test: alice\n"
-	    "@catch.test: demo@example.test\n"))
+	    "@catch.test: demo@example.test\n"
+	    "MAILER-DAEMON: demo@example.test\n"
+	    "abuse:alice, x@remote.example\n"
+	    "abuse@example.test: bob\n"))
 		return 1;
 	if (!T_EQ_INT(local_open(&lm), 1))
 		T_DONE();
 	t_users();
+	t_spellings();
+	t_canon();
+	t_bare();
 	t_tags();
 	t_aliases();
 	t_unknown();

@@ -176,9 +176,24 @@ t_aliases(void)
 	T_EQ_STR(get("aliases", "\"odd:key\"@example.test"), "demo@example.test");
 	T_EQ_STR(get("aliases", "fwd@example.test"), "remote@far.example");
 
+	/* classic /etc/aliases lines: a bare local part as key; its
+	 * unqualified targets stay bare (qualified at lookup time) */
+	T_EQ_INT(compile("aliases", MAP_ALIASES,
+	    "root: demo@example.test\n"
+	    "Abuse:Alice, x@far.example\n"
+	    "\"odd:key\": demo\n", &n), 1);
+	T_EQ_STR(err, "");
+	T_EQ_INT(n, 3);
+	T_EQ_STR(get("aliases", "root"), "demo@example.test");
+	T_EQ_STR(get("aliases", "abuse"), "Alice,x@far.example");
+	T_EQ_STR(get("aliases", "\"odd:key\""), "demo");
+
 	bad("aliases", MAP_ALIASES, "a@b demo", "expected KEY: TARGET");
 	bad("aliases", MAP_ALIASES, ": demo", "expected KEY: TARGET");
-	bad("aliases", MAP_ALIASES, "root: demo", "alias key needs @domain");
+	bad("aliases", MAP_ALIASES, "a b: demo", "bad address 'a b': ");
+	bad("aliases", MAP_ALIASES, "root: x y", "bad address 'x y': ");
+	bad("aliases", MAP_ALIASES, "root: |/bin/sh", "pipe targets");
+	bad("aliases", MAP_ALIASES, "root: \"a@b\"", "'@' in a local part");
 	bad("aliases", MAP_ALIASES, "a@b:", "empty target");
 	bad("aliases", MAP_ALIASES, "a@b: x,,y", "empty target");
 	bad("aliases", MAP_ALIASES, "a@b: x,", "empty target");
