@@ -38,6 +38,7 @@ mkdir -p "$top/tests/tmp" || { bad "cannot create tests/tmp"; finish; }
 parent=$(mktemp -d "$top/tests/tmp/private.XXXXXX") || { bad "mktemp"; finish; }
 copy=$parent/checkout
 log=$parent.log
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	if [ "$fail" -eq 0 ]; then
 		rm -rf "$parent" "$log"
@@ -78,7 +79,7 @@ fi
 # the directories are still 0700 when the build starts; the harness then
 # gives them o+x for the daemons (harness.ensure_searchable), which leaves
 # the group bits empty: the case of the bug
-out=$(cd "$copy" && TERN_PRIVATE_CHECKOUT_INNER=1 TERN_E2E_BUILD= \
+out=$(cd "$copy" && TERN_PRIVATE_CHECKOUT_INNER=1 TERN_E2E_BUILD='' \
 	bash tests/run tests/e2e/test_sendmail.py tests/e2e/test_queue_cli.py 2>&1)
 last=$(printf '%s\n' "$out" | tail -n 1)
 case $last in
