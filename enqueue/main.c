@@ -1,16 +1,18 @@
 /*
  * tern-enqueue: the only program that writes messages into the queue.
  *
- * Reads the protocol of lib/enq.h on stdin, checks every envelope line,
+ * Reads the protocol of lib/queue/enq.h on stdin, checks every envelope line,
  * writes mess/ID (created exclusively, mode QFILE_MODE_WORK), marks it
  * complete (QFILE_MODE_DONE) and fsyncs it once (the commit, doc/DESIGN.md
  * "The queue"), then announces the message through todo/ID and a byte on
  * the trigger FIFO and prints the id.
  *
  * It may be installed setuid to queue_user, so it trusts nothing from its
- * caller: not the environment (cleared), not -C (only the compiled-in
- * configuration directory is allowed when the real and effective ids
- * differ), not the envelope (bounded and checked line by line).  It is
+ * caller: not the environment (cleared), not -C (when the real and
+ * effective ids differ only a trusted directory, trusted_confdir), not the
+ * envelope (bounded and checked line by line with the queue reader's own
+ * grammar, qenv_line in lib/queue).  A root caller's access is used to
+ * reach the configuration and the spool, nobody else's (setup).  It is
  * kept this small on purpose (doc/STYLE: the setuid injector is tiny).
  */
 #include <errno.h>
@@ -93,17 +95,20 @@ on_signal(int sig)
  * regular file, each owned by root or by owner (the user we are setuid
  * to) and writable by neither group nor others.  A caller cannot point us
  * at a spool of their choosing, while a root-made instance (a test or a
- * second instance under -C) still works.  NULL if trusted, else why not.
+ * second instance under -C) still works.  NULL if trusted, else why not,
+ * in why: ": reason" or "/tern.conf: reason", to follow the directory.
  */
 static const char *
 trusted_confdir(uid_t owner, char *why, size_t whysz)
 {
-	static const char *const name[] = { ".", "tern.conf" };
+	/* the path to stat, and how it is named after the directory's */
+	static const char *const path[] = { ".", "tern.conf" };
+	static const char *const name[] = { "", "/tern.conf" };
 	struct stat st;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		if (stat(name[i], &st) < 0) {
+		if (stat(path[i], &st) < 0) {
 			snprintf(why, whysz, "%s: %s", name[i], strerror(errno));
 			return why;
 		}
@@ -209,7 +214,7 @@ setup(int argc, char **argv)
 			if (chdir(dir) < 0)
 				die(111, "%s: %s", dir, strerror(errno));
 			if ((why = trusted_confdir(owner, err, sizeof err)))
-				die(111, "%s/%s: refused when setuid", dir, why);
+				die(111, "%s%s: refused when setuid", dir, why);
 			dir = ".";
 		}
 		clearenv();
