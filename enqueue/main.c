@@ -1,20 +1,21 @@
 /*
  * tern-enqueue: the only program that writes messages into the queue.
  *
- * Reads the protocol of lib/enq.h on stdin, checks every envelope line,
+ * Reads the protocol of lib/queue/enq.h on stdin, checks every envelope line,
  * writes mess/ID (created exclusively, mode QFILE_MODE_WORK), marks it
  * complete (QFILE_MODE_DONE) and fsyncs it once (the commit, doc/DESIGN.md
  * "The queue"), then announces the message through todo/ID and a byte on
  * the trigger FIFO and prints the id.
  *
  * It may be installed setuid to queue_user, so it trusts nothing from its
- * caller: not the environment (cleared), not -C (only the compiled-in
- * configuration directory is allowed when the real and effective ids
- * differ), not the envelope (bounded and checked line by line).  It is
+ * caller: not the environment (cleared), not -C (when the real and
+ * effective ids differ only a trusted directory, trusted_confdir), not the
+ * envelope (bounded and checked line by line with the queue reader's own
+ * grammar, qenv_line in lib/queue).  A root caller's access is used to
+ * reach the configuration and the spool, nobody else's (setup).  It is
  * kept this small on purpose (doc/CONVENTIONS.md rule 2: the set-id
  * injector stays small).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,9 +40,6 @@
 #include "mail/smtpparse.h"
 #include "util/str.h"
 
-#define ENV_LINE_MAX 1024   /* one envelope line with its letter */
-#define ENV_ADDR_MAX 256    /* RFC 5321 4.5.3.1.3: a path */
-#define ENV_HOST_MAX 256    /* I and H values */
 #define CHUNK_LINE_MAX 16   /* "<hex length>\n" */
 #define NAME_MAX_ 64        /* "mess/" + a queue id */
 
@@ -92,26 +90,47 @@ on_signal(int sig)
 
 /*
  * When installed setuid, a configuration directory other than the
- * compiled-in one is used only if it and its tern.conf belong to root or
- * to us (queue_user) and are writable by nobody else: a caller cannot
- * point us at a spool of their choosing, while a root-made instance (a
- * test or a second instance under -C) still works.
+ * compiled-in one is used only if it is trusted, checked in the current
+ * directory (we chdir'ed into it, so what is checked is what cfg_load
+ * reads first): "." is a directory and tern.conf (followed if a symlink) a
+ * regular file, each owned by root or by owner (the user we are setuid
+ * to) and writable by neither group nor others.  A caller cannot point us
+ * at a spool of their choosing, while a root-made instance (a test or a
+ * second instance under -C) still works.  NULL if trusted, else why not,
+ * in why: ": reason" or "/tern.conf: reason", to follow the directory.
  */
-static int
-trusted_confdir(const char *dir)
+static const char *
+trusted_confdir(uid_t owner, char *why, size_t whysz)
 {
-	char path[4096];
+	/* the path to stat, and how it is named after the directory's */
+	static const char *const path[] = { ".", "tern.conf" };
+	static const char *const name[] = { "", "/tern.conf" };
 	struct stat st;
+	size_t i;
 
-	if (fs_join(path, sizeof path, dir, "tern.conf") < 0)
-		return 0;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
-		return 0;
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
-		return 0;
-	return 1;
+	for (i = 0; i < 2; i++) {
+		if (stat(path[i], &st) < 0) {
+			snprintf(why, whysz, "%s: %s", name[i], strerror(errno));
+			return why;
+		}
+		if (i == 0 ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+			snprintf(why, whysz, "%s: not a %s", name[i],
+			    i == 0 ? "directory" : "regular file");
+			return why;
+		}
+		if (st.st_uid != 0 && st.st_uid != owner) {
+			snprintf(why, whysz, "%s: owned by uid %lu, not by root "
+			    "or the queue user (uid %lu)", name[i],
+			    (unsigned long)st.st_uid, (unsigned long)owner);
+			return why;
+		}
+		if (st.st_mode & 022) {
+			snprintf(why, whysz, "%s: writable by group or others",
+			    name[i]);
+			return why;
+		}
+	}
+	return NULL;
 }
 
 /* A setuid program must not inherit closed standard fds: a file opened
@@ -126,16 +145,56 @@ std_fds(void)
 			_exit(111);
 }
 
-/* Configuration, privileges, signals; leaves us in spool_dir. */
+/*
+ * Into spool_dir, which must belong to the user we write as: queue_user
+ * when root runs us (then we switch to it here, after opening the spool
+ * with root's access, doc/DESIGN.md), else ourselves.  From here on every
+ * path is relative to the spool: the directories above it need not be
+ * reachable by queue_user.
+ */
+static void
+enter_spool(void)
+{
+	const char *spool = cfg_str("spool_dir");
+	int root = geteuid() == 0, fd;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct stat st;
+
+	if (root && priv_user(cfg_str("queue_user"), &uid, &gid) != 1)
+		die(111, "unknown queue_user %s", cfg_str("queue_user"));
+	fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(111, "%s: %s", spool, strerror(errno));
+	if (st.st_uid != uid)
+		die(111, "%s: owned by uid %lu, not by the queue user (uid %lu)",
+		    spool, (unsigned long)st.st_uid, (unsigned long)uid);
+	if (fchdir(fd) < 0)
+		die(111, "%s: %s", spool, strerror(errno));
+	close(fd);
+	if (root)   /* files belong to queue_user */
+		priv_drop_ids(uid, gid);
+}
+
+/*
+ * Configuration, privileges, signals; leaves us in spool_dir.
+ *
+ * A caller whose real uid is root is trusted with root's own access
+ * rights: a setuid copy run by root takes back euid 0 (the real uid
+ * allows it) and goes on as if root had run a plain copy, so that a
+ * configuration and spool under a directory only root can enter (a
+ * checkout under /root) are reached; enter_spool then drops to
+ * queue_user.  The trust checks of a setuid run still apply.  Any other
+ * caller gets no access beyond the queue user's.
+ */
 static void
 setup(int argc, char **argv)
 {
 	const char *dir = cfg_take_dir(&argc, argv);
 	int setid = getuid() != geteuid() || getgid() != getegid();
+	uid_t owner = geteuid();   /* the user we are setuid to */
 	struct sigaction sa;
 	char err[512];
-	uid_t uid;
-	gid_t gid;
 
 	caller = getuid();
 	std_fds();
@@ -144,15 +203,19 @@ setup(int argc, char **argv)
 		die(111, "refusing to run setuid root");
 	if (argc != 1)
 		die(100, "usage: tern-enqueue [-C DIR]");
+	if (setid && caller == 0 && geteuid() != 0 && setresuid(0, 0, 0) < 0)
+		die(111, "setresuid(0) for the root caller: %s", strerror(errno));
 	if (setid) {
 		if (dir == NULL)
 			dir = TERN_SYSCONFDIR;  /* TERN_CONFDIR is not trusted */
 		else if (strcmp(dir, TERN_SYSCONFDIR) != 0) {
+			const char *why;
+
 			/* check what we will read: no symlink swap between */
-			if (chdir(dir) < 0 || !trusted_confdir("."))
-				die(111, "%s: not owned by root or the queue "
-				    "user, or writable by others: refused when "
-				    "setuid", dir);
+			if (chdir(dir) < 0)
+				die(111, "%s: %s", dir, strerror(errno));
+			if ((why = trusted_confdir(owner, err, sizeof err)))
+				die(111, "%s%s: refused when setuid", dir, why);
 			dir = ".";
 		}
 		clearenv();
@@ -170,105 +233,7 @@ setup(int argc, char **argv)
 		die(111, "%s", err);
 	to_syslog = strcmp(cfg_str("log"), "stderr") != 0;
 	cfg_log_init("tern-enqueue");
-	if (geteuid() == 0) {   /* root ran us: files belong to queue_user */
-		if (priv_user(cfg_str("queue_user"), &uid, &gid) != 1)
-			die(111, "unknown queue_user %s", cfg_str("queue_user"));
-		priv_drop_ids(uid, gid);
-	}
-	if (chdir(cfg_str("spool_dir")) < 0)
-		die(111, "%s: %s", cfg_str("spool_dir"), strerror(errno));
-}
-
-static char *
-xdup(const char *s, size_t n)
-{
-	char *p = strndup(s, n);   /* s holds no NUL: checked printable */
-
-	if (p == NULL)
-		die(111, "out of memory");
-	return p;
-}
-
-/* The DSN and SMTPUTF8 lines (lib/qfile.h): checked like the reader
- * checks them, so that nothing queued here is called corrupt later. */
-static void
-env_dsn(struct qenv *e, char letter, const char *v, size_t vn)
-{
-	struct qrcpt *r = e->nrcpt ? &e->rcpt[e->nrcpt - 1] : NULL;
-
-	switch (letter) {
-	case 'E':
-		if (e->envid || vn == 0 || vn > SMTP_ENVID_MAX ||
-		    !smtp_xtext_ok(v, vn))
-			die(100, "bad E line");
-		e->envid = xdup(v, vn);
-		break;
-	case 'W':
-		if (e->ret || (e->ret = smtp_dsn_ret(v, vn)) == 0)
-			die(100, "bad W line");
-		break;
-	case 'S':
-		if (e->smtputf8++ || vn != 0)
-			die(100, "bad S line");
-		break;
-	case 'B':
-		if (e->body8++ || vn != 8 || memcmp(v, "8BITMIME", 8) != 0)
-			die(100, "bad B line");
-		break;
-	case 'N':
-		if (r == NULL || r->notify || !smtp_dsn_notify(v, vn,
-		    &r->notify))
-			die(100, "bad N line");
-		break;
-	default:
-		if (r == NULL || r->orcpt || !smtp_dsn_orcpt(v, vn))
-			die(100, "bad O line");
-		r->orcpt = xdup(v, vn);
-		break;
-	}
-}
-
-/* One envelope line "Lvalue" (n bytes, no LF). */
-static void
-env_add(struct qenv *e, const char *s, size_t n)
-{
-	const char *v = s + 1;
-	size_t vn = n - 1;
-
-	if (!str_printable(s, n))
-		die(100, "control character in envelope");
-	switch (s[0]) {
-	case 'F':
-		if (e->sender || vn > ENV_ADDR_MAX)
-			die(100, e->sender ? "two senders" : "sender too long");
-		e->sender = xdup(v, vn);
-		return;
-	case 'R':
-		if (vn == 0 || vn > ENV_ADDR_MAX)
-			die(100, "bad recipient length");
-		if (e->nrcpt >= QFILE_RCPT_MAX)
-			die(100, "too many recipients");
-		if (e->nrcpt % 64 == 0 && (e->rcpt = realloc(e->rcpt,
-		    (e->nrcpt + 64) * sizeof *e->rcpt)) == NULL)
-			die(111, "out of memory");
-		memset(&e->rcpt[e->nrcpt], 0, sizeof *e->rcpt);
-		e->rcpt[e->nrcpt].st = RS_PENDING;
-		e->rcpt[e->nrcpt++].addr = xdup(v, vn);
-		return;
-	case 'I':
-	case 'H':
-		if (vn > ENV_HOST_MAX || (s[0] == 'I' ? e->client_ip : e->helo))
-			die(100, "bad %c line", s[0]);
-		*(s[0] == 'I' ? &e->client_ip : &e->helo) = xdup(v, vn);
-		return;
-	case 'E': case 'W': case 'S': case 'B': case 'N': case 'O':
-		env_dsn(e, s[0], v, vn);
-		return;
-	case 'T': case 'U': case 'V':
-		return;   /* ours to set, never the caller's */
-	default:
-		die(100, "unknown envelope line '%c'", s[0]);
-	}
+	enter_spool();
 }
 
 /* A line with its LF; EOF or a partial last line means gave_up. */
@@ -288,16 +253,27 @@ get_line(char *line, size_t max, const char *toolong)
 	return n;
 }
 
+/* The envelope lines, checked with the reader's own grammar
+ * (lib/queue/qfile.h), up to the empty line. */
 static void
 read_env(struct qenv *e)
 {
-	char line[ENV_LINE_MAX + 1];
+	char line[QENV_LINE_MAX + 2];
+	struct qenv_parse p;
+	const char *why;
 	size_t n;
+	int r;
 
-	while ((n = get_line(line, ENV_LINE_MAX, "envelope line too long")))
-		env_add(e, line, n);
-	if (e->sender == NULL || e->nrcpt == 0)
-		die(100, e->sender ? "no recipient" : "no sender");
+	qenv_parse_init(&p, QENV_INPUT, &qenv_limits_std);
+	while ((n = get_line(line, QENV_LINE_MAX + 1,
+	    "envelope line too long"))) {
+		if ((r = qenv_line(&p, e, line, n, &why)) < 0)
+			die(111, "out of memory");
+		if (r == 0)
+			die(100, "envelope line %u: %s", p.lineno, why);
+	}
+	if (qenv_end(&p, e, &why) == 0)
+		die(100, "envelope: %s", why);
 }
 
 /* Copy the chunks to fd; returns the message size. */
@@ -305,23 +281,12 @@ static unsigned long
 copy_body(int fd, unsigned long limit)
 {
 	char line[CHUNK_LINE_MAX + 1];
-	unsigned long total = 0, len;
-	size_t n, i, got;
+	unsigned long total = 0;
+	size_t n, i, got, len;
 
 	for (;;) {
 		n = get_line(line, CHUNK_LINE_MAX, "bad chunk length");
-		len = 0;
-		for (i = 0; i < n && i < 8; i++) {
-			const char *h;
-
-			/* only hex digits: "| 0x20" alone would map some
-			 * control bytes onto digits */
-			if (!isxdigit((unsigned char)line[i]))
-				break;
-			h = strchr("0123456789abcdef", line[i] | 0x20);
-			len = len * 16 + (unsigned long)(h - "0123456789abcdef");
-		}
-		if (n == 0 || i != n || len > ENQ_CHUNK_MAX)
+		if (!enq_chunk_len(line, n, ENQ_CHUNK_MAX, &len))
 			die(100, "bad chunk length");
 		if (len == 0)
 			return total;

@@ -3,7 +3,7 @@
  *
  * Kept apart from tools/sendmail.c so that the part that reads untrusted
  * text (a message from any local user, cron job output) has no I/O and
- * can be tested on its own (STYLE.md: parsers apart from session code).
+ * can be tested on its own (doc/CONVENTIONS.md: parsers apart from session code).
  */
 #include <errno.h>
 #include <stdint.h>

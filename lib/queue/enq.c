@@ -200,6 +200,35 @@ enq_env_end(struct enq *e)
 	return r;
 }
 
+int
+enq_chunk_len(const char *s, size_t n, size_t max, size_t *len_r)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, len = 0;
+
+	if (n == 0 || n > ENQ_CHUNK_DIGITS)
+		return 0;
+	for (i = 0; i < n; i++) {
+		/* isxdigit and strchr are not used: the first depends on the
+		 * locale, the second finds the NUL, and "| 0x20" alone would
+		 * map some control bytes onto digits */
+		const char *h = memchr(hex, s[i] >= 'A' && s[i] <= 'F' ?
+		    s[i] - 'A' + 'a' : s[i], 16);
+		size_t d;
+
+		if (h == NULL)
+			return 0;
+		/* len * 16 + d <= max, checked before it can grow: no
+		 * overflow for any max */
+		d = (size_t)(h - hex);
+		if (d > max || len > (max - d) / 16)
+			return 0;
+		len = len * 16 + d;
+	}
+	*len_r = len;
+	return 1;
+}
+
 /* One chunk "<hex length>\n<bytes>" of 1..ENQ_CHUNK_MAX bytes. */
 static int
 enq_chunk(struct enq *e, const void *p, size_t n)

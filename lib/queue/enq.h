@@ -36,6 +36,14 @@ struct enq {
 	size_t len;      /* data buffered for the next chunk */
 };
 
+#define ENQ_CHUNK_DIGITS 8   /* hex digits of a chunk length, at most */
+
+/* Parse the chunk length line s[0..n) (without its LF), as tern-enqueue
+ * reads it from its client: 1 to ENQ_CHUNK_DIGITS hex digits (either case,
+ * nothing else: no sign, space or "0x"), value at most max.  Pure: no I/O.
+ * 1 ok (*len_r set; 0 is the end marker), 0 malformed or above max. */
+int enq_chunk_len(const char *s, size_t n, size_t max, size_t *len_r);
+
 /* Start prog (full path of tern-enqueue) with the -C DIR of this process
  * so both read the same configuration.  1 or -1. */
 int enq_open(struct enq *e, const char *prog);

@@ -18,12 +18,7 @@
 #include "mail/smtpparse.h"
 #include "util/str.h"
 
-/* One envelope line, without its LF.  tern-enqueue allows 256 bytes of
- * address (RFC 5321 4.5.3.1.3) and 500 of ORCPT (RFC 3461 4.2); the rest
- * is room for the letter and for later, longer fields. */
-#define QFILE_LINE_MAX 1024
 #define QFILE_READ_STEP 8192
-#define QUID_MAX 0xffffffffUL
 
 int
 qfile_bad(char *err, size_t errsz, const char *what, unsigned lineno)
@@ -34,18 +29,6 @@ qfile_bad(char *err, size_t errsz, const char *what, unsigned lineno)
 		snprintf(err, errsz, "%s", what);
 	errno = EINVAL;
 	return -1;
-}
-
-static char *
-dupn(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
 }
 
 /* Read from offset 0 up to and including the empty line that ends the
@@ -85,160 +68,35 @@ read_head(int fd, struct buf *b, size_t *envlen_r, char *err, size_t errsz)
 	}
 }
 
-static int
-add_rcpt(struct qenv *e, const char *v, size_t n)
-{
-	struct qrcpt *r;
-
-	if (e->nrcpt % 64 == 0) {
-		r = realloc(e->rcpt, (e->nrcpt + 64) * sizeof *r);
-		if (r == NULL)
-			return -1;
-		e->rcpt = r;
-	}
-	r = &e->rcpt[e->nrcpt];
-	memset(r, 0, sizeof *r);
-	r->st = RS_PENDING;
-	if ((r->addr = dupn(v, n)) == NULL)
-		return -1;
-	e->nrcpt++;
-	return 1;
-}
-
-/* Set *slot to a copy of v, once.  1, 0 when set before, -1 ENOMEM. */
-static int
-set_once(char **slot, const char *v, size_t n)
-{
-	if (*slot)
-		return 0;
-	return (*slot = dupn(v, n)) ? 1 : -1;
-}
-
-/* The DSN and SMTPUTF8 letters (qfile.h): 1 ok, 0 repeated, -1 ENOMEM,
- * -2 a bad value, 3 not one of them. */
-static int
-env_line_ext(struct qenv *e, char letter, const char *v, size_t vn)
-{
-	struct qrcpt *r = e->nrcpt ? &e->rcpt[e->nrcpt - 1] : NULL;
-
-	switch (letter) {
-	case 'E':
-		if (vn == 0 || vn > SMTP_ENVID_MAX || !smtp_xtext_ok(v, vn))
-			return -2;
-		return set_once(&e->envid, v, vn);
-	case 'W':
-		if (e->ret)
-			return 0;
-		return (e->ret = smtp_dsn_ret(v, vn)) ? 1 : -2;
-	case 'S':
-		return e->smtputf8++ ? 0 : 1;
-	case 'B':
-		if (vn != 8 || memcmp(v, "8BITMIME", 8) != 0)
-			return -2;
-		return e->body8++ ? 0 : 1;
-	case 'N':
-		if (r == NULL || r->notify)
-			return r ? 0 : -2;
-		return smtp_dsn_notify(v, vn, &r->notify) ? 1 : -2;
-	case 'O':
-		if (r == NULL || !smtp_dsn_orcpt(v, vn))
-			return -2;
-		return set_once(&r->orcpt, v, vn);
-	default:
-		return 3;
-	}
-}
-
-/* One envelope line s[0..n) (no LF).  1 ok, -1 (err set unless ENOMEM). */
-static int
-env_line(struct qenv *e, const char *s, size_t n, unsigned lineno,
-    int *seen_t, char *err, size_t errsz)
-{
-	unsigned long u;
-	const char *v = s + 1;
-	size_t vn = n - 1;
-	int r = 1;
-
-	if (n == 0)
-		return qfile_bad(err, errsz, "empty line", lineno);
-	if (n > QFILE_LINE_MAX)
-		return qfile_bad(err, errsz, "line too long", lineno);
-	if (!str_printable(s, n))
-		return qfile_bad(err, errsz, "control character", lineno);
-	if (lineno == 1 || s[0] == 'V') {
-		if (lineno != 1 || n != 2 || s[0] != 'V' || s[1] != '1')
-			return qfile_bad(err, errsz, "not a V1 queue file", lineno);
-		return 1;
-	}
-	switch (s[0]) {
-	case 'T':
-		if (*seen_t || !str_ulong(v, vn, QTIME_MAX, &u))
-			return qfile_bad(err, errsz, "bad T line", lineno);
-		e->arrival = (time_t)u;
-		*seen_t = 1;
-		break;
-	case 'U':
-		if (!str_ulong(v, vn, QUID_MAX, &u))
-			return qfile_bad(err, errsz, "bad U line", lineno);
-		e->uid = (uid_t)u;
-		break;
-	case 'F':
-		r = set_once(&e->sender, v, vn);
-		break;
-	case 'R':
-		if (vn == 0)
-			return qfile_bad(err, errsz, "empty recipient", lineno);
-		if (e->nrcpt >= QFILE_RCPT_MAX)
-			return qfile_bad(err, errsz, "too many recipients", lineno);
-		r = add_rcpt(e, v, vn);
-		break;
-	case 'I':
-		r = set_once(&e->client_ip, v, vn);
-		break;
-	case 'H':
-		r = set_once(&e->helo, v, vn);
-		break;
-	default:
-		r = env_line_ext(e, s[0], v, vn);
-		if (r == -2)
-			return qfile_bad(err, errsz, "bad DSN or SMTPUTF8 line", lineno);
-		if (r == 3)
-			r = 1;   /* a later version's field: skipped, qfile.h */
-		break;
-	}
-	if (r == 0)
-		return qfile_bad(err, errsz, "repeated line", lineno);
-	return r < 0 ? -1 : 1;
-}
-
 int
 qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz)
 {
 	struct buf b = BUF_INIT;
+	struct qenv_parse p;
 	size_t envlen = 0, pos = 0;
-	unsigned lineno = 0;
-	int seen_t = 0, saved;
+	const char *why;
+	int saved, r;
 
 	memset(e, 0, sizeof *e);
 	e->uid = (uid_t)-1;
 	snprintf(err, errsz, "%s", "out of memory");
 	if (read_head(fd, &b, &envlen, err, errsz) < 0)
 		goto fail;
+	qenv_parse_init(&p, QENV_FILE, &qenv_limits_std);
 	while (pos + 1 < envlen) {   /* the last byte is the empty line */
 		const char *nl = memchr(b.s + pos, '\n', envlen - pos);
 		size_t n = (size_t)(nl - (b.s + pos));
 
-		if (++lineno > QFILE_RCPT_MAX + 64) {
-			qfile_bad(err, errsz, "too many lines", lineno);
+		if ((r = qenv_line(&p, e, b.s + pos, n, &why)) < 0)
+			goto fail;
+		if (r == 0) {
+			qfile_bad(err, errsz, why, p.lineno);
 			goto fail;
 		}
-		if (env_line(e, b.s + pos, n, lineno, &seen_t, err, errsz) < 0)
-			goto fail;
 		pos += n + 1;
 	}
-	if (!seen_t || e->sender == NULL || e->nrcpt == 0) {
-		qfile_bad(err, errsz, !seen_t ? "no T line" : e->sender == NULL ?
-		    "no F line" : "no R line", 0);
+	if (qenv_end(&p, e, &why) == 0) {
+		qfile_bad(err, errsz, why, 0);
 		goto fail;
 	}
 	e->body_off = (off_t)envlen;

@@ -85,6 +85,49 @@ struct qenv {
 	int held;
 };
 
+/*
+ * The envelope grammar, one for both directions: tern-enqueue checks its
+ * client's lines with it (QENV_INPUT) and qfile_read_env parses mess/ID
+ * with it (QENV_FILE), so nothing queued is later called corrupt.  The two
+ * modes differ only where the format says so: V, T and U are set by
+ * tern-enqueue (a client's are skipped; in a file V1 is the first line and
+ * T is required), and a letter this version does not know is skipped in a
+ * file (forward compatibility) but refused from a client.  Everything
+ * else (lengths, control characters, repeated lines, N and O after their
+ * R, the DSN values checked with lib/mail/smtpparse) is the same.
+ */
+#define QENV_LINE_MAX 1024   /* bytes of one line, without its LF */
+#define QENV_ADDR_MAX 256    /* F and R values (RFC 5321 4.5.3.1.3) */
+#define QENV_HOST_MAX 256    /* I and H values */
+/* V T U F E W S B I H and a few later fields, then R N O per recipient */
+#define QENV_LINES_MAX (3 * QFILE_RCPT_MAX + 64)
+
+struct qenv_limits {
+	size_t line_max, addr_max, host_max, lines_max;
+};
+/* The limits above: what tern-enqueue accepts and the reader takes. */
+extern const struct qenv_limits qenv_limits_std;
+
+enum qenv_mode { QENV_INPUT, QENV_FILE };
+
+struct qenv_parse {          /* set up with qenv_parse_init */
+	enum qenv_mode mode;
+	const struct qenv_limits *lim;
+	unsigned lineno;       /* lines seen, the current one included */
+	int seen_t;
+};
+
+void qenv_parse_init(struct qenv_parse *p, enum qenv_mode mode,
+    const struct qenv_limits *lim);
+/* One envelope line s[0..n) (no LF; n 0 is an error, not the end) into e,
+ * which starts zeroed.  No I/O.  1 ok, 0 malformed (*why: a static text
+ * saying which rule), -1 out of memory (errno ENOMEM). */
+int qenv_line(struct qenv_parse *p, struct qenv *e, const char *s, size_t n,
+    const char **why);
+/* After the last line: 1 complete, 0 a required line is missing (*why). */
+int qenv_end(const struct qenv_parse *p, const struct qenv *e,
+    const char **why);
+
 /* Parse the envelope of an open mess/ID file from offset 0.
  * 1 ok, -1 error (errno EINVAL for a malformed file, err gets why). */
 int qfile_read_env(int fd, struct qenv *e, char *err, size_t errsz);

@@ -1,6 +1,8 @@
 /*
  * test_qfile: the queue file formats (lib/qfile.c): envelope round trip,
- * malformed envelopes, state files.
+ * malformed envelopes, state files, and the one envelope grammar
+ * (qenv_line) that tern-enqueue and the reader share: every case where
+ * tern-enqueue's own checks and the reader used to disagree.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -216,11 +218,205 @@ test_state(void)
 	buf_free(&b);
 }
 
+/* qenv_line over the client lines s (LF-separated, no final empty line)
+ * as tern-enqueue reads them: 1 accepted, 0 refused, -1 ENOMEM. */
+static int
+input(const char *s, struct qenv *e)
+{
+	struct qenv_parse p;
+	const char *why, *nl;
+	int r;
+
+	memset(e, 0, sizeof *e);
+	qenv_parse_init(&p, QENV_INPUT, &qenv_limits_std);
+	for (; *s; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (nl == NULL)
+			nl = s + strlen(s) - 1;   /* no LF: the last line */
+		if ((r = qenv_line(&p, e, s, (size_t)(nl - s), &why)) != 1)
+			return r;
+	}
+	return qenv_end(&p, e, &why);
+}
+
+/* Verdict of the reader on "V1\nT5\n" + lines + "\n": 1 or 0. */
+static int
+reader(const char *lines)
+{
+	struct qenv e;
+	struct buf b = BUF_INIT;
+	char err[128];
+	int r;
+
+	if (buf_cats(&b, "V1\nT5\n") < 0 || buf_cats(&b, lines) < 0 ||
+	    buf_catc(&b, '\n') < 0)
+		return -1;
+	r = parse(b.s, b.len, &e, err, sizeof err);
+	buf_free(&b);
+	if (r == 1)
+		qenv_free(&e);
+	return r == 1;
+}
+
+/* The same lines in both directions get the same verdict; and what the
+ * input side accepts, formatted, is read back.  Returns the verdict. */
+static int
+same(const char *lines)
+{
+	struct qenv e, f;
+	struct buf b = BUF_INIT;
+	char err[128];
+	int in = input(lines, &e), out = reader(lines);
+
+	if (in != out)
+		printf("disagree on [%s]: tern-enqueue %d, reader %d\n",
+		    lines, in, out);
+	T_CHECK(in == out);
+	if (in == 1) {
+		e.arrival = 5;
+		T_EQ_INT(qfile_format_env(&b, &e), 1);
+		if (T_EQ_INT(parse(b.s, b.len, &f, err, sizeof err), 1))
+			qenv_free(&f);
+		buf_free(&b);
+	}
+	qenv_free(&e);
+	return in;
+}
+
+/* Envelope lines with an n-byte value for letter c (F, R, I or H), the
+ * others short: "F<n>\nRb\n" or "Fa\nRb\n<c><n>\n".  malloc'ed. */
+static char *
+long_value(char c, size_t n)
+{
+	char *s = malloc(n + 16);
+	size_t at = c == 'F' ? 0 : 6;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, "Fa\nRb\n", 7);
+	s[at] = c;
+	memset(s + at + 1, 'x', n);
+	memcpy(s + at + 1 + n, c == 'F' ? "\nRb\n" : "\n", c == 'F' ? 5 : 2);
+	return s;
+}
+
+static void
+test_one_grammar(void)
+{
+	static const char *const lines[] = {
+		"Fa\nRb\n", "F\nRb\n", "Fa\n", "Rb\n", "Fa\nFa\nRb\n",
+		"Fa\nR\n", "Fa\nRb\x01\n", "Fa\nRb\nIx\nIy\n", "Fa\nRb\nHx\nHy\n",
+		"Fa\nRb\nEabc\n", "Fa\nRb\nE\n", "Fa\nRb\nEa\nEb\n", "Fa\nRb\nE+2\n",
+		"Fa\nRb\nWFULL\n", "Fa\nRb\nWHDRS\nWFULL\n", "Fa\nRb\nWX\n",
+		"Fa\nRb\nS\n", "Fa\nRb\nS\nS\n",
+		"Fa\nRb\nB8BITMIME\n", "Fa\nRb\nB7BIT\n", "Fa\nRb\nB8BITMIME\nB8BITMIME\n",
+		"Fa\nRb\nNNEVER\n", "Fa\nNNEVER\nRb\n", "Fa\nRb\nNNEVER\nNNEVER\n",
+		"Fa\nRb\nNSUCCESS,DELAY\n", "Fa\nRb\nNBOGUS\n",
+		"Fa\nRb\nOrfc822;b@x\n", "Fa\nOrfc822;b@x\nRb\n",
+		"Fa\nRb\nOrfc822;b@x\nOrfc822;b@x\n", "Fa\nRb\nOnosemicolon\n",
+		"Fa\nRb\nRc\nNNEVER\nOrfc822;c\n",
+	};
+	struct qenv e;
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		same(lines[i]);
+
+	/* used to disagree: "S" with a value was refused by tern-enqueue but
+	 * read from a file */
+	T_EQ_INT(same("Fa\nRb\nSx\n"), 0);
+
+	/* used to disagree: addresses, I and H over 256 bytes were refused
+	 * by tern-enqueue but read from a file; 256 is still fine */
+	for (i = 0; i < 8; i++) {
+		s = long_value("FRIH"[i % 4], i < 4 ? 256 : 257);
+		if (!T_CHECK(s != NULL))
+			return;
+		T_EQ_INT(same(s), i < 4);
+		free(s);
+	}
+
+	/* the intended differences: V, T and U are ours (skipped from a
+	 * client), unknown letters are skipped only in a file */
+	T_EQ_INT(input("T1\nUx\nV9\nFa\nRb\n", &e), 1);
+	qenv_free(&e);
+	T_EQ_INT(input("Fa\nRb\nZfuture\n", &e), 0);
+	qenv_free(&e);
+	T_EQ_INT(reader("Fa\nRb\nZfuture\n"), 1);
+}
+
+/* Used to disagree: 10000 recipients each with N and O were queued by
+ * tern-enqueue and then called corrupt by the reader ("too many lines",
+ * its limit was 10064 lines). */
+static void
+test_many_dsn_lines(void)
+{
+	struct qenv e, f;
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	char err[128];
+	size_t i;
+
+	T_EQ_INT(buf_cats(&in, "Fa\n"), 1);
+	for (i = 0; i < QFILE_RCPT_MAX; i++) {
+		char l[64];
+
+		snprintf(l, sizeof l, "R%zu\nNNEVER\nOrfc822;%zu\n", i, i);
+		if (buf_cats(&in, l) < 0)
+			break;
+	}
+	if (!T_EQ_INT(input(buf_str(&in), &e), 1))
+		return;
+	T_EQ_INT(e.nrcpt, QFILE_RCPT_MAX);
+	T_EQ_INT(qfile_format_env(&out, &e), 1);
+	T_CHECK(out.len <= QFILE_ENV_MAX);
+	T_EQ_INT(parse(out.s, out.len, &f, err, sizeof err), 1);
+	if (f.nrcpt == QFILE_RCPT_MAX)
+		T_EQ_STR(f.rcpt[QFILE_RCPT_MAX - 1].orcpt, "rfc822;9999");
+	qenv_free(&f);
+	qenv_free(&e);
+	buf_free(&in);
+	buf_free(&out);
+}
+
+/* The limits are the caller's: the same grammar with smaller ones. */
+static void
+test_limits(void)
+{
+	struct qenv_limits lim = { 8, 4, 3, 4 };
+	struct qenv_parse p;
+	struct qenv e;
+	const char *why = NULL;
+
+	memset(&e, 0, sizeof e);
+	qenv_parse_init(&p, QENV_INPUT, &lim);
+	T_EQ_INT(qenv_line(&p, &e, "Fabcd", 5, &why), 1);
+	T_EQ_INT(qenv_line(&p, &e, "Rabcde", 6, &why), 0);
+	T_EQ_STR(why, "recipient too long");
+	T_EQ_INT(qenv_line(&p, &e, "Ixyzw", 5, &why), 0);
+	T_EQ_INT(qenv_line(&p, &e, "Rabcd", 5, &why), 1);
+	T_EQ_INT(qenv_line(&p, &e, "Rb", 2, &why), 0);   /* the fifth line */
+	T_EQ_STR(why, "too many lines");
+	T_EQ_INT(qenv_line(&p, &e, "", 0, &why), 0);
+	T_EQ_INT(qenv_end(&p, &e, &why), 1);
+	qenv_free(&e);
+	memset(&e, 0, sizeof e);
+	qenv_parse_init(&p, QENV_FILE, &lim);
+	T_EQ_INT(qenv_line(&p, &e, "Fa", 2, &why), 0);
+	T_EQ_STR(why, "not a V1 queue file");
+	T_EQ_INT(qenv_end(&p, &e, &why), 0);
+	T_EQ_STR(why, "no T line");
+	qenv_free(&e);
+}
+
 int
 main(void)
 {
 	test_roundtrip();
 	test_malformed();
 	test_state();
+	test_one_grammar();
+	test_many_dsn_lines();
+	test_limits();
 	T_DONE();
 }
