@@ -5,7 +5,9 @@ against a fake tern-enqueue: the session alone, no queue.
 The fake (written into the instance's bin/) reads the lib/enq.h stream
 and stores FAKEQ/<id>.env and FAKEQ/<id>.msg only when the stream ended
 with "0\\n", so a message tern-smtpd refused or aborted leaves nothing.
-A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111.
+A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111;
+FAKEQ/die_early makes it exit after the envelope, writing its pid into
+FAKEQ/died.
 """
 import os
 import re
@@ -20,7 +22,7 @@ I = None
 PORT = None        # no RELAYCLIENT
 RELAY_PORT = None  # RELAYCLIENT set by the tcprules cdb
 FAKEQ = None
-SIZE_LIMIT = 10240
+SIZE_LIMIT = 102400   # above ENQ_CHUNK_MAX (64 KiB): see the BDAT 451 test
 MAX_RCPT = 5
 MAX_ERRORS = 10
 MAX_HOPS = 10
@@ -38,6 +40,13 @@ while True:
     if l == b"\n":
         break
     env.append(l)
+if os.path.exists(os.path.join(d, "die_early")):
+    # dies after the envelope (a crash): the pid tells the test whom to
+    # wait for
+    with open(os.path.join(d, "died.tmp"), "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(os.path.join(d, "died.tmp"), os.path.join(d, "died"))
+    sys.exit(111)
 msg = bytearray()
 while True:
     l = inp.readline()
@@ -454,6 +463,47 @@ def test_enqueue_failures():
                 assert_alive(c)
         finally:
             os.unlink(flag)
+
+
+def _gone(pid):
+    """pid has exited (a zombie holds no pipe any more)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_bdat_451_when_enqueue_died():
+    """A chunk written to a tern-enqueue that has died gets 451 at once,
+    not 250 (RFC 3030 2: the client stops sending chunks)."""
+    flag, died = os.path.join(FAKEQ, "die_early"), os.path.join(FAKEQ, "died")
+    open(flag, "w").close()
+    before = set(queued())
+    try:
+        with session() as c:
+            assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+            assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
+            # small: it stays in tern-smtpd's buffer, nothing is written
+            c.send(b"BDAT 12\r\nSubject: x\r\n")
+            assert c.reply()[0] == 250
+            pid = int(harness.wait_for(
+                lambda: os.path.exists(died) and open(died).read(),
+                what="the fake tern-enqueue to die"))
+            harness.wait_for(lambda: _gone(pid), what="pid %d to exit" % pid)
+            chunk = (b"y" * 98 + b"\r\n") * 700   # over ENQ_CHUNK_MAX
+            c.send(b"BDAT %d\r\n" % len(chunk) + chunk)
+            code, lines = c.reply()
+            assert code == 451 and lines[0].startswith("451 4.3.0 "), lines
+            # the transaction is gone: a further chunk gets 503
+            c.send(b"BDAT 3 LAST\r\nabc")
+            assert c.reply()[0] == 503
+            assert_alive(c)
+    finally:
+        os.unlink(flag)
+        if os.path.exists(died):
+            os.unlink(died)
+    assert set(queued()) == before
 
 
 def test_eof_in_data_queues_nothing():
