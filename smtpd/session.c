@@ -551,6 +551,11 @@ session_run(struct session *s)
 		int r;
 
 		session_clock(s, s->cmd_timeout);
+		/* nothing pipelined is left: the client waits for us, and
+		 * what it sends next is a new batch.  The maps are looked at
+		 * again then, once a batch, not at every RCPT and AUTH */
+		if (io_pending(&s->io) == 0)
+			map_refresh_period();
 		errno = 0;
 		r = io_getline(&s->io, line, SMTPD_AUTH_LINE_MAX, &len);
 		s->commands++;

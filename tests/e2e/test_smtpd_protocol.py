@@ -506,6 +506,26 @@ def test_bdat_451_when_enqueue_died():
     assert set(queued()) == before
 
 
+def test_rebuilt_map_seen_by_next_command():
+    """Maps are looked at once a command batch: a table rebuilt while the
+    session waits is in force for the client's next command."""
+    with session() as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 550
+        I.aliases["newalias@example.test"] = "demo@example.test"
+        try:
+            I.write_aliases()
+            assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 250
+            # pipelined in one batch: both see the same table
+            c.send("RCPT TO:<alice@example.test>\r\nRCPT TO:<newalias@example.test>\r\n")
+            assert c.reply()[0] == 250 and c.reply()[0] == 250
+        finally:
+            del I.aliases["newalias@example.test"]
+            I.write_aliases()
+        assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 550
+        assert_alive(c)
+
+
 def test_eof_in_data_queues_nothing():
     before = set(queued())
     c = session()
