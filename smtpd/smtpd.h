@@ -127,7 +127,9 @@ struct session {
 	/* the current transaction (RFC 5321 3.3), cleared by trans_reset */
 	struct buf from;              /* reverse-path, "" for <> */
 	struct rcpt *rcpt;            /* accepted forward-paths */
-	size_t nrcpt;
+	size_t nrcpt, rcpt_cap;       /* used and allocated */
+	size_t *rcpt_hash;            /* index by address: i + 1, 0 free */
+	size_t rcpt_hcap;             /* slots (a power of 2, or 0) */
 	size_t rcpt_tries;            /* RCPT commands, accepted or not */
 	int body8;                    /* BODY=8BITMIME given */
 	int utf8;                     /* SMTPUTF8 given (RFC 6531) */
