@@ -481,12 +481,18 @@ cmd_line(struct session *s, const char *line, size_t n)
 		return;
 	}
 	c = cmd_find(verb);
-	if (c == NULL) {
-		smtpd_error(s, 500, "5.5.1", "Error: command not recognized");
+	/* the length first, so that an over-long line gets the same reply
+	 * as one over SMTPD_AUTH_LINE_MAX, whatever its verb; only AUTH
+	 * lines may be longer (RFC 4954 4) */
+	if (n + 2 > SMTPD_CMD_MAX && (c == NULL || !(c->flags & CMD_LONG))) {
+		smtpd_error(s, 500, "5.5.2", "Error: line too long");
 		return;
 	}
-	if (n + 2 > SMTPD_CMD_MAX && !(c->flags & CMD_LONG)) {
-		smtpd_error(s, 500, "5.5.2", "Error: line too long");
+	if (c == NULL) {
+		/* RFC 3463 3.6: X.5.2 "could not be interpreted, ... the
+		 * command is unrecognized"; X.5.1 is for commands out of
+		 * sequence or not supported (503, 502) */
+		smtpd_error(s, 500, "5.5.2", "Error: command not recognized");
 		return;
 	}
 	if (c->flags & CMD_HTTP) {

@@ -196,7 +196,9 @@ def test_small_commands():
         assert code == 214 and lines[0].startswith("214 2.0.0 "), lines
         assert c.cmd("TURN")[1] == ["502 5.5.1 Error: command not implemented"]
         assert c.cmd("STARTTLS now")[0] == 501
-        assert c.cmd("FOO bar")[1] == ["500 5.5.1 Error: command not recognized"]
+        # RFC 3463 3.6: X.5.2 for an unrecognized command, X.5.1 for
+        # one out of sequence or not implemented
+        assert c.cmd("FOO bar")[1] == ["500 5.5.2 Error: command not recognized"]
         assert c.cmd("")[0] == 500
         assert c.cmd("MAIL FROM:<a\x00b@example.org>")[0] == 500
         assert c.cmd("QUIT now")[0] == 501
@@ -553,6 +555,9 @@ def test_bare_lf_command_accepted():
 def test_command_line_too_long():
     with session() as c:
         code, lines = c.cmd("NOOP " + "x" * 2100)
+        assert lines == ["500 5.5.2 Error: line too long"], lines
+        # whatever the verb, known or not
+        code, lines = c.cmd("FOO " + "x" * 3000)
         assert lines == ["500 5.5.2 Error: line too long"], lines
         assert_alive(c)
         # within the limit (512 + what SIZE, BODY, DSN, SMTPUTF8 and
