@@ -578,7 +578,7 @@ session_run(struct session *s)
 			}
 			/* RFC 5321 2.3.8 wants CRLF; a command ending in a
 			 * bare LF is unambiguous, so we take it (noted in
-			 * doc/VIOLATIONS.md) - unlike DATA, see data.c */
+			 * doc/VIOLATIONS.md), as DATA takes it in content */
 			if ((eol & SMTP_EOL_BARELF) && !warned_lf++)
 				log_info("%s barelf stage=command ip=%s",
 				    s->sid, s->ip);
