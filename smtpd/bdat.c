@@ -9,11 +9,13 @@
  * step: it gets 501 and the connection is closed.
  *
  * The octets are cut into lines here and go through message.c like the
- * lines of DATA, so the same checks apply: CRLF line ends only (a bare
- * LF or CR is refused, as for DATA), line length, size, hops.  A line
+ * lines of DATA, so the same checks apply: line ends (a bare LF is a
+ * line end, a bare CR is refused, as for DATA), line length, size, hops.  A line
  * may span chunks.  A refused message is answered at once and the
  * transaction reset (RFC 3030 2: the client sends no more chunks after
- * an error reply; any that come get 503 and are discarded).
+ * an error reply; any that come get 503 and are discarded).  So is a
+ * message whose tern-enqueue failed while a chunk was written to it: the
+ * chunk gets 451 (or 554 if tern-enqueue said the failure is permanent).
  */
 #include "config.h"
 
@@ -137,7 +139,10 @@ cmd_bdat(struct session *s, const char *arg, size_t n)
 	bdat_read(s, size, 1);
 	if (last && (s->ms.partial > 0 || s->ms.partial_over))
 		bdat_piece(s, "", 0, 1);  /* a last line without CRLF */
-	if (last || (s->ms.flags & ~DF_ENQ)) {
+	/* a refused message, or a tern-enqueue that failed (DF_ENQ: it
+	 * died or gave up; msg_finish gets its answer, 451 or 554): the
+	 * reply now, at this chunk, not a 250 for octets nobody keeps */
+	if (last || s->ms.flags) {
 		msg_finish(s);
 		trans_reset(s);
 		return;

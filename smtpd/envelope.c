@@ -33,7 +33,10 @@ trans_reset(struct session *s)
 	}
 	free(s->rcpt);
 	s->rcpt = NULL;
-	s->nrcpt = 0;
+	s->nrcpt = s->rcpt_cap = 0;
+	free(s->rcpt_hash);
+	s->rcpt_hash = NULL;
+	s->rcpt_hcap = 0;
 	s->rcpt_tries = 0;
 	buf_reset(&s->from);
 	buf_reset(&s->envid);
@@ -335,6 +338,76 @@ rcpt_decide(struct session *s, const char *addr)
 	return r;
 }
 
+/* FNV-1a of the canonical address, for the recipient index. */
+static size_t
+rcpt_hashof(const char *a)
+{
+	size_t h = (size_t)2166136261u;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * (size_t)16777619u;
+	return h;
+}
+
+/* Put recipient i into the index (open addressing; slots hold i + 1). */
+static void
+rcpt_index(struct session *s, size_t i)
+{
+	size_t mask = s->rcpt_hcap - 1, h = rcpt_hashof(s->rcpt[i].addr) & mask;
+
+	while (s->rcpt_hash[h] != 0)
+		h = (h + 1) & mask;
+	s->rcpt_hash[h] = i + 1;
+}
+
+/* The accepted recipient addr, or NULL.  The index keeps a transaction
+ * of up to smtpd_max_recipients (100000) RCPTs linear, not quadratic. */
+static struct rcpt *
+rcpt_find(struct session *s, const char *addr)
+{
+	size_t mask, h;
+
+	if (s->rcpt_hcap == 0)
+		return NULL;
+	mask = s->rcpt_hcap - 1;
+	for (h = rcpt_hashof(addr) & mask; s->rcpt_hash[h] != 0;
+	    h = (h + 1) & mask) {
+		struct rcpt *r = &s->rcpt[s->rcpt_hash[h] - 1];
+
+		if (strcmp(r->addr, addr) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Room for one more recipient: the array and the index (kept at most
+ * half full) grow by doubling. */
+static void
+rcpt_grow(struct session *s)
+{
+	size_t i;
+
+	if (s->nrcpt == s->rcpt_cap) {
+		size_t cap = s->rcpt_cap ? 2 * s->rcpt_cap : 16;
+		struct rcpt *v = reallocarray(s->rcpt, cap, sizeof *v);
+
+		if (v == NULL)
+			log_fatal("%s out of memory", s->sid);
+		s->rcpt = v;
+		s->rcpt_cap = cap;
+	}
+	if (2 * (s->nrcpt + 1) > s->rcpt_hcap) {
+		size_t cap = s->rcpt_hcap ? 2 * s->rcpt_hcap : 32;
+
+		free(s->rcpt_hash);
+		if ((s->rcpt_hash = calloc(cap, sizeof *s->rcpt_hash)) == NULL)
+			log_fatal("%s out of memory", s->sid);
+		s->rcpt_hcap = cap;
+		for (i = 0; i < s->nrcpt; i++)
+			rcpt_index(s, i);
+	}
+}
+
 /* Remember an accepted recipient (once: a repeated one is accepted again
  * but delivered once).  drop: an access DISCARD rule matched it; it is
  * kept so that DATA has a recipient, but never queued. */
@@ -342,25 +415,21 @@ static void
 rcpt_add(struct session *s, const char *addr, unsigned notify,
     const struct smtp_param *orcpt, int drop)
 {
-	struct rcpt *v, *r;
-	size_t i;
+	struct rcpt *r = rcpt_find(s, addr);
 
-	for (i = 0; i < s->nrcpt; i++)
-		if (strcmp(s->rcpt[i].addr, addr) == 0) {
-			s->rcpt[i].drop &= drop;
-			return;
-		}
-	v = realloc(s->rcpt, (s->nrcpt + 1) * sizeof *v);
-	if (v == NULL)
-		log_fatal("%s out of memory", s->sid);
-	s->rcpt = v;
-	r = &v[s->nrcpt];
+	if (r != NULL) {
+		r->drop &= drop;
+		return;
+	}
+	rcpt_grow(s);
+	r = &s->rcpt[s->nrcpt];
 	r->addr = strdup(addr);
 	r->notify = notify;
 	r->drop = drop;
 	r->orcpt = orcpt ? strndup(orcpt->val, orcpt->vallen) : NULL;
 	if (r->addr == NULL || (orcpt && r->orcpt == NULL))
 		log_fatal("%s out of memory", s->sid);
+	rcpt_index(s, s->nrcpt);
 	s->nrcpt++;
 }
 

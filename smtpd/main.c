@@ -90,7 +90,7 @@ static void
 args(struct session *s, int argc, char **argv)
 {
 	static const char usage[] = "usage: tern-smtpd [-C dir] "
-	    "[-m mx|submission|smtps] [-l addr:port [-c maxconn]]";
+	    "[-m mx|submission|smtps] [-l addr:port [-c maxconn]] | --version";
 	const char *m = "mx", *max = NULL;
 	char *end;
 	int c;
@@ -170,6 +170,17 @@ main(int argc, char **argv)
 	gid_t gid;
 	char err[512];
 
+	/* "--version" alone: what configure called this build, nothing
+	 * else is looked at */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		char v[64];
+		int n = snprintf(v, sizeof v, "tern-smtpd %s\n", TERN_VERSION);
+
+		if (n < 0 || (size_t)n >= sizeof v ||
+		    fd_write_all(1, v, (size_t)n) < 0)
+			return 111;
+		return 0;
+	}
 	/* fds 0, 1 (the connection) and 2 (the log) only */
 	fd_close_from(3);
 	/* a client that hangs up must not kill us in the middle of a write:

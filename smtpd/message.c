@@ -209,7 +209,10 @@ msg_line(struct session *s, const char *t, size_t n, unsigned eol)
 {
 	struct msgstate *ms = &s->ms;
 
-	if (eol & (SMTP_EOL_BARELF | SMTP_BARE_CR))
+	/* a bare LF is a line end (doc/VIOLATIONS.md); a bare CR is not,
+	 * and is refused: kept in the text it would reach the next server,
+	 * which might take it for a line end */
+	if (eol & SMTP_BARE_CR)
 		msg_refuse(s, DF_BARE);
 	if (ms->flags & ~DF_ENQ)
 		return;            /* refused already: only read the rest */
@@ -247,9 +250,9 @@ msg_refused(struct session *s)
 	int code = 554;
 
 	if (f & DF_BARE) {
-		why = "barelf";
-		smtpd_reply(s, code, "5.6.0", "Error: message contains bare LF "
-		    "or CR (RFC 5321 2.3.8)");
+		why = "barecr";
+		smtpd_reply(s, code, "5.6.0", "Error: message contains a bare "
+		    "CR (RFC 5321 2.3.8)");
 	} else if (f & DF_LONG) {
 		why = "line";
 		smtpd_reply(s, code, "5.6.0", "Error: message has a line "

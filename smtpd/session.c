@@ -481,12 +481,18 @@ cmd_line(struct session *s, const char *line, size_t n)
 		return;
 	}
 	c = cmd_find(verb);
-	if (c == NULL) {
-		smtpd_error(s, 500, "5.5.1", "Error: command not recognized");
+	/* the length first, so that an over-long line gets the same reply
+	 * as one over SMTPD_AUTH_LINE_MAX, whatever its verb; only AUTH
+	 * lines may be longer (RFC 4954 4) */
+	if (n + 2 > SMTPD_CMD_MAX && (c == NULL || !(c->flags & CMD_LONG))) {
+		smtpd_error(s, 500, "5.5.2", "Error: line too long");
 		return;
 	}
-	if (n + 2 > SMTPD_CMD_MAX && !(c->flags & CMD_LONG)) {
-		smtpd_error(s, 500, "5.5.2", "Error: line too long");
+	if (c == NULL) {
+		/* RFC 3463 3.6: X.5.2 "could not be interpreted, ... the
+		 * command is unrecognized"; X.5.1 is for commands out of
+		 * sequence or not supported (503, 502) */
+		smtpd_error(s, 500, "5.5.2", "Error: command not recognized");
 		return;
 	}
 	if (c->flags & CMD_HTTP) {
@@ -551,6 +557,11 @@ session_run(struct session *s)
 		int r;
 
 		session_clock(s, s->cmd_timeout);
+		/* nothing pipelined is left: the client waits for us, and
+		 * what it sends next is a new batch.  The maps are looked at
+		 * again then, once a batch, not at every RCPT and AUTH */
+		if (io_pending(&s->io) == 0)
+			map_refresh_period();
 		errno = 0;
 		r = io_getline(&s->io, line, SMTPD_AUTH_LINE_MAX, &len);
 		s->commands++;
@@ -567,7 +578,7 @@ session_run(struct session *s)
 			}
 			/* RFC 5321 2.3.8 wants CRLF; a command ending in a
 			 * bare LF is unambiguous, so we take it (noted in
-			 * doc/VIOLATIONS.md) - unlike DATA, see data.c */
+			 * doc/VIOLATIONS.md), as DATA takes it in content */
 			if ((eol & SMTP_EOL_BARELF) && !warned_lf++)
 				log_info("%s barelf stage=command ip=%s",
 				    s->sid, s->ip);

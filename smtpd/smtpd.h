@@ -127,7 +127,9 @@ struct session {
 	/* the current transaction (RFC 5321 3.3), cleared by trans_reset */
 	struct buf from;              /* reverse-path, "" for <> */
 	struct rcpt *rcpt;            /* accepted forward-paths */
-	size_t nrcpt;
+	size_t nrcpt, rcpt_cap;       /* used and allocated */
+	size_t *rcpt_hash;            /* index by address: i + 1, 0 free */
+	size_t rcpt_hcap;             /* slots (a power of 2, or 0) */
 	size_t rcpt_tries;            /* RCPT commands, accepted or not */
 	int body8;                    /* BODY=8BITMIME given */
 	int utf8;                     /* SMTPUTF8 given (RFC 6531) */
@@ -225,7 +227,7 @@ void sasl_implicit_tls(struct session *s);
 /* message.c and data.c */
 
 /* DF_* reasons for refusing a message (msgstate.flags). */
-#define DF_BARE  0x01  /* bare LF or CR (RFC 5321 2.3.8) */
+#define DF_BARE  0x01  /* a bare CR (RFC 5321 2.3.8) */
 #define DF_LONG  0x02  /* line over smtpd_max_line_length (4.5.3.1.6) */
 #define DF_SIZE  0x04  /* over message_size_limit (RFC 1870) */
 #define DF_HOPS  0x08  /* too many Received headers (RFC 5321 6.3) */
@@ -239,7 +241,8 @@ void data_run(struct session *s);
  * Received (and X-Tern-Spam) field.  1 ok, -1 (logged; nothing runs). */
 int msg_open(struct session *s);
 /* One line of the message, line end removed (and unstuffed for DATA);
- * eol is the smtp_line_end flags of how it ended. */
+ * eol holds the smtp_line_end flags of how it ended (a CR LF or a bare
+ * LF is a line end; SMTP_BARE_CR refuses the message). */
 void msg_line(struct session *s, const char *t, size_t n, unsigned eol);
 /* Refuse the message for reason flag (DF_*): tern-enqueue is stopped. */
 void msg_refuse(struct session *s, unsigned flag);

@@ -33,13 +33,21 @@ struct map {
 	int fd;          /* -1 when the table does not exist */
 	void *cdb;       /* struct cdb *, opaque here */
 	dev_t dev; ino_t ino; long mtime_ns;
+	unsigned long period;  /* the refresh period of the last check */
 };
 
 /* Open the compiled table path (the ".cdb" name).  A missing table is an
  * empty map (returns 1 with fd -1).  1 or -1. */
 int map_open(struct map *m, const char *cdbpath);
-/* Reopen if the file was replaced.  1 or -1. */
+/* Reopen if the file was replaced.  1 or -1.  Within one refresh
+ * period (map_refresh_period) the file is looked at (stat) only once per
+ * map; the rest of the period's calls return 1 at once. */
 int map_refresh(struct map *m);
+/* Start a new refresh period (tern-smtpd: at each batch of commands,
+ * when the client waits for our replies), so that a map rebuilt meanwhile
+ * is seen by the next map_refresh.  A process that never calls this gets
+ * a stat at every map_refresh. */
+void map_refresh_period(void);
 /* Look up key (lower-cased here); value into val_r.
  * 1 found, 0 not found, -1 error. */
 int map_get(struct map *m, const char *key, size_t keylen, struct buf *val_r);

@@ -161,6 +161,17 @@ tls_nonblock(int fd, int on, int *old_r)
 	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
+/* Put back the fd flags tls_nonblock saved (only those it did save);
+ * wfd first: when rfd == wfd, rflags are the original ones. */
+static void
+tls_restore_flags(const struct io *io, const struct tls_conn *c)
+{
+	if (c->wflags >= 0)
+		(void)fcntl(io->wfd, F_SETFL, c->wflags);
+	if (c->rflags >= 0)
+		(void)fcntl(io->rfd, F_SETFL, c->rflags);
+}
+
 /* The handshake, within io->timeout seconds in all.  1 or -1. */
 static int
 tls_handshake(struct io *io, SSL *ssl, char *err, size_t errsz)
@@ -218,6 +229,9 @@ tls_conn_start(struct io *io, SSL *ssl, char *err, size_t errsz)
 		return -1;
 	}
 	c->ssl = ssl;
+	/* -1: not saved (F_GETFL failed or was not reached), so nothing is
+	 * "restored" onto that fd; 0 would clear its flags */
+	c->rflags = c->wflags = -1;
 	if (tls_nonblock(io->rfd, 1, &c->rflags) < 0 ||
 	    tls_nonblock(io->wfd, 1, &c->wflags) < 0) {
 		e = errno;
@@ -240,9 +254,7 @@ tls_conn_start(struct io *io, SSL *ssl, char *err, size_t errsz)
 	io->ctx = c;
 	return 1;
 fail:
-	/* wfd first: when rfd == wfd, rflags are the original ones */
-	(void)fcntl(io->wfd, F_SETFL, c->wflags);
-	(void)fcntl(io->rfd, F_SETFL, c->rflags);
+	tls_restore_flags(io, c);
 	SSL_free(ssl);
 	if (c->sess)
 		SSL_SESSION_free(c->sess);
@@ -292,8 +304,7 @@ tls_end(struct io *io)
 	    fd_poll(io->wfd, POLLOUT, 1000) == 1)
 		(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
-	(void)fcntl(io->wfd, F_SETFL, c->wflags);
-	(void)fcntl(io->rfd, F_SETFL, c->rflags);
+	tls_restore_flags(io, c);
 	io->rd = c->rd;
 	io->wr = c->wr;
 	io->ctx = c->ctx;

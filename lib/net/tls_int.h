@@ -20,7 +20,7 @@ struct tls_conn {
 	ssize_t (*rd)(struct io *, void *, size_t);
 	ssize_t (*wr)(struct io *, const void *, size_t);
 	void *ctx;
-	int rflags, wflags;        /* fcntl flags of rfd/wfd before */
+	int rflags, wflags;        /* fcntl flags of rfd/wfd before; -1 unsaved */
 	SSL_SESSION *sess;         /* client: newest resumable session */
 	char info[TLS_INFO_MAX];
 };

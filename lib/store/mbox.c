@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -52,12 +53,14 @@ mbox_close(struct mbox *mb)
 }
 
 int
-mbox_lock(struct mbox *mb, const char *file)
+mbox_flock(const char *dir, const char *file, int wait_s, int *fd_r)
 {
+	struct timespec step = { 0, 10 * 1000 * 1000 };
 	char path[MBOX_PATH_MAX];
-	int fd;
+	long tries = wait_s * 100L;
+	int fd, saved;
 
-	if (fs_join(path, sizeof path, mb->dir, file) < 0)
+	if (fs_join(path, sizeof path, dir, file) < 0)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -65,13 +68,29 @@ mbox_lock(struct mbox *mb, const char *file)
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno == EWOULDBLOCK) {
+		if (errno == EWOULDBLOCK && wait_s <= 0) {
 			(void)close(fd);
 			return 0;
 		}
-		(void)close(fd);
-		return -1;
+		if (errno != EWOULDBLOCK || --tries <= 0) {
+			saved = errno == EWOULDBLOCK ? ETIMEDOUT : errno;
+			(void)close(fd);
+			errno = saved;
+			return -1;
+		}
+		(void)nanosleep(&step, NULL);
 	}
+	*fd_r = fd;
+	return 1;
+}
+
+int
+mbox_lock(struct mbox *mb, const char *file)
+{
+	int fd, r = mbox_flock(mb->dir, file, 0, &fd);
+
+	if (r <= 0)
+		return r;
 	if (mb->lockfd >= 0)
 		(void)close(mb->lockfd);
 	mb->lockfd = fd;

@@ -12,4 +12,11 @@
 int mbox_dir_each(const char *dir, const char *sub,
     int (*fn)(void *, const char *, size_t), void *arg);
 
+/* Open dir/file (created 0600 if missing; never through a symlink) and
+ * take an exclusive flock(2) of it, retrying every 10 ms for up to
+ * wait_s seconds (0: no wait).  1 with the fd in *fd_r; 0 someone else
+ * holds it (wait_s 0 only); -1 error with errno (ETIMEDOUT when the
+ * wait ran out).  The one lock routine of mbox_lock and the uidlist. */
+int mbox_flock(const char *dir, const char *file, int wait_s, int *fd_r);
+
 #endif

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,29 +148,10 @@ sort_once(void *a, size_t n, size_t size,
 static int
 list_lock(const struct mbox *mb)
 {
-	struct timespec step = { 0, 10 * 1000 * 1000 };
-	char path[4096];
-	long tries = MBOX_LOCK_WAIT * 100L;
 	int fd;
 
-	if (fs_join(path, sizeof path, mb->dir, MBOX_UIDLIST_LOCK) < 0)
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK || --tries <= 0) {
-			int saved = errno == EWOULDBLOCK ? ETIMEDOUT : errno;
-
-			(void)close(fd);
-			errno = saved;
-			return -1;
-		}
-		(void)nanosleep(&step, NULL);
-	}
-	return fd;
+	return mbox_flock(mb->dir, MBOX_UIDLIST_LOCK, MBOX_LOCK_WAIT, &fd) > 0 ?
+	    fd : -1;
 }
 
 /* A second look for entries the scan missed: keep those whose base is

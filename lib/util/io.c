@@ -178,6 +178,27 @@ io_pending(const struct io *io)
 	return io->rlen - io->rpos;
 }
 
+ssize_t
+io_peek(struct io *io, const char **p_r)
+{
+	if (io->rpos == io->rlen) {
+		int r = io_fill(io);
+
+		if (r <= 0)
+			return r;
+	}
+	*p_r = io->rbuf + io->rpos;
+	return (ssize_t)(io->rlen - io->rpos);
+}
+
+void
+io_skip(struct io *io, size_t n)
+{
+	size_t avail = io->rlen - io->rpos;
+
+	io->rpos += n < avail ? n : avail;
+}
+
 int
 io_wait(struct io *io, int ms)
 {

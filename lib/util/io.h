@@ -42,6 +42,14 @@ int io_getline(struct io *io, char *line, size_t max, size_t *len_r);
 ssize_t io_read(struct io *io, void *p, size_t n);
 /* Number of bytes already buffered for reading (for pipelining checks). */
 size_t io_pending(const struct io *io);
+/* Look at the unread bytes without taking them: *p_r points at them
+ * (valid until the next io call) and their count is returned.  With none
+ * buffered, reads once (flushing buffered writes first, as io_read does).
+ * count, 0 EOF, -1 error.  For parsers that must stop at an exact byte
+ * (the end of SMTP DATA) and leave the rest for the next reader. */
+ssize_t io_peek(struct io *io, const char **p_r);
+/* Take n of the bytes io_peek showed (n at most its count). */
+void io_skip(struct io *io, size_t n);
 /* Wait up to ms milliseconds for input: 1 input ready, 0 none, -1 error. */
 int io_wait(struct io *io, int ms);
 /* Buffered writes; io_flush sends what is buffered.  1 or -1. */

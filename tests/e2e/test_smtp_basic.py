@@ -189,12 +189,45 @@ def data_session(payload, mail_from="MAIL FROM:<sender@example.org>"):
         return rep
 
 
-def test_bare_lf_rejected():
+def test_bare_lf_smtplib_delivered():
+    """smtplib.sendmail(..., msg.as_bytes()) sends the LF line ends of the
+    email package as they are: tern-smtpd takes them as line ends."""
+    import email.message
     m = marker("barelf")
-    code, lines = data_session(b"Subject: " + m.encode() +
-                               b"\r\n\r\nline one\nline two\r\n.\r\n")
-    assert 500 <= code <= 599, "bare LF in DATA -> %s (want 5xx)" % lines
-    assert_not_queued_or_delivered(m)
+    msg = email.message.EmailMessage()
+    msg["From"] = "sender@example.org"
+    msg["To"] = "demo@example.test"
+    msg["Subject"] = m
+    msg.set_content("line one\n.dot line\nline three\n")
+    raw = msg.as_bytes()
+    assert b"\r" not in raw and b"\n.dot line\n" in raw
+    with smtplib.SMTP("127.0.0.1", PORT, local_hostname="client.example.org",
+                      timeout=10) as s:
+        assert s.sendmail("sender@example.org", ["demo@example.test"], raw) == {}
+    _, data = I.wait_for_message("demo@example.test", m, timeout=5)
+    # smtplib stuffs the dot after a bare LF too (its "^." is
+    # multi-line), and ends the last LF line with a CRLF of its own,
+    # which is an empty line more
+    assert data.endswith(raw + b"\n"), (raw, data[-300:])
+
+
+def test_bare_lf_curl_delivered():
+    """curl --upload-file without --crlf: the file's LF line ends."""
+    curl = harness.need_tool("curl")
+    m = marker("curl")
+    f = I.path("curl-%s.eml" % m)
+    with open(f, "wb") as fh:
+        fh.write(b"From: sender@example.org\nTo: demo@example.test\n"
+                 b"Subject: %s\n\nsent by curl\nwith LF ends\n" % m.encode())
+    r = subprocess.run([curl, "-sS", "--url", "smtp://127.0.0.1:%d" % PORT,
+                        "--mail-from", "sender@example.org",
+                        "--mail-rcpt", "demo@example.test",
+                        "--upload-file", f], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+    _, data = I.wait_for_message("demo@example.test", m, timeout=5)
+    # curl ends the data with CRLF . CRLF after the file's last LF: an
+    # empty line more
+    assert data.endswith(b"\n\nsent by curl\nwith LF ends\n\n"), data[-200:]
 
 
 def test_long_line_rejected():

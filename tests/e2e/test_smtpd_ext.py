@@ -81,10 +81,16 @@ def test_bdat_empty_last_and_errors():
         c.send("BDAT 3\r\nabc")
         assert c.reply()[0] == 250
         assert c.cmd("DATA")[1] == ["503 5.5.1 Error: DATA after BDAT"]
-        # a bare LF is refused at once; later chunks get 503
+        # a bare LF is a line end, as in DATA
         assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
         assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
-        c.send("BDAT 5\r\na\nb\r\n")
+        c.send("BDAT 5 LAST\r\na\nb\r\n")
+        code, lines = c.reply()
+        assert code == 250 and "queued as" in lines[0], lines
+        # a bare CR is refused at once; later chunks get 503
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
+        c.send("BDAT 5\r\na\rb\r\n")
         assert c.reply()[0] == 554
         c.send("BDAT 3 LAST\r\nxyz")
         assert c.reply()[0] == 503

@@ -8,6 +8,7 @@ in a session, and as root: listener and sessions run as smtpd_user with
 no capabilities.
 """
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -266,3 +267,14 @@ def test_listener_and_session_unprivileged():
         for pid in kids:
             assert status_ids(pid) == want, (pid, status_ids(pid))
         assert c.cmd("QUIT")[0] == 221
+
+
+def test_version():
+    """--version prints "tern-smtpd VERSION" (configure's TERN_VERSION)
+    and exits 0, touching no configuration."""
+    with open(os.path.join(harness.HERE, "..", "..", "config.h")) as f:
+        want = re.search(r'#define TERN_VERSION "([^"]+)"', f.read()).group(1)
+    r = subprocess.run([I.prog("tern-smtpd"), "--version"], capture_output=True,
+                       timeout=10, env={"TERN_CONFDIR": "/nonexistent"})
+    assert (r.returncode, r.stdout, r.stderr) == \
+        (0, ("tern-smtpd %s\n" % want).encode(), b""), r

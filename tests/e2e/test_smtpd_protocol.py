@@ -5,7 +5,9 @@ against a fake tern-enqueue: the session alone, no queue.
 The fake (written into the instance's bin/) reads the lib/enq.h stream
 and stores FAKEQ/<id>.env and FAKEQ/<id>.msg only when the stream ended
 with "0\\n", so a message tern-smtpd refused or aborted leaves nothing.
-A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111.
+A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111;
+FAKEQ/die_early makes it exit after the envelope, writing its pid into
+FAKEQ/died.
 """
 import os
 import re
@@ -20,7 +22,7 @@ I = None
 PORT = None        # no RELAYCLIENT
 RELAY_PORT = None  # RELAYCLIENT set by the tcprules cdb
 FAKEQ = None
-SIZE_LIMIT = 10240
+SIZE_LIMIT = 102400   # above ENQ_CHUNK_MAX (64 KiB): see the BDAT 451 test
 MAX_RCPT = 5
 MAX_ERRORS = 10
 MAX_HOPS = 10
@@ -38,6 +40,13 @@ while True:
     if l == b"\n":
         break
     env.append(l)
+if os.path.exists(os.path.join(d, "die_early")):
+    # dies after the envelope (a crash): the pid tells the test whom to
+    # wait for
+    with open(os.path.join(d, "died.tmp"), "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(os.path.join(d, "died.tmp"), os.path.join(d, "died"))
+    sys.exit(111)
 msg = bytearray()
 while True:
     l = inp.readline()
@@ -187,7 +196,9 @@ def test_small_commands():
         assert code == 214 and lines[0].startswith("214 2.0.0 "), lines
         assert c.cmd("TURN")[1] == ["502 5.5.1 Error: command not implemented"]
         assert c.cmd("STARTTLS now")[0] == 501
-        assert c.cmd("FOO bar")[1] == ["500 5.5.1 Error: command not recognized"]
+        # RFC 3463 3.6: X.5.2 for an unrecognized command, X.5.1 for
+        # one out of sequence or not implemented
+        assert c.cmd("FOO bar")[1] == ["500 5.5.2 Error: command not recognized"]
         assert c.cmd("")[0] == 500
         assert c.cmd("MAIL FROM:<a\x00b@example.org>")[0] == 500
         assert c.cmd("QUIT now")[0] == 501
@@ -371,26 +382,49 @@ def refused(body, want, rcpts=("demo@example.test",)):
     assert set(queued()) == before, "a refused message was queued"
 
 
-def test_bare_lf_refused():
-    refused(b"Subject: lf\r\n\r\nbare\nlf\r\n", "554 5.6.0 ")
+def test_bare_lf_taken_as_line_end():
+    """A bare LF ends a line inside DATA (Postfix's "normalize"); the
+    leading dot goes from every line, whatever ended the line before."""
+    with session() as c:
+        code, lines = send_mail(c, b"Subject: lf\n\nbare\nlf\r\n"
+                                b".stuffed after lf\n..two\nend\r\n")
+        assert code == 250, lines
+        _, msg = queued()[qid_of(lines)]
+        assert msg.endswith(b"\nSubject: lf\n\nbare\nlf\nstuffed after lf\n"
+                            b".two\nend\n"), msg
+        assert_alive(c)
+    assert "barelf stage=data ip=127.0.0.1" in smtpd_log()
 
 
 def test_bare_cr_refused():
-    refused(b"Subject: cr\r\n\r\nbare\rcr\r\n", "554 5.6.0 ")
+    refused(b"Subject: cr\r\n\r\nbare\rcr\r\n", "554 5.6.0 Error: message contains a bare CR")
+    # a CR before the line's CR LF is a bare CR too
+    refused(b"Subject: cr\r\n\r\nbare\r\r\n", "554 5.6.0 ")
 
 
-def test_smuggling_lf_dot_crlf():
-    """<LF>.<CRLF> is not the end of data (SMTP smuggling): the "MAIL"
-    after it is message content, and the whole message is refused."""
-    body = (b"Subject: smuggle\r\n\r\nx\n.\r\n"
-            b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<alice@example.test>\r\n"
+SMUGGLED = (b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<alice@example.test>\r\n"
             b"DATA\r\nSubject: smuggled\r\n\r\nevil\r\n")
-    refused(body, "554 5.6.0 ")
-    with session() as c:
-        # <CRLF>.<LF> neither
-        code, lines = send_mail(c, b"Subject: s2\r\n\r\nx\r\n.\nNOOP\r\n")
-        assert lines[0].startswith("554 5.6.0 "), lines
-        assert_alive(c)
+
+
+def test_smuggling_not_split():
+    """<LF>.<LF>, <LF>.<CRLF> and <CRLF>.<LF> are not the end of data
+    (SMTP smuggling): what follows them is content of the one message,
+    never a second transaction."""
+    for end in (b"\n.\n", b"\n.\r\n", b"\r\n.\n"):
+        before = set(queued())
+        with session() as c:
+            code, lines = send_mail(c, b"Subject: smuggle\r\n\r\nx" + end +
+                                    SMUGGLED)
+            assert code == 250 and len(lines) == 1, (end, lines)
+            # no replies to a "MAIL", "RCPT", "DATA" are waiting
+            assert_alive(c)
+        new = set(queued()) - before
+        assert len(new) == 1, (end, new)
+        env, msg = queued()[new.pop()]
+        assert [l for l in env if l.startswith("R")] == ["Rdemo@example.test"], env
+        assert msg.endswith(b"\nSubject: smuggle\n\nx\n\n"
+                            b"MAIL FROM:<evil@example.org>\nRCPT TO:<alice@example.test>\n"
+                            b"DATA\nSubject: smuggled\n\nevil\n"), (end, msg)
 
 
 def test_long_line():
@@ -433,6 +467,67 @@ def test_enqueue_failures():
             os.unlink(flag)
 
 
+def _gone(pid):
+    """pid has exited (a zombie holds no pipe any more)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_bdat_451_when_enqueue_died():
+    """A chunk written to a tern-enqueue that has died gets 451 at once,
+    not 250 (RFC 3030 2: the client stops sending chunks)."""
+    flag, died = os.path.join(FAKEQ, "die_early"), os.path.join(FAKEQ, "died")
+    open(flag, "w").close()
+    before = set(queued())
+    try:
+        with session() as c:
+            assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+            assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
+            # small: it stays in tern-smtpd's buffer, nothing is written
+            c.send(b"BDAT 12\r\nSubject: x\r\n")
+            assert c.reply()[0] == 250
+            pid = int(harness.wait_for(
+                lambda: os.path.exists(died) and open(died).read(),
+                what="the fake tern-enqueue to die"))
+            harness.wait_for(lambda: _gone(pid), what="pid %d to exit" % pid)
+            chunk = (b"y" * 98 + b"\r\n") * 700   # over ENQ_CHUNK_MAX
+            c.send(b"BDAT %d\r\n" % len(chunk) + chunk)
+            code, lines = c.reply()
+            assert code == 451 and lines[0].startswith("451 4.3.0 "), lines
+            # the transaction is gone: a further chunk gets 503
+            c.send(b"BDAT 3 LAST\r\nabc")
+            assert c.reply()[0] == 503
+            assert_alive(c)
+    finally:
+        os.unlink(flag)
+        if os.path.exists(died):
+            os.unlink(died)
+    assert set(queued()) == before
+
+
+def test_rebuilt_map_seen_by_next_command():
+    """Maps are looked at once a command batch: a table rebuilt while the
+    session waits is in force for the client's next command."""
+    with session() as c:
+        assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+        assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 550
+        I.aliases["newalias@example.test"] = "demo@example.test"
+        try:
+            I.write_aliases()
+            assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 250
+            # pipelined in one batch: both see the same table
+            c.send("RCPT TO:<alice@example.test>\r\nRCPT TO:<newalias@example.test>\r\n")
+            assert c.reply()[0] == 250 and c.reply()[0] == 250
+        finally:
+            del I.aliases["newalias@example.test"]
+            I.write_aliases()
+        assert c.cmd("RCPT TO:<newalias@example.test>")[0] == 550
+        assert_alive(c)
+
+
 def test_eof_in_data_queues_nothing():
     before = set(queued())
     c = session()
@@ -460,6 +555,9 @@ def test_bare_lf_command_accepted():
 def test_command_line_too_long():
     with session() as c:
         code, lines = c.cmd("NOOP " + "x" * 2100)
+        assert lines == ["500 5.5.2 Error: line too long"], lines
+        # whatever the verb, known or not
+        code, lines = c.cmd("FOO " + "x" * 3000)
         assert lines == ["500 5.5.2 Error: line too long"], lines
         assert_alive(c)
         # within the limit (512 + what SIZE, BODY, DSN, SMTPUTF8 and

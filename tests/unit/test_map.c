@@ -518,6 +518,39 @@ cleanup(void)
 		perror(dir);
 }
 
+/* Refresh periods: one stat per map and period; a new period sees a
+ * rebuilt table at once.  Runs last: periods stay on for the process. */
+static void
+t_period(void)
+{
+	char cdb[4096];
+	struct map m;
+
+	snprintf(cdb, sizeof cdb, "%s.cdb", path_of("routes"));
+	T_EQ_INT(compile("routes", MAP_ROUTES, "a.test p1\n", NULL), 1);
+	T_EQ_INT(map_open(&m, cdb), 1);
+	map_refresh_period();
+	T_EQ_INT(map_refresh(&m), 1);
+	T_EQ_INT(compile("routes", MAP_ROUTES, "a.test p2\n", NULL), 1);
+	/* same period: the file is not looked at again */
+	T_EQ_INT(map_refresh(&m), 1);
+	T_EQ_INT(map_get(&m, "a.test", 6, &val), 1);
+	T_EQ_STR(buf_str(&val), "p1");
+	/* the next period sees the new table with its first refresh */
+	map_refresh_period();
+	T_EQ_INT(map_refresh(&m), 1);
+	T_EQ_INT(map_get(&m, "a.test", 6, &val), 1);
+	T_EQ_STR(buf_str(&val), "p2");
+	/* a removed table is seen the same way */
+	T_EQ_INT(unlink(cdb), 0);
+	T_EQ_INT(map_refresh(&m), 1);
+	T_EQ_INT(map_get(&m, "a.test", 6, &val), 1);
+	map_refresh_period();
+	T_EQ_INT(map_refresh(&m), 1);
+	T_EQ_INT(map_get(&m, "a.test", 6, &val), 0);
+	map_close(&m);
+}
+
 int
 main(void)
 {
@@ -536,6 +569,7 @@ main(void)
 	t_atomic();
 	t_check();
 	t_types();
+	t_period();
 	cleanup();
 	buf_free(&val);
 	T_DONE();

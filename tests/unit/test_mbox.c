@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
 #include "store/mbox.h"
+#include "store/mbox_int.h"
 #include "t.h"
 
 static char md[300];
@@ -369,6 +371,36 @@ test_lock(void)
 	mbox_close(&b);
 }
 
+/* The one flock helper: no wait (0), a bounded wait (ETIMEDOUT), a
+ * symlink refused, the mode of a new lock file. */
+static void
+test_flock(void)
+{
+	struct timespec t0, t1;
+	char path[4096];
+	struct stat st;
+	int a = -1, b = -1;
+
+	fresh();
+	T_EQ_INT(mbox_flock(md, "x.lock", 0, &a), 1);
+	snprintf(path, sizeof path, "%s/x.lock", md);
+	T_CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+	T_EQ_INT(mbox_flock(md, "x.lock", 0, &b), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	errno = 0;
+	T_EQ_INT(mbox_flock(md, "x.lock", 1, &b), -1);
+	T_EQ_INT(errno, ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	T_CHECK(t1.tv_sec - t0.tv_sec >= 0 && t1.tv_sec - t0.tv_sec <= 3);
+	close(a);
+	T_EQ_INT(mbox_flock(md, "x.lock", 1, &b), 1);
+	close(b);
+	snprintf(path, sizeof path, "%s/link.lock", md);
+	T_CHECK(symlink("x.lock", path) == 0);
+	T_EQ_INT(mbox_flock(md, "link.lock", 0, &b), -1);
+	T_EQ_INT(errno, ELOOP);
+}
+
 int
 main(void)
 {
@@ -383,6 +415,7 @@ main(void)
 	test_uids();
 	test_relocate();
 	test_lock();
+	test_flock();
 	rm_rf(md);
 	T_DONE();
 }

@@ -15,6 +15,7 @@
  * AEAD suites only, ticket resumption, tls_min_version = TLSv1.3.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,34 @@ t_timeout(void)
 	close(sv[1]);
 }
 
+/* F_GETFL failing on one fd (here a closed rfd) must not "restore"
+ * flags of 0 onto the other: wfd keeps its O_NONBLOCK and O_APPEND-like
+ * flags as they were. */
+static void
+t_flags(void)
+{
+	struct io io;
+	int p[2], fl;
+
+	if (!T_CHECK(pipe(p) == 0))
+		return;
+	T_CHECK(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0);
+	T_EQ_INT(tls_server_init(err, sizeof err), 1);
+	io_init(&io, -1, p[1], 1);
+	T_EQ_INT(tls_server_start(&io, err, sizeof err), -1);
+	T_EQ_INT(errno, EBADF);
+	fl = fcntl(p[1], F_GETFL);
+	T_CHECK(fl >= 0 && (fl & O_NONBLOCK));
+	/* and the other way round: wfd bad, rfd's flags come back */
+	T_CHECK(fcntl(p[0], F_SETFL, 0) == 0);
+	io_init(&io, p[0], -1, 1);
+	T_EQ_INT(tls_server_start(&io, err, sizeof err), -1);
+	fl = fcntl(p[0], F_GETFL);
+	T_CHECK(fl >= 0 && !(fl & O_NONBLOCK));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* Build errors come from tls_server_prepare, are final and stop
  * STARTTLS from being offered. */
 static void
@@ -545,6 +574,7 @@ main(void)
 	t_verify();
 	t_tls12();
 	t_timeout();
+	t_flags();
 	t_config();
 	t_lazy();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
