@@ -73,7 +73,7 @@ static const int catch_sigs[] = { SIGTERM, SIGINT };
 static void
 setup_ids(void)
 {
-	const char *vu = cfg_str("virtual_user"), *qu = cfg_str("queue_user");
+	const char *vu = cfg_str(virtual_user), *qu = cfg_str(queue_user);
 
 	dl_ids.vuid = dl_ids.quid = getuid();
 	dl_ids.vgid = dl_ids.qgid = getgid();
@@ -327,12 +327,12 @@ main(int argc, char **argv)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	setup_ids();
 	startup_drop(&st);
-	if (fs_join(enqueue, sizeof enqueue, cfg_str("program_dir"),
+	if (fs_join(enqueue, sizeof enqueue, cfg_str(program_dir),
 	    "tern-enqueue") < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	if (local_open(&lm) < 0)
 		log_fatal("cannot open the maps: %s", strerror(errno));
-	maxkids = cfg_num("local_concurrency");
+	maxkids = cfg_num(local_concurrency);
 	kids = calloc(maxkids + 1, sizeof *kids);
 	if (kids == NULL || wq_room() < 0)
 		log_fatal("out of memory");

@@ -155,14 +155,14 @@ std_fds(void)
 static void
 enter_spool(void)
 {
-	const char *spool = cfg_str("spool_dir");
+	const char *spool = cfg_str(spool_dir);
 	int root = geteuid() == 0, fd;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct stat st;
 
-	if (root && priv_user(cfg_str("queue_user"), &uid, &gid) != 1)
-		die(111, "unknown queue_user %s", cfg_str("queue_user"));
+	if (root && priv_user(cfg_str(queue_user), &uid, &gid) != 1)
+		die(111, "unknown queue_user %s", cfg_str(queue_user));
 	fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		die(111, "%s: %s", spool, strerror(errno));
@@ -231,7 +231,7 @@ setup(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
 	if (cfg_load(dir, err, sizeof err) < 0)
 		die(111, "%s", err);
-	to_syslog = strcmp(cfg_str("log"), "stderr") != 0;
+	to_syslog = strcmp(cfg_str(log), "stderr") != 0;
 	cfg_log_init("tern-enqueue");
 	enter_spool();
 }
@@ -343,7 +343,7 @@ commit(int fd)
 
 	if (fchmod(fd, QFILE_MODE_DONE) < 0 || fsync(fd) < 0 || close(fd) < 0)
 		die(111, "writing %s: %s", workname, strerror(errno));
-	if (cfg_bool("spool_sync_dirs") && fs_syncdir("mess") < 0)
+	if (cfg_bool(spool_sync_dirs) && fs_syncdir("mess") < 0)
 		die(111, "fsync mess: %s", strerror(errno));
 	/* committed: from here on a signal must not remove anything */
 	sigfillset(&all);
@@ -398,7 +398,7 @@ main(int argc, char **argv)
 	fd = create_work(id);
 	if (fd_write_all(fd, env.s, env.len) < 0)
 		die(111, "writing %s: %s", workname, strerror(errno));
-	size = copy_body(fd, cfg_num("message_size_limit"));
+	size = copy_body(fd, cfg_num(message_size_limit));
 	commit(fd);
 	announce(id);
 	log_info("%s queued from=<%s> nrcpt=%zu size=%lu uid=%lu", id,

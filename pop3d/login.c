@@ -31,7 +31,7 @@
 static int
 may_login(struct pop3 *p)
 {
-	return tls_active(&p->io) || cfg_bool("allow_plaintext_auth");
+	return tls_active(&p->io) || cfg_bool(allow_plaintext_auth);
 }
 
 /* Refuse a password before TLS (RFC 3206 [AUTH]; RFC 2595 2.1). */

@@ -112,7 +112,7 @@ maildrop_run(struct pop3 *p, const char *maildir)
 	char c = CTL_RELAY;
 
 	p->state = ST_TRANS;
-	io_init(&p->io, p->ctl, p->ctl, (int)cfg_num("pop3d_timeout"));
+	io_init(&p->io, p->ctl, p->ctl, (int)cfg_num(pop3d_timeout));
 	/* from here on the login child relays the session to us */
 	if (fd_write_all(p->ctl, &c, 1) < 0)
 		session_lost(p, "login");

@@ -116,7 +116,7 @@ login_child(struct pop3 *p, int ctl)
 	if (r == 0 && p->implicit_tls)
 		early_fail("%s -T needs tls_cert in tern.conf", p->sid);
 	startup_drop(&st_login);
-	io_init(&p->io, 0, 1, (int)cfg_num("pop3d_timeout"));
+	io_init(&p->io, 0, 1, (int)cfg_num(pop3d_timeout));
 	login_run(p);
 }
 
@@ -215,7 +215,7 @@ static void
 parent_run(struct pop3 *p, int ctl)
 {
 	static char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
-	unsigned long max = cfg_num("auth_max_failures"), failures = 0;
+	unsigned long max = cfg_num(auth_max_failures), failures = 0;
 	struct buf canon = BUF_INIT;
 	char safe[LOG_SAFE_MAX];
 	int r;
@@ -239,7 +239,7 @@ parent_run(struct pop3 *p, int ctl)
 		log_info("%s auth failed ip=%s user=%s failures=%lu", p->sid,
 		    p->ip, log_safe(safe, sizeof safe, user, strlen(user)),
 		    failures);
-		sig_sleep(cfg_num("auth_fail_delay"));
+		sig_sleep(cfg_num(auth_fail_delay));
 		ctl_answer(p, ctl, failures >= max ? CTL_FAIL_LAST : CTL_FAIL);
 		if (failures >= max)
 			break;
@@ -300,9 +300,9 @@ main(int argc, char **argv)
 	p->ctl = -1;
 	if (local_open(&p->maps) < 0)
 		early_fail("%s cannot open maps: %s", p->sid, strerror(errno));
-	if (priv_is_root() && priv_user(cfg_str("pop3d_user"), &uid, &gid) <= 0)
+	if (priv_is_root() && priv_user(cfg_str(pop3d_user), &uid, &gid) <= 0)
 		early_fail("%s pop3d_user %s: no such user", p->sid,
-		    cfg_str("pop3d_user"));
+		    cfg_str(pop3d_user));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		early_fail("%s socketpair: %s", p->sid, strerror(errno));
 	log_info("%s connect ip=%s%s", p->sid, p->ip,

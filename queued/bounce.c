@@ -32,8 +32,8 @@
 static void
 sb_postmaster(char *out, size_t outsz)
 {
-	const char *pm = cfg_str("double_bounce_recipient");
-	const char *dom = cfg_list("local_domains", 0);
+	const char *pm = cfg_str(double_bounce_recipient);
+	const char *dom = cfg_list(local_domains, 0);
 
 	if (pm[0] == '\0')
 		pm = "postmaster";

@@ -45,14 +45,14 @@ setup_config(void)
 {
 	static char enqueue[4096];
 
-	sched.conc = cfg_num("local_concurrency");
-	sched.min_backoff = (time_t)cfg_num("queue_min_backoff");
-	sched.max_backoff = (time_t)cfg_num("queue_max_backoff");
-	sched.factor = cfg_num("queue_backoff_factor");
-	sched.lifetime = (time_t)cfg_num("queue_lifetime");
+	sched.conc = cfg_num(local_concurrency);
+	sched.min_backoff = (time_t)cfg_num(queue_min_backoff);
+	sched.max_backoff = (time_t)cfg_num(queue_max_backoff);
+	sched.factor = cfg_num(queue_backoff_factor);
+	sched.lifetime = (time_t)cfg_num(queue_lifetime);
 	if (sched.factor < 1)
 		sched.factor = 1;
-	if (fs_join(enqueue, sizeof enqueue, cfg_str("program_dir"),
+	if (fs_join(enqueue, sizeof enqueue, cfg_str(program_dir),
 	    "tern-enqueue") < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	sched.enqueue = enqueue;
@@ -68,13 +68,13 @@ setup_fds(void)
 	sched.sock = DLV_FD;
 	if (fd_cloexec(sched.sock) < 0 || fd_nonblock(sched.sock) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
-	if (chdir(cfg_str("spool_dir")) < 0)
-		log_fatal("cannot enter %s: %s", cfg_str("spool_dir"),
+	if (chdir(cfg_str(spool_dir)) < 0)
+		log_fatal("cannot enter %s: %s", cfg_str(spool_dir),
 		    strerror(errno));
 	/* O_RDWR: we are a writer too, so the FIFO never reports EOF */
 	sched.fifo = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (sched.fifo < 0)
-		log_fatal("cannot open %s/trigger: %s", cfg_str("spool_dir"),
+		log_fatal("cannot open %s/trigger: %s", cfg_str(spool_dir),
 		    strerror(errno));
 }
 

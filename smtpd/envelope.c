@@ -192,7 +192,7 @@ sender_owned(const struct session *s, const char *sender)
 		return 1;
 	if (!str_caseeq(dom, udom))
 		return 0;
-	addr_base_local(sender, cfg_str("recipient_delimiter"), &base, &local);
+	addr_base_local(sender, cfg_str(recipient_delimiter), &base, &local);
 	addr_base_local(user, "", &ulocal, &ulocal);
 	return base == ulocal && str_ncaseeq(sender, user, base);
 }
@@ -210,7 +210,7 @@ mail_checks(struct session *s)
 		    "SMTPUTF8");
 		return 0;
 	}
-	if (s->authed && cfg_bool("smtpd_sender_check") &&
+	if (s->authed && cfg_bool(smtpd_sender_check) &&
 	    !sender_owned(s, from)) {
 		log_info("%s reject stage=mail ip=%s from=<%s> user=%s "
 		    "reply=553 why=sender", s->sid, s->ip, from,
@@ -498,7 +498,7 @@ rcpt_addr(struct session *s, const char *rest, size_t restlen,
 	}
 	/* RFC 5321 4.1.1.3: "<Postmaster>" without a domain is ours */
 	if (addr_domain(buf_str(addr))[0] == '\0') {
-		const char *dom = cfg_list("local_domains", 0);
+		const char *dom = cfg_list(local_domains, 0);
 
 		if (buf_catc(addr, '@') < 0 ||
 		    buf_cats(addr, dom ? dom : s->host) < 0)

@@ -199,7 +199,7 @@ maps_refresh(struct session *s)
 	    map_refresh(&s->maps.aliases) < 0 ||
 	    map_refresh(&s->access) < 0)
 		log_warn("reopening the maps as %s: %s (must be readable by "
-		    "smtpd_user)", cfg_str("smtpd_user"), strerror(errno));
+		    "smtpd_user)", cfg_str(smtpd_user), strerror(errno));
 }
 
 /* Accept one connection.  Returns 1 in the child (set up for the
@@ -326,7 +326,7 @@ listen_run(struct session *s)
 	l.fd = listen_bind(s->listen_addr);
 	tls_setup(s);
 	/* the one drop (config, maps and TLS key were read as root) */
-	priv_drop(cfg_str("smtpd_user"), NULL, 0);
+	priv_drop(cfg_str(smtpd_user), NULL, 0);
 	if (sigaction(SIGPIPE, NULL, &l.pipe_sa) < 0)
 		log_fatal("sigaction: %s", strerror(errno));
 	sig_catch(sigs, sizeof sigs / sizeof sigs[0]);

@@ -67,15 +67,15 @@ limits_setup(struct session *s)
 {
 	struct timespec ts;
 
-	s->max_size = cfg_num("message_size_limit");
-	s->max_rcpt = cfg_num("smtpd_max_recipients");
-	s->max_line = cfg_num("smtpd_max_line_length");
-	s->max_errors = cfg_num("smtpd_max_errors");
-	s->max_hops = cfg_num("max_hops");
-	s->max_commands = cfg_num("smtpd_max_commands");
-	s->cmd_timeout = cfg_num("smtpd_timeout");
-	s->data_timeout = cfg_num("smtpd_data_timeout");
-	s->max_time = cfg_num("smtpd_max_session_time");
+	s->max_size = cfg_num(message_size_limit);
+	s->max_rcpt = cfg_num(smtpd_max_recipients);
+	s->max_line = cfg_num(smtpd_max_line_length);
+	s->max_errors = cfg_num(smtpd_max_errors);
+	s->max_hops = cfg_num(max_hops);
+	s->max_commands = cfg_num(smtpd_max_commands);
+	s->cmd_timeout = cfg_num(smtpd_timeout);
+	s->data_timeout = cfg_num(smtpd_data_timeout);
+	s->max_time = cfg_num(smtpd_max_session_time);
 	s->dline = malloc(s->max_line + 1);
 	if (s->dline == NULL)
 		early_fail("out of memory");
@@ -151,12 +151,12 @@ files_setup(struct session *s)
 	s->tls_ready = r > 0;
 	if (s->mode == MODE_SMTPS && !s->tls_ready)
 		early_fail("%s -m smtps needs tls_cert in tern.conf", s->sid);
-	if (!str_caseeq(cfg_str("dnsbl_action"), "reject") &&
-	    !str_caseeq(cfg_str("dnsbl_action"), "mark"))
+	if (!str_caseeq(cfg_str(dnsbl_action), "reject") &&
+	    !str_caseeq(cfg_str(dnsbl_action), "mark"))
 		early_fail("%s dnsbl_action must be reject or mark, not %s",
-		    s->sid, cfg_str("dnsbl_action"));
+		    s->sid, cfg_str(dnsbl_action));
 	/* no DNS at all unless a block list is configured */
-	if (cfg_list("dnsbl_zones", 0) != NULL && dns_init(err, sizeof err) < 0)
+	if (cfg_list(dnsbl_zones, 0) != NULL && dns_init(err, sizeof err) < 0)
 		early_fail("%s %s", s->sid, err);
 }
 
@@ -203,13 +203,13 @@ main(int argc, char **argv)
 	files_setup(s);
 	/* priv_drop dies on a missing user too, but without telling the
 	 * client: check first so that it gets its 421 */
-	if (priv_is_root() && priv_user(cfg_str("smtpd_user"), &uid, &gid) <= 0)
+	if (priv_is_root() && priv_user(cfg_str(smtpd_user), &uid, &gid) <= 0)
 		early_fail("%s smtpd_user %s: no such user", s->sid,
-		    cfg_str("smtpd_user"));
+		    cfg_str(smtpd_user));
 	/* -l: bind, drop privileges, accept; returns in each session child */
 	if (s->listen_addr != NULL)
 		listen_run(s);
-	priv_drop(cfg_str("smtpd_user"), NULL, 0);
+	priv_drop(cfg_str(smtpd_user), NULL, 0);
 	peer_addr(0, s->ip, sizeof s->ip);
 	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
 	 * that may relay (any value; we do not append it to addresses) */

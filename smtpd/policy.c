@@ -161,7 +161,7 @@ dnsbl_lookup(struct session *s)
 	size_t i, len;
 
 	s->dnsbl_done = 1;
-	for (i = 0; (zone = cfg_list("dnsbl_zones", i)) != NULL; i++) {
+	for (i = 0; (zone = cfg_list(dnsbl_zones, i)) != NULL; i++) {
 		struct dns_iter it;
 		struct dns_rr rr;
 		int r, listed = 0;
@@ -196,7 +196,7 @@ dnsbl_lookup(struct session *s)
 		str_copy(name + strlen(name), txt, sizeof name - strlen(name));
 		str_copy(s->v_dnsbl.why, name, sizeof s->v_dnsbl.why);
 		log_info("%s dnsbl ip=%s zone=%s action=%s", s->sid, s->ip,
-		    zone, cfg_str("dnsbl_action"));
+		    zone, cfg_str(dnsbl_action));
 		return;
 	}
 }
@@ -205,13 +205,13 @@ dnsbl_lookup(struct session *s)
 static int
 dnsbl_rcpt(struct session *s, const char *addr)
 {
-	if (cfg_list("dnsbl_zones", 0) == NULL || trusted(s) || s->sender_ok)
+	if (cfg_list(dnsbl_zones, 0) == NULL || trusted(s) || s->sender_ok)
 		return 1;
 	if (!s->dnsbl_done)
 		dnsbl_lookup(s);
 	if (!s->v_dnsbl.found)
 		return 1;
-	if (str_caseeq(cfg_str("dnsbl_action"), "mark")) {
+	if (str_caseeq(cfg_str(dnsbl_action), "mark")) {
 		s->spam = 1;
 		return 1;
 	}
@@ -256,7 +256,7 @@ policy_rcpt(struct session *s, const char *addr, int local)
 void
 policy_greet_pause(struct session *s)
 {
-	unsigned long pause = cfg_num("smtpd_greet_pause");
+	unsigned long pause = cfg_num(smtpd_greet_pause);
 
 	if (pause == 0)
 		return;

@@ -43,7 +43,7 @@ int
 sasl_offer(const struct session *s)
 {
 	return !s->authed && (tls_active(&s->io) ||
-	    cfg_bool("allow_plaintext_auth"));
+	    cfg_bool(allow_plaintext_auth));
 }
 
 void
@@ -207,10 +207,10 @@ sasl_result(struct session *s, const char *mech, struct buf *user,
 		log_info("%s auth-fail ip=%s mech=%s user=%s failures=%u",
 		    s->sid, s->ip, mech, safe, s->auth_failures);
 		/* slow down guessing; the reply waits, not just the log */
-		sig_sleep(cfg_num("auth_fail_delay"));
+		sig_sleep(cfg_num(auth_fail_delay));
 		smtpd_error(s, 535, "5.7.8", "Authentication credentials "
 		    "invalid");
-		if (s->auth_failures >= cfg_num("auth_max_failures")) {
+		if (s->auth_failures >= cfg_num(auth_max_failures)) {
 			log_info("%s close reason=auth ip=%s failures=%u",
 			    s->sid, s->ip, s->auth_failures);
 			smtpd_reply(s, 421, "4.7.0", "%s Error: too many "
@@ -282,7 +282,7 @@ cmd_auth(struct session *s, const char *arg, size_t n)
 		    "a mail transaction");
 		return;
 	}
-	if (!tls_active(&s->io) && !cfg_bool("allow_plaintext_auth")) {
+	if (!tls_active(&s->io) && !cfg_bool(allow_plaintext_auth)) {
 		smtpd_error(s, 538, "5.7.11", "Error: encryption required for "
 		    "authentication (use STARTTLS)");
 		return;

@@ -533,7 +533,7 @@ session_limits(struct session *s)
 static void
 session_greet(struct session *s)
 {
-	const char *b = cfg_str("smtpd_banner");
+	const char *b = cfg_str(smtpd_banner);
 
 	policy_connect(s);
 	if (s->mode == MODE_SMTPS)

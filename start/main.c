@@ -117,7 +117,7 @@ make_parent(const char *path)
 static void
 make_maildir_base(void)
 {
-	const char *md = cfg_str("mail_dir");
+	const char *md = cfg_str(mail_dir);
 	uid_t uid = 0;
 	gid_t gid = 0;
 	struct stat st;
@@ -125,9 +125,9 @@ make_maildir_base(void)
 	if (stat(md, &st) == 0 || errno != ENOENT)
 		return;
 	if (priv_is_root() &&
-	    priv_user(cfg_str("virtual_user"), &uid, &gid) <= 0) {
+	    priv_user(cfg_str(virtual_user), &uid, &gid) <= 0) {
 		log_warn("virtual_user %s does not exist: %s not created",
-		    cfg_str("virtual_user"), md);
+		    cfg_str(virtual_user), md);
 		return;
 	}
 	make_parent(md);
@@ -141,16 +141,16 @@ make_spool(void)
 		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
-	const char *spool = cfg_str("spool_dir");
+	const char *spool = cfg_str(spool_dir);
 	char p[4096];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	struct stat st;
 	size_t i;
 
-	if (priv_is_root() && priv_user(cfg_str("queue_user"), &uid, &gid) <= 0)
+	if (priv_is_root() && priv_user(cfg_str(queue_user), &uid, &gid) <= 0)
 		log_fatal("queue_user %s does not exist (see tern.conf)",
-		    cfg_str("queue_user"));
+		    cfg_str(queue_user));
 	make_parent(spool);
 	make_dir(spool, 0750, uid, gid);
 	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
@@ -187,7 +187,7 @@ make_spool(void)
 static void
 make_ticket_key(void)
 {
-	const char *path = cfg_str("tls_ticket_key");
+	const char *path = cfg_str(tls_ticket_key);
 	unsigned char key[TICKET_KEY_LEN];
 	char tmp[4096];
 	struct stat st;
@@ -324,7 +324,7 @@ spawn(const char *name, int sock)
 	pid_t pid;
 	int null;
 
-	if (fs_join(path, sizeof path, cfg_str("program_dir"), name) < 0)
+	if (fs_join(path, sizeof path, cfg_str(program_dir), name) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	if ((pid = fork()) != 0) {
 		if (pid < 0)
@@ -459,17 +459,17 @@ reload_config(void)
 		return 0;
 	}
 	cfg_log_init("tern-start");
-	if (fs_join(newpid, sizeof newpid, cfg_str("spool_dir"),
+	if (fs_join(newpid, sizeof newpid, cfg_str(spool_dir),
 	    "tern-start.pid") < 0 || strcmp(newpid, pidfile) != 0) {
 		log_err("reload: spool_dir changed to %s: stop and start "
 		    "tern-start to move the queue; children not restarted",
-		    cfg_str("spool_dir"));
+		    cfg_str(spool_dir));
 		return 0;
 	}
 	for (i = 0; priv_is_root() && users[i]; i++)
-		if (priv_user(cfg_str(users[i]), &uid, &gid) <= 0) {
+		if (priv_user(cfg_str_named(users[i]), &uid, &gid) <= 0) {
 			log_err("reload: %s %s does not exist; children not "
-			    "restarted", users[i], cfg_str(users[i]));
+			    "restarted", users[i], cfg_str_named(users[i]));
 			return 0;
 		}
 	if (!cfg_host_ok(cfg_hostname(), &why))
@@ -585,7 +585,7 @@ check_tls(void)
 	pid_t pid;
 	int r, st;
 
-	if (cfg_str("tls_cert")[0] == '\0')
+	if (cfg_str(tls_cert)[0] == '\0')
 		return;
 	if ((pid = fork()) < 0) {
 		log_warn("fork: %s: TLS not checked", strerror(errno));
@@ -633,7 +633,7 @@ main(int argc, char **argv)
 		log_fatal("%s", err);
 	}
 	cfg_log_init("tern-start");
-	if (fs_join(pidfile, sizeof pidfile, cfg_str("spool_dir"),
+	if (fs_join(pidfile, sizeof pidfile, cfg_str(spool_dir),
 	    "tern-start.pid") < 0)
 		log_fatal("spool_dir: %s", strerror(errno));
 	if (stop)

@@ -59,7 +59,7 @@ usage(void)
 static void
 show(const char *name)
 {
-	const char *v = cfg_str(name);
+	const char *v = cfg_str_named(name);
 
 	printf("%s =%s%s\n", name, *v ? " " : "", v);
 }
@@ -110,12 +110,12 @@ static void
 check_user(const char *key, uid_t *uid_r)
 {
 	gid_t gid;
-	int r = priv_user(cfg_str(key), uid_r, &gid);
+	int r = priv_user(cfg_str_named(key), uid_r, &gid);
 
 	if (r < 0)
-		problem("%s %s: %s", key, cfg_str(key), strerror(errno));
+		problem("%s %s: %s", key, cfg_str_named(key), strerror(errno));
 	else if (r == 0)
-		problem("%s %s: no such user", key, cfg_str(key));
+		problem("%s %s: no such user", key, cfg_str_named(key));
 }
 
 /*
@@ -132,7 +132,7 @@ want_owner(const char *key, uid_t *uid_r)
 		*uid_r = geteuid();
 		return 1;
 	}
-	return priv_user(cfg_str(key), uid_r, &gid) > 0;
+	return priv_user(cfg_str_named(key), uid_r, &gid) > 0;
 }
 
 /*
@@ -164,7 +164,7 @@ check_dir(const char *what, const char *path, mode_t max, const char *key)
 	if (want_owner(key, &uid) && st.st_uid != uid)
 		problem("%s %s: owned by uid %lu, not by %s %s", what, path,
 		    (unsigned long)st.st_uid, priv_is_root() ? key : "user",
-		    priv_is_root() ? cfg_str(key) : "running the check");
+		    priv_is_root() ? cfg_str_named(key) : "running the check");
 	return 1;
 }
 
@@ -178,7 +178,7 @@ check_spool(void)
 		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
-	const char *spool = cfg_str("spool_dir");
+	const char *spool = cfg_str(spool_dir);
 	char p[4096];
 	struct stat st;
 	size_t i;
@@ -207,7 +207,7 @@ check_spool(void)
 static void
 check_maildir(void)
 {
-	check_dir("mail_dir", cfg_str("mail_dir"), 0755, "virtual_user");
+	check_dir("mail_dir", cfg_str(mail_dir), 0755, "virtual_user");
 }
 
 /*
@@ -263,11 +263,11 @@ static void
 check_keys(void)
 {
 	/* no tls_key: the private key is in tls_cert */
-	if (cfg_str("tls_key")[0] != '\0')
-		check_secret("tls_key", cfg_str("tls_key"));
+	if (cfg_str(tls_key)[0] != '\0')
+		check_secret("tls_key", cfg_str(tls_key));
 	else
-		check_secret("tls_cert (holds the key)", cfg_str("tls_cert"));
-	check_secret("tls_ticket_key", cfg_str("tls_ticket_key"));
+		check_secret("tls_cert (holds the key)", cfg_str(tls_cert));
+	check_secret("tls_ticket_key", cfg_str(tls_ticket_key));
 }
 
 /*
@@ -283,15 +283,15 @@ check_enqueue(const char *path)
 	gid_t gid;
 
 	if (!priv_is_root() || stat(path, &st) < 0 ||
-	    priv_user(cfg_str("queue_user"), &uid, &gid) <= 0)
+	    priv_user(cfg_str(queue_user), &uid, &gid) <= 0)
 		return;
 	if (!(st.st_mode & S_ISUID))
 		problem("%s: not setuid (mode %04o): chown %s %s && chmod 4711 "
 		    "%s", path, (unsigned)(st.st_mode & 07777),
-		    cfg_str("queue_user"), path, path);
+		    cfg_str(queue_user), path, path);
 	else if (st.st_uid != uid)
 		problem("%s: setuid to uid %lu, not to queue_user %s", path,
-		    (unsigned long)st.st_uid, cfg_str("queue_user"));
+		    (unsigned long)st.st_uid, cfg_str(queue_user));
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		problem("%s: writable by group or others (mode %04o)", path,
 		    (unsigned)(st.st_mode & 07777));
@@ -302,10 +302,10 @@ check_programs(void)
 {
 	char path[4096];
 
-	if (fs_join(path, sizeof path, cfg_str("program_dir"),
+	if (fs_join(path, sizeof path, cfg_str(program_dir),
 	    "tern-enqueue") < 0)
 		problem("program_dir %s: name too long",
-		    cfg_str("program_dir"));
+		    cfg_str(program_dir));
 	else if (access(path, X_OK) < 0)
 		problem("program_dir: %s: %s", path, strerror(errno));
 	else
@@ -324,14 +324,14 @@ check_values(void)
 
 	/* the syntax of each value was checked by cfg_load (the key
 	 * table); here what needs more than one key or the system */
-	if (cfg_list("local_domains", 0) == NULL)
+	if (cfg_list(local_domains, 0) == NULL)
 		problem("local_domains is empty");
 	/* an empty hostname is the system's name, which cfg_load did not
 	 * see: tern-smtpd refuses every client with 421 on a bad one */
 	if (!cfg_host_ok(cfg_hostname(), &why))
 		problem("hostname: the system host name '%s' is %s: set "
 		    "hostname in tern.conf", cfg_hostname(), why);
-	if (cfg_num("queue_min_backoff") > cfg_num("queue_max_backoff"))
+	if (cfg_num(queue_min_backoff) > cfg_num(queue_max_backoff))
 		problem("queue_min_backoff is larger than queue_max_backoff");
 	if (priv_is_root())
 		for (i = 0; users[i]; i++)
@@ -420,12 +420,12 @@ main(int argc, char **argv)
 			st = 1;
 			continue;
 		}
-		printf("%s\n", cfg_str(argv[i]));
+		printf("%s\n", cfg_str_named(argv[i]));
 	}
 	if (argc > 0)
 		return st;
 	for (i = 0; cfg_keys[i].name; i++)
-		if (!only_set || !cfg_isdefault(cfg_keys[i].name))
+		if (!only_set || !cfg_isdefault_at((enum cfg_id)i))
 			show(cfg_keys[i].name);
 	return 0;
 }

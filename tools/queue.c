@@ -216,7 +216,7 @@ ids_in(const char *dir, size_t *n)
 
 	*n = 0;
 	if (d == NULL)
-		die(111, "%s/%s: %s", cfg_str("spool_dir"), dir, strerror(errno));
+		die(111, "%s/%s: %s", cfg_str(spool_dir), dir, strerror(errno));
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (!qid_valid(de->d_name))
 			continue;
@@ -651,7 +651,7 @@ check_id(char *id)
 static void
 enter_spool(void)
 {
-	const char *spool = cfg_str("spool_dir");
+	const char *spool = cfg_str(spool_dir);
 	struct stat st;
 	struct group *g;
 	char gname[64];
@@ -669,7 +669,7 @@ enter_spool(void)
 	die(111, "%s: %s: reading the queue needs root or membership in "
 	    "group %s (the group of queue_user %s); request commands need "
 	    "root or queue_user", spool, strerror(EACCES), gname,
-	    cfg_str("queue_user"));
+	    cfg_str(queue_user));
 }
 
 int

@@ -419,7 +419,7 @@ add_fields(struct buf *top, struct buf *end, const struct hdr_scan *hs,
 void
 sm_host_name(char *host, size_t sz)
 {
-	const char *h = cfg_str("hostname");
+	const char *h = cfg_str(hostname);
 
 	if (h[0]) {
 		if (snprintf(host, sz, "%s", h) >= (int)sz)
@@ -448,7 +448,7 @@ sm_enq_try(char *err, size_t errsz)
 	struct buf path = BUF_INIT;
 	struct enq *e;
 
-	nomem(buf_catf(&path, "%s/tern-enqueue", cfg_str("program_dir")));
+	nomem(buf_catf(&path, "%s/tern-enqueue", cfg_str(program_dir)));
 	if ((e = malloc(sizeof *e)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
 	if (enq_open(e, path.s) < 0) {

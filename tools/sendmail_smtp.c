@@ -331,7 +331,7 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t n)
 	/* "<Postmaster>" (RFC 5321 4.1.1.3) and, for a local user, any
 	 * address without a domain are ours, as with -bm */
 	if (addr_domain(buf_str(&addr))[0] == '\0') {
-		dom = cfg_list("local_domains", 0);
+		dom = cfg_list(local_domains, 0);
 		sm_nomem(buf_catc(&addr, '@'));
 		sm_nomem(buf_cats(&addr, dom ? dom : s->host));
 	}
@@ -481,12 +481,12 @@ sm_smtp(const char *host, const struct passwd *pw)
 
 	s->host = host;
 	s->pw = pw;
-	s->max_size = cfg_num("message_size_limit");
-	s->max_rcpt = cfg_num("smtpd_max_recipients");
-	s->max_line = cfg_num("smtpd_max_line_length");
-	s->max_errors = cfg_num("smtpd_max_errors");
-	s->cmd_timeout = cfg_num("smtpd_timeout");
-	s->data_timeout = cfg_num("smtpd_data_timeout");
+	s->max_size = cfg_num(message_size_limit);
+	s->max_rcpt = cfg_num(smtpd_max_recipients);
+	s->max_line = cfg_num(smtpd_max_line_length);
+	s->max_errors = cfg_num(smtpd_max_errors);
+	s->cmd_timeout = cfg_num(smtpd_timeout);
+	s->data_timeout = cfg_num(smtpd_data_timeout);
 	if ((s->dline = malloc(s->max_line + 1)) == NULL)
 		sm_nomem(-1);
 	s->from = (struct buf)BUF_INIT;

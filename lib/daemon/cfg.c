@@ -386,47 +386,65 @@ cfg_dir(void)
 }
 
 static struct cfg_val *
-cfg_get(const char *name)
+cfg_get(enum cfg_id id)
 {
-	size_t i;
-
 	cfg_defaults();
-	i = cfg_index(name);
-	if (i == (size_t)-1)
-		log_panic("no configuration key %s", name);
-	return &vals[i];
-}
-
-const char *
-cfg_str(const char *name)
-{
-	return cfg_get(name)->text;
-}
-
-unsigned long
-cfg_num(const char *name)
-{
-	return cfg_get(name)->num;
+	if ((unsigned)id >= CFG_NKEYS)
+		log_panic("no configuration key number %d", (int)id);
+	return &vals[id];
 }
 
 int
-cfg_bool(const char *name)
+cfg_id_of(const char *name, enum cfg_id *id_r)
 {
-	return cfg_get(name)->num != 0;
+	size_t i = cfg_index(name);
+
+	if (i == (size_t)-1)
+		return 0;
+	*id_r = (enum cfg_id)i;
+	return 1;
 }
 
 const char *
-cfg_list(const char *name, size_t n)
+cfg_str_named(const char *name)
 {
-	struct cfg_val *cv = cfg_get(name);
+	enum cfg_id id;
+
+	if (!cfg_id_of(name, &id))
+		log_panic("no configuration key %s", name);
+	return cfg_str_at(id);
+}
+
+const char *
+cfg_str_at(enum cfg_id id)
+{
+	return cfg_get(id)->text;
+}
+
+unsigned long
+cfg_num_at(enum cfg_id id)
+{
+	return cfg_get(id)->num;
+}
+
+int
+cfg_bool_at(enum cfg_id id)
+{
+	return cfg_get(id)->num != 0;
+}
+
+const char *
+cfg_list_at(enum cfg_id id, size_t n)
+{
+	struct cfg_val *cv = cfg_get(id);
 
 	return cv->words && n < cv->nwords ? cv->words[n] : NULL;
 }
 
 int
-cfg_inlist(const char *name, const char *word)
+cfg_inlist_at(enum cfg_id id, const char *word)
 {
-	struct cfg_val *cv = cfg_get(name);
+	struct cfg_val *cv = cfg_get(id);
 	size_t i;
 
 	for (i = 0; cv->words && i < cv->nwords; i++)
@@ -436,23 +454,23 @@ cfg_inlist(const char *name, const char *word)
 }
 
 int
-cfg_isset(const char *name)
+cfg_isset_at(enum cfg_id id)
 {
-	return cfg_get(name)->set;
+	return cfg_get(id)->set;
 }
 
 int
-cfg_isdefault(const char *name)
+cfg_isdefault_at(enum cfg_id id)
 {
-	struct cfg_val *cv = cfg_get(name), def;
-	size_t i = cfg_index(name), j;
+	struct cfg_val *cv = cfg_get(id), def;
+	size_t i = (size_t)id, j;
 	const char *msg;
 	int same;
 
 	memset(&def, 0, sizeof def);
 	/* the default parsed the same way (paths resolve against DIR) */
 	if (!cfg_set_slot(i, &def, cfg_keys[i].def, &msg))
-		log_panic("default of %s: %s", name, msg);
+		log_panic("default of %s: %s", cfg_keys[i].name, msg);
 	switch (cfg_keys[i].type) {
 	case CFG_NUM:
 	case CFG_TIME:

@@ -51,22 +51,44 @@ int cfg_load(const char *dir, char *err, size_t errsz);
 /* The configuration directory in use (absolute). */
 const char *cfg_dir(void);
 
-/* Typed getters; the name must be in the table (else log_panic).  Strings
- * stay valid until the next cfg_load. */
-const char *cfg_str(const char *name);
-unsigned long cfg_num(const char *name);  /* CFG_NUM, CFG_TIME */
-int cfg_bool(const char *name);
+/* The keys by compile-time name: CFG_ID_spool_dir is spool_dir's row in
+ * cfg_keys[].  A key that is not in cfg_keys.def does not compile. */
+enum cfg_id {
+#define CFG_KEY(name, type, def, min, max, help, check) CFG_ID_##name,
+#include "daemon/cfg_keys.def"
+#undef CFG_KEY
+	CFG_NKEYS
+};
+
+/* Typed getters, by compile-time name: cfg_str(spool_dir),
+ * cfg_num(smtpd_timeout), cfg_list(local_domains, 0) ...  Strings stay
+ * valid until the next cfg_load.  The _at functions take the row. */
+#define cfg_str(key) cfg_str_at(CFG_ID_##key)
+#define cfg_num(key) cfg_num_at(CFG_ID_##key)
+#define cfg_bool(key) cfg_bool_at(CFG_ID_##key)
+#define cfg_list(key, n) cfg_list_at(CFG_ID_##key, n)
+#define cfg_inlist(key, word) cfg_inlist_at(CFG_ID_##key, word)
+#define cfg_isset(key) cfg_isset_at(CFG_ID_##key)
+const char *cfg_str_at(enum cfg_id id);
+unsigned long cfg_num_at(enum cfg_id id);  /* CFG_NUM, CFG_TIME */
+int cfg_bool_at(enum cfg_id id);
 /* CFG_LIST: the n-th word or NULL past the end */
-const char *cfg_list(const char *name, size_t n);
+const char *cfg_list_at(enum cfg_id id, size_t n);
 /* 1 if word (ASCII case-insensitive) is in the list, else 0 */
-int cfg_inlist(const char *name, const char *word);
+int cfg_inlist_at(enum cfg_id id, const char *word);
 /* 1 if the key was set in the file, else 0 */
-int cfg_isset(const char *name);
+int cfg_isset_at(enum cfg_id id);
 /* 1 if the key's effective value equals its default's (numbers, times
  * and yes/no compared by value, lists word by word ignoring ASCII case,
  * paths after resolution), else 0: tern-config -n prints the keys where
  * this is 0. */
-int cfg_isdefault(const char *name);
+int cfg_isdefault_at(enum cfg_id id);
+/* The row of a key named at run time (tern-config NAME, tern-start's
+ * list of users): 1 found (*id_r set), 0 no such key. */
+int cfg_id_of(const char *name, enum cfg_id *id_r);
+/* cfg_str_at of a key named at run time; log_panic if there is none (the
+ * names come from our own tables, so that is a bug). */
+const char *cfg_str_named(const char *name);
 /* Path of a file in the configuration directory, e.g. cfg_file("users")
  * -> "/etc/tern/users".  Static storage per call site is not needed: the
  * result is malloc'ed once per name and kept. */

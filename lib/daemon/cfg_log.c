@@ -33,10 +33,10 @@ cfg_log_facility(const char *name)
 void
 cfg_log_init(const char *prog)
 {
-	int facility = cfg_log_facility(cfg_str("log_facility"));
+	int facility = cfg_log_facility(cfg_str(log_facility));
 
 	/* cfg_load refused other values of both keys */
-	log_init(prog, strcmp(cfg_str("log"), "stderr") == 0 ?
+	log_init(prog, strcmp(cfg_str(log), "stderr") == 0 ?
 	    LOG_TO_STDERR : LOG_TO_SYSLOG, facility < 0 ? LOG_MAIL : facility);
 }
 
@@ -71,7 +71,7 @@ cfg_hostname(void)
 
 	if (host[0])
 		return host;
-	conf = cfg_str("hostname");
+	conf = cfg_str(hostname);
 	if (conf[0] != '\0') {
 		if (str_copy(host, conf, sizeof host) > CFG_HOST_MAX)
 			log_panic("hostname %.64s...: longer than %d characters",

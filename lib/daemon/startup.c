@@ -76,12 +76,12 @@ startup_drop(const struct startup *st)
 	/* priv_drop dies on a missing user too, but through log_fatal: check
 	 * first so that st->fail can answer its client */
 	if (priv_is_root() &&
-	    priv_user(cfg_str(st->user_key), &uid, &gid) <= 0) {
+	    priv_user(cfg_str_named(st->user_key), &uid, &gid) <= 0) {
 		if (st->fail != NULL)
 			st->fail("%s %s: no such user", st->user_key,
-			    cfg_str(st->user_key));
+			    cfg_str_named(st->user_key));
 		log_fatal("%s %s: no such user", st->user_key,
-		    cfg_str(st->user_key));
+		    cfg_str_named(st->user_key));
 	}
-	priv_drop(cfg_str(st->user_key), st->caps, st->ncaps);
+	priv_drop(cfg_str_named(st->user_key), st->caps, st->ncaps);
 }

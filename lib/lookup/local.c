@@ -31,7 +31,7 @@ local_open(struct local_maps *lm)
 	lm->vgid = getgid();
 	lm->vids = 1;
 	if (priv_is_root()) {
-		int r = priv_user(cfg_str("virtual_user"), &lm->vuid, &lm->vgid);
+		int r = priv_user(cfg_str(virtual_user), &lm->vuid, &lm->vgid);
 
 		if (r < 0)
 			return -1;
@@ -60,7 +60,7 @@ local_close(struct local_maps *lm)
 int
 local_domain(const char *domain)
 {
-	return *domain != '\0' && cfg_inlist("local_domains", domain);
+	return *domain != '\0' && cfg_inlist(local_domains, domain);
 }
 
 int
@@ -71,7 +71,7 @@ local_canon(const char *name, int lower, struct buf *out)
 	int r;
 
 	if (strchr(name, '@') == NULL) {
-		dom = cfg_list("local_domains", 0);
+		dom = cfg_list(local_domains, 0);
 		if (dom == NULL || name[0] == '\0')
 			return 0;
 		if (buf_copys(&tmp, name) < 0 || buf_catc(&tmp, '@') < 0 ||
@@ -104,7 +104,7 @@ user_maildir(const char *key, const char *dir, struct buf *out)
 
 	if (dir[0] == '/')
 		return buf_copys(out, dir);
-	if (buf_copys(out, cfg_str("mail_dir")) < 0 || buf_catc(out, '/') < 0)
+	if (buf_copys(out, cfg_str(mail_dir)) < 0 || buf_catc(out, '/') < 0)
 		return -1;
 	if (dir[0] != '\0')
 		return buf_cats(out, dir);
@@ -295,7 +295,7 @@ try_base(struct local_maps *lm, const char *a, const char *spelt,
 		    local - base - 1) < 0)
 			r = -1;
 	}
-	if (r == 0 && cfg_bool("system_users")) {
+	if (r == 0 && cfg_bool(system_users)) {
 		r = try_system(a, base, t);
 		if (r > 0 && base < local && buf_copy(&t->tag,
 		    spelt + base + 1, local - base - 1) < 0)
@@ -317,7 +317,7 @@ resolve(struct local_maps *lm, const char *a, const char *spelt, size_t alen,
 
 	if ((r = try_maps(lm, a, alen, t)) != 0)
 		return r;
-	addr_base_local(a, cfg_str("recipient_delimiter"), &base, &local);
+	addr_base_local(a, cfg_str(recipient_delimiter), &base, &local);
 	if ((r = try_base(lm, a, spelt, base, local, t)) != 0)
 		return r;
 	/* step 6: the catch-all "@domain" (dom - 1 is the '@') */

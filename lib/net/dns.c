@@ -57,9 +57,9 @@ dns_init(char *err, size_t errsz)
 	/* our own queries are absolute names: no search list, no
 	 * "ndots" guessing */
 	rs.options &= ~(unsigned long)(RES_DEFNAMES | RES_DNSRCH);
-	rs.retrans = (int)cfg_num("dns_timeout");
+	rs.retrans = (int)cfg_num(dns_timeout);
 	rs.retry = 2;
-	for (i = 0; (w = cfg_list("dns_servers", i)) != NULL; i++) {
+	for (i = 0; (w = cfg_list(dns_servers, i)) != NULL; i++) {
 		if (i >= DNS_SERVERS_MAX) {
 			snprintf(err, errsz, "dns_servers: at most %d servers",
 			    DNS_SERVERS_MAX);

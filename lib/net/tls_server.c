@@ -158,10 +158,10 @@ tls_min_version(const char *v, int *ver_r, char *err, size_t errsz)
 static int
 tls_policy(SSL_CTX *ctx, char *err, size_t errsz)
 {
-	const char *ciphers = cfg_str("tls_ciphers");
+	const char *ciphers = cfg_str(tls_ciphers);
 	int ver;
 
-	if (tls_min_version(cfg_str("tls_min_version"), &ver, err,
+	if (tls_min_version(cfg_str(tls_min_version), &ver, err,
 	    errsz) < 0)
 		return -1;
 	if (SSL_CTX_set_min_proto_version(ctx, ver) != 1) {
@@ -210,8 +210,8 @@ server_reset(void)
 int
 tls_server_init(char *err, size_t errsz)
 {
-	const char *cert = cfg_str("tls_cert"), *key = cfg_str("tls_key");
-	const char *tk = cfg_str("tls_ticket_key");
+	const char *cert = cfg_str(tls_cert), *key = cfg_str(tls_key);
+	const char *tk = cfg_str(tls_ticket_key);
 	int ver;
 
 	server_reset();
@@ -219,7 +219,7 @@ tls_server_init(char *err, size_t errsz)
 		return 0;
 	if (key[0] == '\0')
 		key = cert;
-	if (tls_min_version(cfg_str("tls_min_version"), &ver, err,
+	if (tls_min_version(cfg_str(tls_min_version), &ver, err,
 	    errsz) < 0 ||
 	    tls_pem_read(&srv_cert, "tls_cert", cert, err, errsz) < 0 ||
 	    tls_pem_read(&srv_key, "tls_key", key, err, errsz) < 0 ||

@@ -130,17 +130,17 @@ test_cfg(const char *dir)
 	    "message_size_limit = 10M\nqueue_lifetime=2d\n"
 	    "spool_dir = ../spool\nsystem_users = yes\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
-	T_EQ_STR(cfg_list("local_domains", 1), "B.test");
-	T_CHECK(cfg_list("local_domains", 3) == NULL);
-	T_CHECK(cfg_inlist("local_domains", "b.TEST"));
-	T_CHECK(!cfg_inlist("local_domains", "d.test"));
-	T_EQ_INT(cfg_num("message_size_limit"), 10 * 1024 * 1024);
-	T_EQ_INT(cfg_num("queue_lifetime"), 2 * 86400);
-	T_CHECK(cfg_bool("system_users"));
-	T_CHECK(cfg_isset("spool_dir") && !cfg_isset("log"));
-	T_CHECK(strncmp(cfg_str("spool_dir"), dir, strlen(dir)) == 0);
-	T_CHECK(strstr(cfg_str("spool_dir"), "/../spool") != NULL);
-	T_EQ_INT(cfg_num("smtpd_timeout"), 300);
+	T_EQ_STR(cfg_list(local_domains, 1), "B.test");
+	T_CHECK(cfg_list(local_domains, 3) == NULL);
+	T_CHECK(cfg_inlist(local_domains, "b.TEST"));
+	T_CHECK(!cfg_inlist(local_domains, "d.test"));
+	T_EQ_INT(cfg_num(message_size_limit), 10 * 1024 * 1024);
+	T_EQ_INT(cfg_num(queue_lifetime), 2 * 86400);
+	T_CHECK(cfg_bool(system_users));
+	T_CHECK(cfg_isset(spool_dir) && !cfg_isset(log));
+	T_CHECK(strncmp(cfg_str(spool_dir), dir, strlen(dir)) == 0);
+	T_CHECK(strstr(cfg_str(spool_dir), "/../spool") != NULL);
+	T_EQ_INT(cfg_num(smtpd_timeout), 300);
 	T_CHECK(strstr(cfg_file("users"), "/users") != NULL);
 
 	write_conf(dir, "log = stderr\nbogus = 1\n");
@@ -172,22 +172,22 @@ test_cfg_rules(const char *dir)
 	    "smtpd_banner = tern#1\t# banner\nlocal_domains =# none\n"
 	    "queue_lifetime = 5d\nlog = stderr\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
-	T_EQ_STR(cfg_str("hostname"), "mx.example.test");
-	T_EQ_STR(cfg_str("smtpd_banner"), "tern#1");
-	T_CHECK(cfg_list("local_domains", 0) == NULL);
-	T_CHECK(cfg_isdefault("queue_lifetime"));  /* set, but the default */
-	T_CHECK(cfg_isset("queue_lifetime"));
-	T_CHECK(!cfg_isdefault("log"));
-	T_CHECK(!cfg_isdefault("hostname"));
-	T_CHECK(!cfg_isdefault("local_domains"));
-	T_CHECK(cfg_isdefault("spool_dir"));
+	T_EQ_STR(cfg_str(hostname), "mx.example.test");
+	T_EQ_STR(cfg_str(smtpd_banner), "tern#1");
+	T_CHECK(cfg_list(local_domains, 0) == NULL);
+	T_CHECK(cfg_isdefault(queue_lifetime));  /* set, but the default */
+	T_CHECK(cfg_isset(queue_lifetime));
+	T_CHECK(!cfg_isdefault(log));
+	T_CHECK(!cfg_isdefault(hostname));
+	T_CHECK(!cfg_isdefault(local_domains));
+	T_CHECK(cfg_isdefault(spool_dir));
 
 	/* what tern-smtpd would refuse with 421 is refused here, file:line */
 	write_conf(dir, "\nhostname = mx example\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == -1);
 	T_CHECK(strstr(err, "tern.conf:2: hostname: not a host name") != NULL);
-	T_EQ_STR(cfg_str("hostname"), "mx.example.test");  /* old one kept */
-	T_EQ_STR(cfg_str("log"), "stderr");
+	T_EQ_STR(cfg_str(hostname), "mx.example.test");  /* old one kept */
+	T_EQ_STR(cfg_str(log), "stderr");
 	memset(big, 'a', sizeof big);
 	memcpy(big, "hostname = ", 11);
 	big[sizeof big - 2] = '\n';
@@ -208,9 +208,9 @@ test_cfg_rules(const char *dir)
 	write_conf(dir, "message_size_limit = 25M\nsystem_users = off\n"
 	    "local_domains = LOCALHOST\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
-	T_CHECK(cfg_isdefault("message_size_limit"));
-	T_CHECK(cfg_isdefault("system_users"));
-	T_CHECK(cfg_isdefault("local_domains"));
+	T_CHECK(cfg_isdefault(message_size_limit));
+	T_CHECK(cfg_isdefault(system_users));
+	T_CHECK(cfg_isdefault(local_domains));
 	T_CHECK(cfg_host_ok("localhost", &(const char *){ NULL }));
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_tools: golden-output tests of tern-map, tern-passwd and tern-config
 # in a temporary instance, and a check that tern.conf(5) documents every
-# key of lib/cfg_keys.c in table order.  Prints "unit tools: N passed,
+# key of lib/daemon/cfg_keys.def in table order.  Prints "unit tools: N passed,
 # M failed"; run from the top directory (tests/run does).
 
 top=${TERN_TOP:-$(pwd)}
@@ -154,7 +154,7 @@ deliver_user = $me
 remote_user = $me
 virtual_user = $me" "$out"
 n=$("$config" -C "$t/etc" | wc -l)
-keys=$(grep -c '^	{ "' "$top/lib/daemon/cfg_keys.c")
+keys=$(grep -c '^	CFG_KEY(' "$top/lib/daemon/cfg_keys.def")
 expect "config all keys" "$keys" "$n"
 out=$("$config" -C "$t/etc" message_size_limit system_users)
 expect "config KEY" "25M
@@ -233,7 +233,7 @@ expect "config broken" "$t/etc/tern.conf:12: unknown key 'bad_key'" "$out"
 out=$(TERN_CONFDIR=$t/etc "$config" log 2>&1); expect "TERN_CONFDIR rc" 1 $?
 
 # --- tern.conf(5) documents every key, in the table's order
-want=$(sed -n 's/^	{ "\([a-z0-9_]*\)".*/\1/p' "$top/lib/daemon/cfg_keys.c")
+want=$(sed -n 's/^	CFG_KEY(\([a-z0-9_]*\),.*/\1/p' "$top/lib/daemon/cfg_keys.def")
 got=$(sed -n 's/^\.It Cm \([a-z0-9_]*\) Pq .*/\1/p' "$top/man/tern.conf.5")
 expect "tern.conf(5) keys" "$want" "$got"
 
