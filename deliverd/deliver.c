@@ -33,7 +33,6 @@
 #include "daemon/priv.h"
 #include "util/str.h"
 
-#define PATH_SIZE 4096
 
 char
 dl_set(struct dl_result *r, char code, const char *fmt, ...)
@@ -134,7 +133,7 @@ dl_dir_usage(const char *dir)
 static unsigned long long
 dl_usage(const char *maildir)
 {
-	char p[PATH_SIZE];
+	char p[FS_PATH_MAX];
 	unsigned long long sum = 0;
 	struct dirent *de;
 	DIR *d;
@@ -164,7 +163,7 @@ dl_usage(const char *maildir)
 static int
 dl_is_maildir(const char *dir)
 {
-	char p[PATH_SIZE];
+	char p[FS_PATH_MAX];
 	struct stat st;
 
 	return fs_join(p, sizeof p, dir, "new") > 0 && stat(p, &st) == 0 &&
@@ -201,7 +200,7 @@ dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
 static int
 dl_junk(const char *maildir, char *out, size_t outsz)
 {
-	char p[PATH_SIZE];
+	char p[FS_PATH_MAX];
 	int fd;
 
 	if (maildir_folder(out, outsz, maildir, DL_JUNK) <= 0) {
@@ -257,7 +256,7 @@ void
 dl_mailbox(struct dl_ctx *c, const struct local_target *t, const char *addr,
     struct dl_result *r)
 {
-	char box[PATH_SIZE], name[MAILDIR_NAME_MAX + 1];
+	char box[FS_PATH_MAX], name[MAILDIR_NAME_MAX + 1];
 	struct buf h = BUF_INIT;
 
 	if (dlv_delivered_to(c->hdr.s, c->hdr.len, addr)) {

@@ -29,6 +29,7 @@
 #include "daemon/cfg.h"
 #include "deliverd.h"
 #include "queue/dlv.h"
+#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "lookup/map.h"
@@ -63,7 +64,7 @@ static size_t maxkids, nkids;
 static struct waiting *wq;
 static size_t wq_head, wq_len, wq_cap;
 static struct local_maps lm;
-static char enqueue[4096];
+static char enqueue[FS_PATH_MAX];
 static int stopping;
 
 /* TERM/INT: finish the running deliveries, then exit; HUP is ignored */
@@ -327,8 +328,7 @@ main(int argc, char **argv)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	setup_ids();
 	startup_drop(&st);
-	if (fs_join(enqueue, sizeof enqueue, cfg_str(program_dir),
-	    "tern-enqueue") < 0)
+	if (enq_path(enqueue, sizeof enqueue) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	if (local_open(&lm) < 0)
 		log_fatal("cannot open the maps: %s", strerror(errno));

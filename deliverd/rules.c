@@ -135,7 +135,7 @@ dl_rules(const char *qid, const char *maildir, const char *sender,
     const char *hdr, size_t hlen)
 {
 	static char text[DL_RULES_MAX + 1];
-	char path[4096];
+	char path[FS_PATH_MAX];
 	struct buf from = BUF_INIT;
 	unsigned flags = 0, lineno = 0;
 	struct stat st;

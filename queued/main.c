@@ -25,6 +25,7 @@
 
 #include "daemon/cfg.h"
 #include "queue/dlv.h"
+#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "daemon/priv.h"
@@ -43,7 +44,7 @@ static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP };
 static void
 setup_config(void)
 {
-	static char enqueue[4096];
+	static char enqueue[FS_PATH_MAX];
 
 	sched.conc = cfg_num(local_concurrency);
 	sched.min_backoff = (time_t)cfg_num(queue_min_backoff);
@@ -52,8 +53,7 @@ setup_config(void)
 	sched.lifetime = (time_t)cfg_num(queue_lifetime);
 	if (sched.factor < 1)
 		sched.factor = 1;
-	if (fs_join(enqueue, sizeof enqueue, cfg_str(program_dir),
-	    "tern-enqueue") < 0)
+	if (enq_path(enqueue, sizeof enqueue) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	sched.enqueue = enqueue;
 	sched.host = cfg_hostname();

@@ -135,7 +135,7 @@ bad:
 static void
 files_setup(struct session *s)
 {
-	char path[4096], err[512];
+	char path[FS_PATH_MAX], err[512];
 	int r;
 
 	/* the maps are opened while we still may read them (root) */

@@ -146,7 +146,7 @@ msg_envelope(struct session *s)
 int
 msg_open(struct session *s)
 {
-	char prog[4096];
+	char prog[FS_PATH_MAX];
 	size_t i, keep = 0;
 
 	memset(&s->ms, 0, sizeof s->ms);
@@ -158,8 +158,7 @@ msg_open(struct session *s)
 		s->discard = 1;   /* every recipient had a DISCARD rule */
 	if (s->discard)
 		return 1;         /* read the message, queue nothing */
-	if (fs_join(prog, sizeof prog, cfg_str(program_dir),
-	    "tern-enqueue") < 0 || enq_open(&s->enq, prog) < 0) {
+	if (enq_path(prog, sizeof prog) < 0 || enq_open(&s->enq, prog) < 0) {
 		log_err("%s enqueue start error=%s", s->sid, strerror(errno));
 		s->msg_open = 0;
 		return -1;

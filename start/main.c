@@ -61,7 +61,7 @@ struct kid {
 };
 
 static struct kid kids[2] = { { "tern-deliverd", 0 }, { "tern-queued", 0 } };
-static char pidfile[4096];
+static char pidfile[FS_PATH_MAX];
 /* CHLD: restart the pair; HUP: restart on request; TERM/INT: stop */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
@@ -98,7 +98,7 @@ make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 static void
 make_parent(const char *path)
 {
-	char parent[4096];
+	char parent[FS_PATH_MAX];
 	char *slash;
 
 	str_copy(parent, path, sizeof parent);
@@ -142,7 +142,7 @@ make_spool(void)
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
 	const char *spool = cfg_str(spool_dir);
-	char p[4096];
+	char p[FS_PATH_MAX];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	struct stat st;
@@ -189,7 +189,7 @@ make_ticket_key(void)
 {
 	const char *path = cfg_str(tls_ticket_key);
 	unsigned char key[TICKET_KEY_LEN];
-	char tmp[4096];
+	char tmp[FS_PATH_MAX];
 	struct stat st;
 	size_t got = 0;
 	ssize_t r;
@@ -318,7 +318,7 @@ do_reload(void)
 static pid_t
 spawn(const char *name, int sock)
 {
-	char path[4096];
+	char path[FS_PATH_MAX];
 	char *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
 	sigset_t none;
 	pid_t pid;
@@ -448,7 +448,7 @@ reload_config(void)
 {
 	static const char *const users[] = { "queue_user", "deliver_user",
 	    NULL };
-	char err[512], newpid[4096];
+	char err[512], newpid[FS_PATH_MAX];
 	uid_t uid;
 	gid_t gid;
 	size_t i;

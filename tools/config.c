@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "queue/enq.h"
 #include "util/buf.h"
 #include "daemon/cfg.h"
 #include "util/fsutil.h"
@@ -179,7 +180,7 @@ check_spool(void)
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
 	const char *spool = cfg_str(spool_dir);
-	char p[4096];
+	char p[FS_PATH_MAX];
 	struct stat st;
 	size_t i;
 
@@ -219,7 +220,7 @@ static void
 check_conf_file(void)
 {
 	const char *dir = cfg_dir();
-	char path[4096];
+	char path[FS_PATH_MAX];
 	struct stat st;
 
 	if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
@@ -300,10 +301,9 @@ check_enqueue(const char *path)
 static void
 check_programs(void)
 {
-	char path[4096];
+	char path[FS_PATH_MAX];
 
-	if (fs_join(path, sizeof path, cfg_str(program_dir),
-	    "tern-enqueue") < 0)
+	if (enq_path(path, sizeof path) < 0)
 		problem("program_dir %s: name too long",
 		    cfg_str(program_dir));
 	else if (access(path, X_OK) < 0)

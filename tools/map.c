@@ -61,7 +61,7 @@ static int
 compile(const char *file, int have_type, enum map_type type)
 {
 	static char err[16384];
-	char buf[4096];
+	char buf[FS_PATH_MAX];
 	const char *path = resolve(file, buf, sizeof buf);
 	struct stat st;
 	size_t n = 0;
@@ -106,7 +106,7 @@ main(int argc, char **argv)
 	static const char *const names[] = { "users", "aliases", "access",
 	    "routes", NULL };
 	enum map_type type = MAP_USERS;
-	char err[1024], path[4096];
+	char err[1024], path[FS_PATH_MAX];
 	int c, have_type = 0, st = 0, any = 0, i;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "util/fsutil.h"
 #include "daemon/cfg.h"
 #include "mail/addr.h"
 #include "mail/hdr.h"
@@ -204,7 +205,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 static void __attribute__((noreturn))
 run(const char *dir, const char *name, char **args)
 {
-	char self[4096], path[4200];
+	char self[FS_PATH_MAX], path[4200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash;
 
@@ -445,27 +446,27 @@ sm_date(char out[64])
 struct enq *
 sm_enq_try(char *err, size_t errsz)
 {
-	struct buf path = BUF_INIT;
+	char path[FS_PATH_MAX];
 	struct enq *e;
 
-	nomem(buf_catf(&path, "%s/tern-enqueue", cfg_str(program_dir)));
+	if (enq_path(path, sizeof path) < 0)
+		die(EX_TEMPFAIL, "program_dir: %s", strerror(errno));
 	if ((e = malloc(sizeof *e)) == NULL)
 		die(EX_TEMPFAIL, "out of memory");
-	if (enq_open(e, path.s) < 0) {
-		snprintf(err, errsz, "cannot run %s: %s", path.s,
+	if (enq_open(e, path) < 0) {
+		snprintf(err, errsz, "cannot run %s: %s", path,
 		    strerror(errno));
 		free(e);
 		e = NULL;
 	} else
 		e->quiet = 1;
-	buf_free(&path);
 	return e;
 }
 
 struct enq *
 sm_enq_open(void)
 {
-	char err[ENQ_ERR_MAX + 4096];
+	char err[ENQ_ERR_MAX + FS_PATH_MAX];
 	struct enq *e = sm_enq_try(err, sizeof err);
 
 	if (e == NULL)

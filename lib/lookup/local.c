@@ -21,7 +21,7 @@
 int
 local_open(struct local_maps *lm)
 {
-	char path[4096];
+	char path[FS_PATH_MAX];
 	int saved;
 
 	lm->users.fd = lm->aliases.fd = -1;

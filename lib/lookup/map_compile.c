@@ -193,7 +193,7 @@ static int
 map_install(int fd, const struct stat *st, const char *tmp, const char *cdb,
     struct errs *e)
 {
-	char dir[4096];
+	char dir[FS_PATH_MAX];
 	const char *slash = strrchr(cdb, '/');
 
 	if (geteuid() == 0 && fchown(fd, st->st_uid, st->st_gid) < 0)

@@ -107,10 +107,12 @@ dsn_status(const char *text, int permanent, char out[DSN_STATUS_SIZE])
 	return 0;
 }
 
+#define DSN_READ_CHUNK 4096  /* bytes read at a time for the header */
+
 int
 dsn_read_headers(int fd, off_t off, size_t max, struct buf *out)
 {
-	char chunk[4096];
+	char chunk[DSN_READ_CHUNK];
 	size_t start = out->len, have, scan = 0;
 	ssize_t r;
 	const char *end;

@@ -61,6 +61,12 @@ enq_child(int fds[3], char *const argv[])
 }
 
 int
+enq_path(char *out, size_t outsz)
+{
+	return fs_join(out, outsz, cfg_str(program_dir), "tern-enqueue");
+}
+
+int
 enq_open(struct enq *e, const char *prog)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -285,7 +291,7 @@ static void
 enq_drain(struct sink *s, int ns)
 {
 	struct pollfd p[2];
-	char tmp[4096];
+	char tmp[FS_PATH_MAX];
 	int i, open = ns;
 
 	while (open > 0) {

@@ -44,6 +44,10 @@ struct enq {
  * 1 ok (*len_r set; 0 is the end marker), 0 malformed or above max. */
 int enq_chunk_len(const char *s, size_t n, size_t max, size_t *len_r);
 
+/* The path of tern-enqueue: program_dir/tern-enqueue of the loaded
+ * configuration, into out (outsz bytes, FS_PATH_MAX is enough).  1, or
+ * -1/ENAMETOOLONG.  Every client finds it this one way. */
+int enq_path(char *out, size_t outsz);
 /* Start prog (full path of tern-enqueue) with the -C DIR of this process
  * so both read the same configuration.  1 or -1. */
 int enq_open(struct enq *e, const char *prog);

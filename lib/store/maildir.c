@@ -33,7 +33,7 @@ int
 maildir_make(const char *dir)
 {
 	static const char *const sub[] = { "cur", "new", "tmp" };
-	char path[4096];
+	char path[FS_PATH_MAX];
 	size_t i;
 
 	if (fs_mkdirs(dir, 0700) < 0)
@@ -147,7 +147,7 @@ static int
 maildir_create(const char *dir, char *name, size_t sz, char *tpath,
     size_t tsz)
 {
-	char tmpdir[4096];
+	char tmpdir[FS_PATH_MAX];
 	int i, fd;
 
 	if (fs_join(tmpdir, sizeof tmpdir, dir, "tmp") < 0)
@@ -183,8 +183,8 @@ int
 maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
     off_t off, char *name_r)
 {
-	char base[MAILDIR_NAME_MAX + 1], tpath[4096], npath[4096];
-	char newdir[4096];
+	char base[MAILDIR_NAME_MAX + 1], tpath[FS_PATH_MAX], npath[FS_PATH_MAX];
+	char newdir[FS_PATH_MAX];
 	unsigned long long bytes, lfs;
 	int wfd, n, saved;
 

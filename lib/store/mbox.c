@@ -29,7 +29,6 @@
 #include "store/mbox_int.h"
 #include "util/str.h"
 
-#define MBOX_PATH_MAX 4096
 
 int
 mbox_open(struct mbox *mb, const char *dir)
@@ -56,7 +55,7 @@ int
 mbox_flock(const char *dir, const char *file, int wait_s, int *fd_r)
 {
 	struct timespec step = { 0, 10 * 1000 * 1000 };
-	char path[MBOX_PATH_MAX];
+	char path[FS_PATH_MAX];
 	long tries = wait_s * 100L;
 	int fd, saved;
 
@@ -204,7 +203,7 @@ int
 mbox_dir_each(const char *dir, const char *sub,
     int (*fn)(void *, const char *, size_t), void *arg)
 {
-	char path[MBOX_PATH_MAX];
+	char path[FS_PATH_MAX];
 	struct dirent *d;
 	DIR *dp;
 	int saved;
@@ -253,7 +252,7 @@ add_cur(void *arg, const char *name, size_t len)
 static int
 move_new(struct mbox *mb)
 {
-	char from[MBOX_PATH_MAX], to[MBOX_PATH_MAX];
+	char from[FS_PATH_MAX], to[FS_PATH_MAX];
 	size_t i, keep = 0;
 
 	for (i = 0; i < mb->n; i++) {

@@ -16,7 +16,6 @@
 #include "store/mbox.h"
 #include "store/mbox_int.h"
 
-#define MBOX_PATH_MAX 4096
 #define MBOX_READ_BUF 65536
 
 static int
@@ -88,7 +87,7 @@ out:
 int
 mbox_msg_open(struct mbox *mb, size_t i)
 {
-	char path[MBOX_PATH_MAX];
+	char path[FS_PATH_MAX];
 	int fd, r;
 
 	if (msg_path(mb, i, path, sizeof path) < 0)
@@ -110,7 +109,7 @@ mbox_msg_open(struct mbox *mb, size_t i)
 int
 mbox_remove(struct mbox *mb, size_t i)
 {
-	char path[MBOX_PATH_MAX];
+	char path[FS_PATH_MAX];
 	int r;
 
 	if (msg_path(mb, i, path, sizeof path) < 0)
@@ -132,7 +131,7 @@ mbox_remove(struct mbox *mb, size_t i)
 int
 mbox_sync(struct mbox *mb)
 {
-	char path[MBOX_PATH_MAX];
+	char path[FS_PATH_MAX];
 
 	if (fs_join(path, sizeof path, mb->dir, "cur") < 0 ||
 	    fs_syncdir(path) < 0)

@@ -240,7 +240,7 @@ new_validity(unsigned long old)
 static int
 list_write(struct mbox *mb, const struct list *l, unsigned long first)
 {
-	char path[4096], tmp[4096];
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX];
 	struct buf text = BUF_INIT;
 	struct ent *out;
 	size_t i, k = 0;
@@ -288,7 +288,7 @@ out:
 static int
 list_read(struct mbox *mb, struct list *l, char **text_r, int *reset_r)
 {
-	char path[4096];
+	char path[FS_PATH_MAX];
 	size_t len;
 	int r;
 

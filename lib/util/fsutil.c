@@ -54,7 +54,7 @@ int
 fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
     mode_t mode)
 {
-	char dir[4096];
+	char dir[FS_PATH_MAX];
 	int fd, saved;
 
 	if (dirname_of(dir, sizeof dir, path) < 0)
@@ -124,7 +124,7 @@ fail:
 int
 fs_mkdirs(const char *path, mode_t mode)
 {
-	char tmp[4096];
+	char tmp[FS_PATH_MAX];
 	size_t n = strlen(path), i;
 
 	if (n == 0 || n >= sizeof tmp) {

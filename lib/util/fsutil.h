@@ -20,6 +20,9 @@ int fs_atomic_write(const char *path, const char *tmp, const void *p,
 int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r);
 /* mkdir -p with mode for the created components.  1 or -1. */
 int fs_mkdirs(const char *path, mode_t mode);
+/* The size of every path buffer tern builds: Linux's PATH_MAX.  A longer
+ * path is refused with ENAMETOOLONG (fs_join), never cut. */
+#define FS_PATH_MAX 4096
 /* Join dir and name into out (size outsz).  1, or -1/ENAMETOOLONG. */
 int fs_join(char *out, size_t outsz, const char *dir, const char *name);
 /* Set O_CLOEXEC / O_NONBLOCK on fd.  1 or -1. */

@@ -254,10 +254,12 @@ io_puts(struct io *io, const char *s)
 	return io_put(io, s, strlen(s));
 }
 
+#define IO_PRINTF_MAX 4096  /* one formatted reply; longer is EMSGSIZE */
+
 int
 io_printf(struct io *io, const char *fmt, ...)
 {
-	char tmp[4096];
+	char tmp[IO_PRINTF_MAX];
 	va_list ap;
 	int n;
 
