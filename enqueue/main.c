@@ -35,6 +35,7 @@
 #include "util/io.h"
 #include "util/log.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
 #include "mail/smtpparse.h"
@@ -196,6 +197,9 @@ setup(int argc, char **argv)
 	struct sigaction sa;
 	char err[512];
 
+	/* only words are printed: safe before any check */
+	if (startup_want_version(argc, argv))
+		startup_version("tern-enqueue");
 	caller = getuid();
 	std_fds();
 	log_init("tern-enqueue", LOG_TO_STDERR, LOG_MAIL);

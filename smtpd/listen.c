@@ -43,6 +43,7 @@
 #include "util/log.h"
 #include "daemon/priv.h"
 #include "util/sig.h"
+#include "daemon/startup.h"
 #include "smtpd.h"
 #include "util/str.h"
 #include "net/tls.h"
@@ -326,7 +327,7 @@ listen_run(struct session *s)
 	l.fd = listen_bind(s->listen_addr);
 	tls_setup(s);
 	/* the one drop (config, maps and TLS key were read as root) */
-	priv_drop(cfg_str(smtpd_user), NULL, 0);
+	startup_drop(&smtpd_startup);
 	if (sigaction(SIGPIPE, NULL, &l.pipe_sa) < 0)
 		log_fatal("sigaction: %s", strerror(errno));
 	sig_catch(sigs, sizeof sigs / sizeof sigs[0]);

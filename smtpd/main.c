@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "net/peer.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "smtpd.h"
 #include "util/str.h"
 #include "net/tls.h"
@@ -48,8 +49,30 @@ on_sigpipe(int sig)
 
 /* Before a session exists: tell the client, log, exit 111 (RFC 5321 3.1:
  * 421 in place of the greeting when we cannot serve). */
-#define early_fail(...) log_fatal_reply(1, \
-	    "421 4.3.0 Service not available, try again later\r\n", __VA_ARGS__)
+static void early_fail(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+early_fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_fatal_reply(1, "421 4.3.0 Service not available, try again "
+	    "later\r\n", "%s", msg);
+}
+
+/* The start-up path (lib/daemon/startup.h): fds 0, 1 (the connection)
+ * and 2 (the log) are kept; the session (or the -l listener, listen.c)
+ * becomes smtpd_user with no capabilities. */
+const struct startup smtpd_startup = {
+	.name = "tern-smtpd", .usage = "[-C DIR] [-m mx|submission|smtps] "
+	    "[-l ADDR:PORT [-c N]]",
+	.keep_fd = 2, .user_key = "smtpd_user", .fail = early_fail,
+};
 
 /* Our name (cfg_hostname); it goes into every reply and header. */
 static void
@@ -165,24 +188,7 @@ main(int argc, char **argv)
 {
 	struct session *s = &sess;
 	struct sigaction sa;
-	const char *dir;
-	uid_t uid;
-	gid_t gid;
-	char err[512];
 
-	/* "--version" alone: what configure called this build, nothing
-	 * else is looked at */
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		char v[64];
-		int n = snprintf(v, sizeof v, "tern-smtpd %s\n", TERN_VERSION);
-
-		if (n < 0 || (size_t)n >= sizeof v ||
-		    fd_write_all(1, v, (size_t)n) < 0)
-			return 111;
-		return 0;
-	}
-	/* fds 0, 1 (the connection) and 2 (the log) only */
-	fd_close_from(3);
 	/* a client that hangs up must not kill us in the middle of a write:
 	 * write errors (EPIPE) are handled where they happen.  A handler, not
 	 * SIG_IGN, so that tern-enqueue does not inherit the disposition. */
@@ -191,25 +197,16 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGPIPE, &sa, NULL) < 0)
 		log_fatal("sigaction: %s", strerror(errno));
-	log_init("tern-smtpd", LOG_TO_STDERR, LOG_MAIL);
-	dir = cfg_take_dir(&argc, argv);
+	startup_begin(&smtpd_startup, &argc, argv, 1);
 	args(s, argc, argv);
-	if (cfg_load(dir, err, sizeof err) < 0)
-		early_fail("%s", err);
-	cfg_log_init("tern-smtpd");
 	host_setup(s);
 	limits_setup(s);
 	sid_new(s->sid);
 	files_setup(s);
-	/* priv_drop dies on a missing user too, but without telling the
-	 * client: check first so that it gets its 421 */
-	if (priv_is_root() && priv_user(cfg_str(smtpd_user), &uid, &gid) <= 0)
-		early_fail("%s smtpd_user %s: no such user", s->sid,
-		    cfg_str(smtpd_user));
 	/* -l: bind, drop privileges, accept; returns in each session child */
 	if (s->listen_addr != NULL)
 		listen_run(s);
-	priv_drop(cfg_str(smtpd_user), NULL, 0);
+	startup_drop(&smtpd_startup);
 	peer_addr(0, s->ip, sizeof s->ip);
 	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
 	 * that may relay (any value; we do not append it to addresses) */

@@ -269,4 +269,8 @@ void cmd_bdat(struct session *s, const char *arg, size_t n);
  * getpeername).  A malformed address exits 100, any other failure 111. */
 void listen_run(struct session *s);
 
+/* main.c: the start-up path of the session and the listener */
+struct startup;
+extern const struct startup smtpd_startup;
+
 #endif

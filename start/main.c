@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "util/sig.h"
 #include "util/str.h"
 #include "net/tls.h"
@@ -603,18 +605,40 @@ check_tls(void)
 		;
 }
 
+/* tern-start reload with a tern.conf that does not load: say why, change
+ * nothing, exit 1 (the running instance keeps its configuration). */
+static void reload_refused(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+reload_refused(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tern-start: %s: not reloaded\n", msg);
+	exit(1);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *dir = cfg_take_dir(&argc, argv);
-	char err[512];
+	/* the start-up path's first half (lib/daemon/startup.h): tern-start
+	 * stays root with its capabilities, which its children drop; a
+	 * reload with a bad tern.conf is refused without a fatal log line */
+	static const struct startup st = {
+		.name = "tern-start", .keep_fd = 2,
+	}, st_reload = {
+		.name = "tern-start", .keep_fd = 2, .fail = reload_refused,
+	};
 	int i, stop = 0, reload = 0;
 
-	log_init("tern-start", LOG_TO_STDERR, LOG_MAIL);
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("tern-start %s\n", TERN_VERSION);
-		return 0;
-	}
+	reload = argc > 1 && strcmp(argv[argc - 1], "reload") == 0;
+	startup_begin(reload ? &st_reload : &st, &argc, argv, 1);
+	reload = 0;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0)
 			continue;  /* always in the foreground */
@@ -625,14 +649,6 @@ main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (cfg_load(dir, err, sizeof err) < 0) {
-		if (reload) {
-			fprintf(stderr, "tern-start: %s: not reloaded\n", err);
-			return 1;
-		}
-		log_fatal("%s", err);
-	}
-	cfg_log_init("tern-start");
 	if (fs_join(pidfile, sizeof pidfile, cfg_str(spool_dir),
 	    "tern-start.pid") < 0)
 		log_fatal("spool_dir: %s", strerror(errno));
