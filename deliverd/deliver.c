@@ -1,7 +1,7 @@
 /*
  * deliver: one delivery, in a child process of tern-deliverd.
  *
- * The recipient is resolved with lib/local (the same resolution as
+ * The recipient is resolved with lib/lookup/local (the same resolution as
  * tern-smtpd's RCPT check).  A mailbox is written by a process that has
  * become the mailbox owner and holds no capability (priv_drop_ids) before
  * it touches any file of the mailbox, so a hostile Maildir path or

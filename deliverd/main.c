@@ -1,7 +1,7 @@
 /*
  * tern-deliverd: local delivery for tern-queued.
  *
- * Started by tern-start with the tern-queued socket on fd 3 (lib/dlv.h).
+ * Started by tern-start with the tern-queued socket on fd 3 (lib/queue/dlv.h).
  * Drops to deliver_user keeping only CAP_SETUID and CAP_SETGID, which it
  * needs to give each delivery child the mailbox owner's ids.  For each
  * request (one packet and the queue file's fd) it forks a child that

@@ -6,12 +6,12 @@
  *
  * The maildrop is fixed at login (RFC 1939 8: message numbers do not
  * change during a session): new/ is moved to cur/, and the messages are
- * numbered in UID order (lib/mbox).  An exclusive lock on
+ * numbered in UID order (lib/store/mbox).  An exclusive lock on
  * Maildir/tern-pop3.lock, held until the process ends, keeps a second
  * POP3 session out ([IN-USE], RFC 2449 8.1.2).  DELE only marks; the
  * files are removed at QUIT, and a session that ends any other way
  * removes nothing.  Messages go out with CRLF line ends and dot-stuffed
- * (RFC 1939 3), and their sizes are counted the same way (lib/mbox).
+ * (RFC 1939 3), and their sizes are counted the same way (lib/store/mbox).
  */
 #include "config.h"
 

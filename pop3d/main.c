@@ -10,7 +10,7 @@
  * process as the mailbox owner and waits for both children to end.  It
  * never parses a byte from the network; its one input is the netstring
  * of user and password from the login child, which it bounds and checks
- * itself (lib/auth).  See pop3d.h for the wire format and tern-pop3d(8)
+ * itself (lib/lookup/auth).  See pop3d.h for the wire format and tern-pop3d(8)
  * SECURITY for the reasons.
  */
 #include "config.h"

@@ -3,7 +3,7 @@
  * processes (doc/DESIGN.md, tern-pop3d(8) SECURITY):
  *
  *   main.c     start-up, and the PARENT: root in production, it checks
- *              passwords (lib/auth) for the login child, counts and
+ *              passwords (lib/lookup/auth) for the login child, counts and
  *              delays failures, and forks the mailbox process; it never
  *              reads the network
  *   login.c    the LOGIN child (pop3d_user, no capabilities): the
@@ -36,7 +36,7 @@
 
 /* RFC 2449 section 4: a command line is at most 255 octets with CRLF. */
 #define POP3_CMD_MAX 255
-/* PASS and SASL lines carry a password (lib/auth.h: AUTH_PASS_MAX) or
+/* PASS and SASL lines carry a password (lib/lookup/auth.h: AUTH_PASS_MAX) or
  * its base64 form: longer than 255 octets, still bounded. */
 #define POP3_AUTH_LINE_MAX 2048
 /* Bad commands before the session is closed. */

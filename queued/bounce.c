@@ -2,7 +2,7 @@
  * bounce.c: what happens to failed recipients when a message leaves
  * the queue.
  *
- *   sender not <>         a DSN (lib/dsn.c) to the sender, queued with
+ *   sender not <>         a DSN (lib/mail/dsn.c) to the sender, queued with
  *                         the null sender through tern-enqueue;
  *   sender <> (a bounce)  a copy to double_bounce_recipient (RFC 5321
  *                         6.1: the postmaster must hear of it), also

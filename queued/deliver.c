@@ -1,6 +1,6 @@
 /*
  * deliver.c: tern-queued's side of the tern-deliverd protocol
- * (lib/dlv.h): which recipient goes next, the requests, the results and
+ * (lib/queue/dlv.h): which recipient goes next, the requests, the results and
  * the retry schedule.
  *
  * Due messages are taken from the heap and loaded onto the ready list;

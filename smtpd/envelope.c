@@ -5,7 +5,7 @@
  *
  * Who may send to whom is decided here and in policy.c: a recipient in
  * a local domain must exist (550 5.1.1); any other only from a client
- * that may relay.  Addresses are canonical (lib/addr) before anything
+ * that may relay.  Addresses are canonical (lib/mail/addr) before anything
  * looks at them, so "%", "!", quoted "@", source routes, address
  * literals, mixed case and trailing dots cannot open a relay.
  */

@@ -3,7 +3,7 @@
  * DATA (data.c) or BDAT (bdat.c).
  *
  * msg_open starts tern-enqueue and sends it the envelope (with the DSN
- * and SMTPUTF8 lines of lib/qfile.h) and the fields we add in front:
+ * and SMTPUTF8 lines of lib/queue/qfile.h) and the fields we add in front:
  * Received (RFC 5321 4.4, with the protocol names of RFC 3848 and RFC
  * 6531 3.7.3 and the TLS version and cipher) and, for mail that a check
  * in mark mode flagged, "X-Tern-Spam: yes".  Each line of the message
@@ -108,7 +108,7 @@ msg_received(struct session *s)
 	return r > 0 ? 1 : -1;
 }
 
-/* The envelope lines (lib/qfile.h); recipients of DISCARD rules left
+/* The envelope lines (lib/queue/qfile.h); recipients of DISCARD rules left
  * out. */
 static int
 msg_envelope(struct session *s)

@@ -1,7 +1,7 @@
 /*
  * sasl: STARTTLS (RFC 3207), implicit TLS (RFC 8314) and AUTH PLAIN and
  * LOGIN (RFC 4954, RFC 4616) for tern-smtpd.  The TLS and password code
- * is lib/tls and lib/auth; this file is the SMTP dialogue around them.
+ * is lib/net/tls and lib/lookup/auth; this file is the SMTP dialogue around them.
  *
  * STARTTLS: the 220 goes out, then tls_server_start() throws away any
  * plaintext the client pipelined after the command (the CVE-2011-0411
@@ -76,7 +76,7 @@ cmd_starttls(struct session *s, const char *arg, size_t n)
 		smtpd_error(s, 503, "5.5.1", "Error: TLS already active");
 		return;
 	}
-	/* the context is built lazily (lib/tls.h): a broken certificate or
+	/* the context is built lazily (lib/net/tls.h): a broken certificate or
 	 * cipher list is found here, before we promise a handshake */
 	if (tls_server_prepare(err, sizeof err) <= 0) {
 		log_warn("%s tls unavailable ip=%s error=%s", s->sid, s->ip, err);

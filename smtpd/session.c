@@ -5,10 +5,10 @@
  * and its handler (doc/CONVENTIONS.md rule 11); the loop reads a bounded line,
  * looks the verb up, checks state, authentication and argument, and
  * calls the handler.  Replies are buffered and go out when the client
- * has nothing more pipelined for us (lib/io flushes before it blocks on
+ * has nothing more pipelined for us (lib/util/io flushes before it blocks on
  * a read, RFC 2920 section 3.2), so a pipelined MAIL/RCPT/DATA group gets
  * its replies in one packet.  Everything the client sends is untrusted:
- * parsing is done by the pure functions of lib/smtpparse and lib/addr
+ * parsing is done by the pure functions of lib/mail/smtpparse and lib/mail/addr
  * with explicit bounds, and only canonical (validated) addresses are
  * echoed or logged unescaped.
  *

@@ -11,7 +11,7 @@
  * It creates what the queue needs (spool_dir and its subdirectories, the
  * trigger FIFO), makes the SOCK_SEQPACKET socketpair the two children
  * talk over (fd 3 in both) and execs them; each child drops its own
- * privileges (lib/priv.c).  It stays in the foreground, for systemd,
+ * privileges (lib/daemon/priv.c).  It stays in the foreground, for systemd,
  * supervise/runit and the quickstart, which backgrounds it.  If either
  * child dies, the other is stopped too and both are started again (they
  * share the socket and the requests in flight), at most once a second,
@@ -50,7 +50,7 @@
 #include "util/str.h"
 #include "net/tls.h"
 
-#define CHILD_FD 3         /* the socket in each child (lib/dlv.h) */
+#define CHILD_FD 3         /* the socket in each child (lib/queue/dlv.h) */
 #define KILL_GRACE 15000   /* ms from SIGTERM to SIGKILL */
 #define RESTART_MIN 1000   /* ms between starts, at least */
 #define RESTART_MAX 30000  /* ms, while children keep dying young */
@@ -178,7 +178,7 @@ make_spool(void)
 
 /*
  * tls_ticket_key, when configured and missing: 80 random bytes (the
- * session ticket key of lib/tls_server.c), mode 0600, owned by whoever
+ * session ticket key of lib/net/tls_server.c), mode 0600, owned by whoever
  * runs tern-start (root in production: the servers read it before they
  * drop privileges).  Written to a temporary name, fsynced, renamed, the
  * directory fsynced (fs_atomic_write).  An existing file is never

@@ -1,6 +1,6 @@
 /*
  * tern-map: compile lookup tables (users, aliases, access, routes) from
- * their text form to cdb, atomically (lib/map.c).  The formats are in
+ * their text form to cdb, atomically (lib/lookup/map.c).  The formats are in
  * tern-map(8).
  *
  * Exit: 0 all compiled, 1 syntax errors (every one printed as

@@ -3,7 +3,7 @@
  *
  * Installed as /usr/sbin/sendmail (and mailq, newaliases), so cron,
  * mail(1) and PHP's mail() hand their messages to tern.  It runs as its
- * caller with no privileges: the message goes through lib/enq to
+ * caller with no privileges: the message goes through lib/queue/enq to
  * tern-enqueue, which records the caller's uid in the envelope.  It
  * prints nothing when all is well (cron mails whatever it prints).
  *
@@ -477,7 +477,7 @@ sm_enq_open(void)
 const char *
 sm_notify_text(unsigned n, char out[40])
 {
-	/* the order lib/qfile.h wants: NEVER, or SUCCESS,FAILURE,DELAY */
+	/* the order lib/queue/qfile.h wants: NEVER, or SUCCESS,FAILURE,DELAY */
 	snprintf(out, 40, "%s%s%s%s", (n & SMTP_NOTIFY_NEVER) ? ",NEVER" : "",
 	    (n & SMTP_NOTIFY_SUCCESS) ? ",SUCCESS" : "",
 	    (n & SMTP_NOTIFY_FAILURE) ? ",FAILURE" : "",
@@ -532,7 +532,7 @@ send_body(struct enq *e, struct rd *r, const struct opts *o, struct buf *l,
 		(void)enq_write(e, "\n", 1);   /* the last line ends too */
 }
 
-/* The envelope lines of the options: DSN and body type (lib/qfile.h). */
+/* The envelope lines of the options: DSN and body type (lib/queue/qfile.h). */
 static int
 env_opts(struct enq *e, const struct opts *o)
 {

@@ -358,7 +358,7 @@ out:
 	buf_free(&addr);
 }
 
-/* The envelope into tern-enqueue (lib/qfile.h letters). 1 or -1. */
+/* The envelope into tern-enqueue (lib/queue/qfile.h letters). 1 or -1. */
 static int
 envelope(struct smtp *s, struct enq *e)
 {

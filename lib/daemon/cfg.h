@@ -99,7 +99,7 @@ const char *cfg_file(const char *name);
  * returns the DIR or NULL. */
 const char *cfg_take_dir(int *argc, char **argv);
 
-/* Point the log (lib/log.h) where the keys log and log_facility say, for
+/* Point the log (lib/util/log.h) where the keys log and log_facility say, for
  * program prog.  Call after cfg_load (which has refused unknown values). */
 void cfg_log_init(const char *prog);
 /* The syslog facility named (mail, daemon, user, local0..local7, any
@@ -107,7 +107,7 @@ void cfg_log_init(const char *prog);
 int cfg_log_facility(const char *name);
 /* 1 if name can be our host name (greetings, Received, HELO): at most
  * CFG_HOST_MAX bytes of letters, digits, '-', '.' and '_' (the syntax
- * tern-smtpd accepts in HELO, lib/smtpparse.h), no address literal; else
+ * tern-smtpd accepts in HELO, lib/mail/smtpparse.h), no address literal; else
  * 0 with *why_r saying what is wrong. */
 #define CFG_HOST_MAX 253  /* RFC 1035 2.3.4: 255 octets on the wire */
 int cfg_host_ok(const char *name, const char **why_r);

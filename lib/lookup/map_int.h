@@ -1,6 +1,6 @@
 /*
  * map_int: what map.c (reader, compiler) and map_parse.c (the text
- * formats) share.  Not for use outside lib/map*.c.
+ * formats) share.  Not for use outside lib/lookup/map*.c.
  */
 #ifndef TERN_MAP_INT_H
 #define TERN_MAP_INT_H

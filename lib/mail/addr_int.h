@@ -1,6 +1,6 @@
 /*
  * addr_int: what addr.c (local parts, paths) and addr_domain.c (domains,
- * address literals, UTF-8) share.  Not for use outside lib/addr*.c.
+ * address literals, UTF-8) share.  Not for use outside lib/mail/addr*.c.
  */
 #ifndef TERN_ADDR_INT_H
 #define TERN_ADDR_INT_H

@@ -1,5 +1,5 @@
 /*
- * hdr: RFC 5322 header fields and address lists (lib/hdr.h).
+ * hdr: RFC 5322 header fields and address lists (lib/mail/hdr.h).
  *
  * The address-list parser is a small lexer (atoms, quoted strings, domain
  * literals, specials; comments and folding white space skipped, RFC 5322

@@ -1,5 +1,5 @@
 /*
- * tls_client: the client side of lib/tls, for tern-remote (STARTTLS to
+ * tls_client: the client side of lib/net/tls, for tern-remote (STARTTLS to
  * other MTAs, RFC 3207) and the tests.
  *
  * One client SSL_CTX per process, made on first use: TLS 1.2 or newer,

@@ -1,6 +1,6 @@
 /*
- * tls_int: what lib/tls.c (the io hooks, shared by both sides),
- * lib/tls_server.c and lib/tls_client.c share.  Not for programs.
+ * tls_int: what lib/net/tls.c (the io hooks, shared by both sides),
+ * lib/net/tls_server.c and lib/net/tls_client.c share.  Not for programs.
  */
 #ifndef TERN_TLS_INT_H
 #define TERN_TLS_INT_H
@@ -35,7 +35,7 @@ void tls_error(char *err, size_t errsz, const char *what);
 /* The tls_conn of io, or NULL when TLS is not on. */
 struct tls_conn *tls_conn_of(const struct io *io);
 
-/* The PEM bytes of tls_cert or tls_key (lib/tls_pem.c). */
+/* The PEM bytes of tls_cert or tls_key (lib/net/tls_pem.c). */
 struct tls_pem {
 	char *p;                   /* malloc'ed, NULL when none */
 	size_t n;

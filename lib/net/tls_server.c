@@ -1,5 +1,5 @@
 /*
- * tls_server: the server side of lib/tls: one SSL_CTX per process.
+ * tls_server: the server side of lib/net/tls: one SSL_CTX per process.
  *
  * Lazy set-up: tls_server_init() runs before the privilege drop and only
  * reads the certificate chain, the key and the ticket key into memory

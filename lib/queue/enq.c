@@ -1,5 +1,5 @@
 /*
- * enq: runs tern-enqueue and speaks its stdin protocol (lib/enq.h).
+ * enq: runs tern-enqueue and speaks its stdin protocol (lib/queue/enq.h).
  *
  * tern-enqueue may exit early (a message too big, a bad envelope line) and
  * close its end of the pipe; a write then fails with EPIPE.  So that this

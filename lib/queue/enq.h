@@ -4,7 +4,7 @@
  *
  * Protocol on tern-enqueue's stdin:
  *   envelope lines   "F<sender>\n" (once, empty for <>), "R<rcpt>\n" (1+),
- *                    and the other one-letter lines of lib/qfile.h (I, H, E, W, S, B, N, O)
+ *                    and the other one-letter lines of lib/queue/qfile.h (I, H, E, W, S, B, N, O)
  *   an empty line    "\n"
  *   message chunks   "<hex length>\n<bytes>" with length 1..ENQ_CHUNK_MAX
  *   the end          "0\n"

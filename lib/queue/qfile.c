@@ -1,5 +1,5 @@
 /*
- * qfile: reads and writes the envelope of mess/ID (lib/qfile.h,
+ * qfile: reads and writes the envelope of mess/ID (lib/queue/qfile.h,
  * doc/DESIGN.md "The queue"); state/ID is qfile_state.c.
  *
  * Every file read here may have been damaged by a crash, a full disk or a

@@ -1,6 +1,6 @@
 /*
  * qfile_state: reads and writes state/ID, the per-recipient delivery
- * state that tern-queued keeps for a message (lib/qfile.h).  Split from
+ * state that tern-queued keeps for a message (lib/queue/qfile.h).  Split from
  * qfile.c (the envelope of mess/ID); the same rules apply: every line and
  * number is bounded, a malformed file is EINVAL with a reason.
  */

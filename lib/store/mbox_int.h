@@ -1,5 +1,5 @@
 /*
- * mbox_int.h: what lib/mbox.c and lib/mbox_uid.c share; not for programs.
+ * mbox_int.h: what lib/store/mbox.c and lib/store/mbox_uid.c share; not for programs.
  */
 #ifndef TERN_MBOX_INT_H
 #define TERN_MBOX_INT_H

@@ -1,5 +1,5 @@
 /*
- * mbox_msg: the message files of a scanned mailbox (lib/mbox.h): open,
+ * mbox_msg: the message files of a scanned mailbox (lib/store/mbox.h): open,
  * remove and size them.  Another session may rename a file (IMAP flags)
  * or remove it (IMAP expunge) after our scan: a missing file is looked
  * up once more by its base name before it counts as gone.

@@ -512,7 +512,7 @@ class Instance:
         return json.loads(text) if as_json else text
 
     def enqueue(self, sender, rcpts, message):
-        """Hand a message to bin/tern-enqueue directly (lib/enq.h protocol);
+        """Hand a message to bin/tern-enqueue directly (lib/queue/enq.h protocol);
         returns the queue id."""
         data = bytearray()
         data += b"F" + sender.encode() + b"\n"

@@ -7,7 +7,7 @@ pop3_util: tern-pop3d in the end-to-end tests.
         c.stls(); c.login("demo@example.test", "demo"); c.cmd("STAT")
 
 Mail goes into the instance's Maildirs directly (put_message: a file
-named like lib/maildir.c names them, owned by the mailbox owner), or
+named like lib/store/maildir.c names them, owned by the mailbox owner), or
 through the real path with inst.start() and tern-sendmail.
 """
 import os
@@ -109,7 +109,7 @@ def make_maildir(inst, addr):
 
 
 def maildir_name(data, sizes=True, t=None):
-    """A unique name like lib/maildir.c's, with ,S= and ,W= when sizes."""
+    """A unique name like lib/store/maildir.c's, with ,S= and ,W= when sizes."""
     _counter[0] += 1
     t = time.time() if t is None else t
     base = "%d.M%06dP%dQ%d.e2e.example.test" % (int(t), int((t % 1) * 1e6),

@@ -95,7 +95,7 @@ def auth_plain(c, user, password):
 
 
 def queue_file(inst, qid):
-    """The envelope lines of spool/mess/QID (lib/qfile.h)."""
+    """The envelope lines of spool/mess/QID (lib/queue/qfile.h)."""
     with open(inst.path("spool", "mess", qid), "rb") as f:
         head = f.read().split(b"\n\n", 1)[0]
     return head.decode("utf-8").split("\n")

@@ -2,7 +2,7 @@
 tern-smtpd protocol dialogues (RFC 5321, 2920, 1870, 2034) on loopback,
 against a fake tern-enqueue: the session alone, no queue.
 
-The fake (written into the instance's bin/) reads the lib/enq.h stream
+The fake (written into the instance's bin/) reads the lib/queue/enq.h stream
 and stores FAKEQ/<id>.env and FAKEQ/<id>.msg only when the stream ended
 with "0\\n", so a message tern-smtpd refused or aborted leaves nothing.
 A file FAKEQ/fail_perm or FAKEQ/fail_temp makes it exit 100 or 111;

@@ -46,7 +46,7 @@ def test_repeated_recipient_queued_once():
     got = [l[1:] for l in env if l.startswith("R")]
     want = ["u%d@remote.example" % i for i in range(300)] + ["demo@example.test"]
     # "U8@Remote.Example" is u8's twin or a recipient of its own,
-    # depending on whether lib/addr folds the local part; never twice
+    # depending on whether lib/mail/addr folds the local part; never twice
     assert len(got) == len(set(got)), len(got)
     assert set(want) <= set(got) and len(got) - len(want) <= 1, (len(got), len(want))
 

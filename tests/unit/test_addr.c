@@ -1,5 +1,5 @@
 /*
- * test_addr: RFC 5321 path and mailbox parsing (lib/addr.c), including
+ * test_addr: RFC 5321 path and mailbox parsing (lib/mail/addr.c), including
  * the open-relay test battery forms and hostile input.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * test_auth: lib/b64.c and lib/auth.c.  Base64 against the RFC 4648
+ * test_auth: lib/b64.c and lib/lookup/auth.c.  Base64 against the RFC 4648
  * section 10 vectors and malformed inputs; SASL PLAIN (RFC 4616)
  * messages; auth_check against a temporary users map (map_compile) with
  * yescrypt and SHA-512 hashes made here by crypt_r: right and wrong

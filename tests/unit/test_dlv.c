@@ -1,5 +1,5 @@
 /*
- * test_dlv: lib/dlv.c: the tern-queued <-> tern-deliverd packets (round
+ * test_dlv: lib/queue/dlv.c: the tern-queued <-> tern-deliverd packets (round
  * trips and malformed input), fd passing over a SOCK_SEQPACKET pair, and
  * the Delivered-To loop check.
  */

@@ -1,5 +1,5 @@
 /*
- * test_dns: the pure parts of lib/dns (answer parsing with its bounds,
+ * test_dns: the pure parts of lib/net/dns (answer parsing with its bounds,
  * TXT text, DNSBL query names, server addresses).  No query is sent.
  */
 #include <arpa/inet.h>

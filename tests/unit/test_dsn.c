@@ -1,5 +1,5 @@
 /*
- * test_dsn: lib/dsn.c: status codes, dates, the header-section reader and
+ * test_dsn: lib/mail/dsn.c: status codes, dates, the header-section reader and
  * the RFC 3464 report (its parts, its fields, and that text from the
  * queue cannot inject header lines or end a MIME part).
  */

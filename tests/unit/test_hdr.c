@@ -1,5 +1,5 @@
 /*
- * test_hdr: header fields and RFC 5322 3.4 address lists (lib/hdr.c).
+ * test_hdr: header fields and RFC 5322 3.4 address lists (lib/mail/hdr.c).
  */
 #include <errno.h>
 #include <string.h>

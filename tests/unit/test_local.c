@@ -1,5 +1,5 @@
 /*
- * test_local: recipient resolution (lib/local.c) against a temporary
+ * test_local: recipient resolution (lib/lookup/local.c) against a temporary
  * configuration directory with tern.conf, users and aliases compiled by
  * map_compile: users, aliases, user+tag, catch-all, system accounts,
  * postmaster, unknown and non-local addresses, the spellings of one

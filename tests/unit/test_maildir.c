@@ -1,5 +1,5 @@
 /*
- * test_maildir: lib/maildir.c in a scratch directory: maildir_make, the
+ * test_maildir: lib/store/maildir.c in a scratch directory: maildir_make, the
  * delivery (content, unique names, the ,S= and ,W= sizes, nothing left in
  * tmp/, the fd offset left alone) and Maildir++ folder names.
  */

@@ -1,5 +1,5 @@
 /*
- * test_map: compiling the four table formats to cdb (lib/map*.c), typed
+ * test_map: compiling the four table formats to cdb (lib/lookup/map*.c), typed
  * lookups, error reports with line numbers, duplicates, and the atomic
  * replace of the .cdb.
  */

@@ -1,5 +1,5 @@
 /*
- * test_mbox: lib/mbox.c and lib/mbox_uid.c: the pure name and size
+ * test_mbox: lib/store/mbox.c and lib/store/mbox_uid.c: the pure name and size
  * helpers, POP3 UIDLs, and in a scratch Maildir the scan (new/ -> cur/,
  * skipped names, one entry per base), the uidlist (stable UIDs, new ones
  * in order, vanished ones dropped, renamed-meanwhile ones kept, a broken

@@ -1,5 +1,5 @@
 /*
- * test_qfile: the queue file formats (lib/qfile.c): envelope round trip,
+ * test_qfile: the queue file formats (lib/queue/qfile.c): envelope round trip,
  * malformed envelopes, state files, and the one envelope grammar
  * (qenv_line) that tern-enqueue and the reader share: every case where
  * tern-enqueue's own checks and the reader used to disagree.

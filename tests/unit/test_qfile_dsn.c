@@ -1,6 +1,6 @@
 /*
  * test_qfile_dsn: the DSN and SMTPUTF8 envelope lines of mess/ID
- * (lib/qfile.h: E, W, S, B, N, O): round trip, canonical output, and
+ * (lib/queue/qfile.h: E, W, S, B, N, O): round trip, canonical output, and
  * the malformed cases that must make a file corrupt.
  */
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * test_smtpparse: the pure SMTP parsers of lib/smtpparse (command split,
+ * test_smtpparse: the pure SMTP parsers of lib/mail/smtpparse (command split,
  * FROM:/TO: keyword, ESMTP parameters with their bounds, HELO names,
  * DATA line ends, Received detection) and of lib/smtpparse_ext (xtext,
  * DSN parameters, BDAT and AUTH arguments, field names).

@@ -1,6 +1,6 @@
 /*
  * test_t: exercises the harness (t.h) and the build pipeline with a few
- * checks of lib/buf; the full buf tests live in test_buf.c.
+ * checks of lib/util/buf; the full buf tests live in test_buf.c.
  */
 #include <stdint.h>
 #include <string.h>

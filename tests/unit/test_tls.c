@@ -1,5 +1,5 @@
 /*
- * test_tls: lib/tls over a socketpair.  A self-signed certificate is made
+ * test_tls: lib/net/tls over a socketpair.  A self-signed certificate is made
  * with openssl(1) in a temporary configuration directory; each server is
  * a forked child running tls_server_init/tls_server_start on an io, the
  * parent is the client (tls_client_start, verify off).  Checks: lines
@@ -10,7 +10,7 @@
  * timeout and configuration errors.  The context is lazy: the files are
  * only read by tls_server_init (a server whose files are gone by then
  * still works; a chain file and a combined cert+key file too), errors of
- * the build come from tls_server_prepare/tls_server_start.  TLS 1.2 (which lib/tls's client
+ * the build come from tls_server_prepare/tls_server_start.  TLS 1.2 (which lib/net/tls's client
  * never limits itself to) is tested with an OpenSSL client made here:
  * AEAD suites only, ticket resumption, tls_min_version = TLSv1.3.
  */
