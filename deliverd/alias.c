@@ -1,8 +1,8 @@
 /*
  * alias: delivery to an aliases-map entry, in the delivery child.
  *
- * The targets are expanded recursively (at most DL_ALIAS_DEPTH levels,
- * DL_TARGETS_MAX addresses, each address once).  Local mailboxes are
+ * The targets are expanded recursively (at most DD_ALIAS_DEPTH levels,
+ * DD_TARGETS_MAX addresses, each address once).  Local mailboxes are
  * written by one process per target that becomes the target's owner.
  * Remote targets, and local targets that failed temporarily, are
  * re-injected as one new message through tern-enqueue with the original
@@ -31,16 +31,16 @@
 /* bytes of the to= list of the alias log line (log lines are 2 KiB) */
 #define ALIAS_LOG_TO 1200
 
-struct dl_exp {
+struct dd_exp {
 	struct buf seen;      /* "\n"-separated addresses met so far */
 	struct buf inject;    /* "\n"-separated targets to re-inject */
 	struct buf to;        /* "<a>,<b>": where copies went, for the log */
 	size_t ninject, ndone, nfail, ntemp, count, nseen_again;
-	struct dl_result first_fail, first_temp;
+	struct dd_result first_fail, first_temp;
 };
 
 static void
-exp_fail(struct dl_ctx *c, struct dl_exp *x, const struct dl_result *r)
+exp_fail(struct dd_ctx *c, struct dd_exp *x, const struct dd_result *r)
 {
 	if (r->code == 'Z' && x->ntemp++ == 0)
 		x->first_temp = *r;  /* only the re-injection's counts */
@@ -59,7 +59,7 @@ exp_fail(struct dl_ctx *c, struct dl_exp *x, const struct dl_result *r)
 
 /* 1 if addr was seen before (case-insensitive), else remembers it */
 static int
-exp_seen(struct dl_exp *x, const char *addr, size_t n)
+exp_seen(struct dd_exp *x, const char *addr, size_t n)
 {
 	const char *p = x->seen.s, *e = x->seen.s + x->seen.len;
 
@@ -80,7 +80,7 @@ exp_seen(struct dl_exp *x, const char *addr, size_t n)
 /* Note a for the alias log line: a copy went there (delivered or
  * re-injected). */
 static void
-exp_to(struct dl_exp *x, const char *a)
+exp_to(struct dd_exp *x, const char *a)
 {
 	if (x->to.len > 0)
 		(void)buf_catc(&x->to, ',');
@@ -88,7 +88,7 @@ exp_to(struct dl_exp *x, const char *a)
 }
 
 static void
-exp_inject(struct dl_exp *x, const char *a)
+exp_inject(struct dd_exp *x, const char *a)
 {
 	(void)buf_cats(&x->inject, a);
 	(void)buf_catc(&x->inject, '\n');
@@ -96,18 +96,18 @@ exp_inject(struct dl_exp *x, const char *a)
 	exp_to(x, a);
 }
 
-static void exp_list(struct dl_ctx *, struct dl_exp *, const char *, int);
+static void exp_list(struct dd_ctx *, struct dd_exp *, const char *, int);
 
 /* One target address (canonical, from the map). */
 static void
-exp_one(struct dl_ctx *c, struct dl_exp *x, const char *a, int depth)
+exp_one(struct dd_ctx *c, struct dd_exp *x, const char *a, int depth)
 {
 	struct local_target t;
-	struct dl_result r;
+	struct dd_result r;
 	int lr;
 
 	if (strchr(a, '@') == NULL) {
-		dl_set(&r, 'D', "5.1.3 <%s>: bad alias target", a);
+		dd_set(&r, 'D', "5.1.3 <%s>: bad alias target", a);
 		exp_fail(c, x, &r);
 		return;
 	}
@@ -118,17 +118,17 @@ exp_one(struct dl_ctx *c, struct dl_exp *x, const char *a, int depth)
 	memset(&t, 0, sizeof t);
 	lr = local_lookup(c->lm, a, &t);
 	if (lr < 0)
-		dl_set(&r, 'Z', "4.3.0 <%s>: map lookup failed", a);
+		dd_set(&r, 'Z', "4.3.0 <%s>: map lookup failed", a);
 	else if (lr == 0)
-		dl_set(&r, 'D', "5.1.1 <%s>: alias target unknown", a);
+		dd_set(&r, 'D', "5.1.1 <%s>: alias target unknown", a);
 	else if (t.kind == LOCAL_USER || t.kind == LOCAL_SYSTEM)
-		dl_mailbox_fork(c, &t, a, &r);
-	else if (t.kind == LOCAL_ALIAS && depth + 1 >= DL_ALIAS_DEPTH)
-		dl_set(&r, 'D', "5.4.6 <%s>: aliases nested too deep", a);
+		dd_mailbox_fork(c, &t, a, &r);
+	else if (t.kind == LOCAL_ALIAS && depth + 1 >= DD_ALIAS_DEPTH)
+		dd_set(&r, 'D', "5.4.6 <%s>: aliases nested too deep", a);
 	else if (t.kind == LOCAL_ALIAS)
 		r.code = 0;  /* expanded below */
 	else
-		dl_set(&r, 'Z', "4.3.0 <%s>: no mailbox", a);
+		dd_set(&r, 'Z', "4.3.0 <%s>: no mailbox", a);
 	if (r.code == 0) {
 		exp_list(c, x, buf_str(&t.targets), depth + 1);
 	} else if (r.code == 'K') {
@@ -147,10 +147,10 @@ exp_one(struct dl_ctx *c, struct dl_exp *x, const char *a, int depth)
 
 /* A comma-separated target list. */
 static void
-exp_list(struct dl_ctx *c, struct dl_exp *x, const char *list, int depth)
+exp_list(struct dd_ctx *c, struct dd_exp *x, const char *list, int depth)
 {
 	char a[DLV_ADDR_MAX + 1];
-	struct dl_result r;
+	struct dd_result r;
 
 	while (*list != '\0') {
 		const char *e = strchr(list, ',');
@@ -169,8 +169,8 @@ exp_list(struct dl_ctx *c, struct dl_exp *x, const char *list, int depth)
 			x->nseen_again++;  /* a duplicate, or a loop */
 			continue;
 		}
-		if (k > DLV_ADDR_MAX || ++x->count > DL_TARGETS_MAX) {
-			dl_set(&r, 'D', "5.3.4 alias target list too long");
+		if (k > DLV_ADDR_MAX || ++x->count > DD_TARGETS_MAX) {
+			dd_set(&r, 'D', "5.3.4 alias target list too long");
 			exp_fail(c, x, &r);
 			return;
 		}
@@ -182,7 +182,7 @@ exp_list(struct dl_ctx *c, struct dl_exp *x, const char *list, int depth)
 
 /* Copy the message from the queue file into tern-enqueue. */
 static int
-fw_copy(struct dl_ctx *c, struct enq *e)
+fw_copy(struct dd_ctx *c, struct enq *e)
 {
 	char b[16384];
 	off_t off = c->rq->off;
@@ -203,7 +203,7 @@ fw_copy(struct dl_ctx *c, struct enq *e)
 /* Re-inject the message for x's targets: 'K' (the new queue id in id),
  * 'Z' or 'D'. */
 static void
-fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r,
+fw_remote(struct dd_ctx *c, struct dd_exp *x, struct dd_result *r,
     char id[QID_SIZE])
 {
 	static struct enq e;
@@ -213,9 +213,9 @@ fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r,
 
 	/* the copy is injected as queue_user, with no capability, so that
 	 * tern-enqueue needs no setuid bit for us */
-	priv_drop_ids(dl_ids.quid, dl_ids.qgid);
+	priv_drop_ids(dd_ids.quid, dd_ids.qgid);
 	if (enq_open(&e, c->enqueue) < 0) {
-		dl_set(r, 'Z', "4.3.0 cannot run tern-enqueue: %s",
+		dd_set(r, 'Z', "4.3.0 cannot run tern-enqueue: %s",
 		    strerror(errno));
 		return;
 	}
@@ -229,20 +229,20 @@ fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r,
 	    enq_write(&e, c->rq->rcpt, strlen(c->rq->rcpt)) > 0 &&
 	    enq_write(&e, "\n", 1) > 0 && fw_copy(c, &e) > 0;
 	if (!ok) {
-		dl_set(r, 'Z', "4.3.0 forwarding failed: %s", strerror(errno));
+		dd_set(r, 'Z', "4.3.0 forwarding failed: %s", strerror(errno));
 		enq_abort(&e);
 		return;
 	}
 	err[0] = '\0';
 	switch (enq_close(&e, id, err, sizeof err)) {
 	case 1:
-		dl_set(r, 'K', "2.0.0 forwarded as %s", id);
+		dd_set(r, 'K', "2.0.0 forwarded as %s", id);
 		break;
 	case 0:
-		dl_set(r, 'D', "5.3.0 forwarding refused: %s", err);
+		dd_set(r, 'D', "5.3.0 forwarding refused: %s", err);
 		break;
 	default:
-		dl_set(r, 'Z', "4.3.0 forwarding failed: %s", err);
+		dd_set(r, 'Z', "4.3.0 forwarding failed: %s", err);
 		break;
 	}
 }
@@ -251,7 +251,7 @@ fw_remote(struct dl_ctx *c, struct dl_exp *x, struct dl_result *r,
  * queue id of the re-injected copy, e.g.
  * "QID alias from=<a> to=<t1>,<t2> forward_qid=ID". */
 static void
-log_alias(struct dl_ctx *c, const struct dl_exp *x, const char *fwid)
+log_alias(struct dd_ctx *c, const struct dd_exp *x, const char *fwid)
 {
 	char from[LOG_SAFE_MAX], to[ALIAS_LOG_TO];
 
@@ -262,14 +262,14 @@ log_alias(struct dl_ctx *c, const struct dl_exp *x, const char *fwid)
 }
 
 void
-dl_alias(struct dl_ctx *c, const struct local_target *t, struct dl_result *r)
+dd_alias(struct dd_ctx *c, const struct local_target *t, struct dd_result *r)
 {
-	struct dl_exp x;
-	struct dl_result fr;
+	struct dd_exp x;
+	struct dd_result fr;
 	char fwid[QID_SIZE];
 
 	if (dlv_delivered_to(c->hdr.s, c->hdr.len, c->rq->rcpt)) {
-		dl_set(r, 'D', "5.4.6 mail loop: already delivered to %s",
+		dd_set(r, 'D', "5.4.6 mail loop: already delivered to %s",
 		    c->rq->rcpt);
 		return;
 	}
@@ -287,14 +287,14 @@ dl_alias(struct dl_ctx *c, const struct local_target *t, struct dl_result *r)
 	if (x.ntemp > 0)
 		*r = x.first_temp;
 	else if (x.ndone > 0)
-		dl_set(r, 'K', "2.0.0 alias %s: %zu delivered (%zu re-injected), "
+		dd_set(r, 'K', "2.0.0 alias %s: %zu delivered (%zu re-injected), "
 		    "%zu failed", c->rq->rcpt, x.ndone, x.ninject, x.nfail);
 	else if (x.nfail > 0)
 		*r = x.first_fail;
 	else if (x.nseen_again > 0)
-		dl_set(r, 'D', "5.4.6 <%s>: alias loop", c->rq->rcpt);
+		dd_set(r, 'D', "5.4.6 <%s>: alias loop", c->rq->rcpt);
 	else
-		dl_set(r, 'D', "5.1.1 <%s>: alias has no targets", c->rq->rcpt);
+		dd_set(r, 'D', "5.1.1 <%s>: alias has no targets", c->rq->rcpt);
 	buf_free(&x.seen);
 	buf_free(&x.inject);
 	buf_free(&x.to);

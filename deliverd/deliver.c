@@ -35,7 +35,7 @@
 
 
 char
-dl_set(struct dl_result *r, char code, const char *fmt, ...)
+dd_set(struct dd_result *r, char code, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -51,7 +51,7 @@ dl_set(struct dl_result *r, char code, const char *fmt, ...)
 }
 
 void
-dl_result_send(int fd, const struct dl_result *r)
+dd_result_send(int fd, const struct dd_result *r)
 {
 	char b[DLV_TEXT_MAX + 3];
 	int n = snprintf(b, sizeof b, "%c %s", r->code, r->text);
@@ -64,7 +64,7 @@ dl_result_send(int fd, const struct dl_result *r)
 }
 
 void
-dl_result_parse(const char *b, size_t n, int status, struct dl_result *r)
+dd_result_parse(const char *b, size_t n, int status, struct dd_result *r)
 {
 	size_t i, o = 0;
 
@@ -80,29 +80,29 @@ dl_result_parse(const char *b, size_t n, int status, struct dl_result *r)
 		return;
 	}
 	if (WIFSIGNALED(status))
-		dl_set(r, 'Z', "4.3.0 delivery process %s (signal %d)",
+		dd_set(r, 'Z', "4.3.0 delivery process %s (signal %d)",
 		    WTERMSIG(status) == SIGALRM ? "timed out" : "killed",
 		    WTERMSIG(status));
 	else
-		dl_set(r, 'Z', "4.3.0 delivery process exited %d without "
+		dd_set(r, 'Z', "4.3.0 delivery process exited %d without "
 		    "a result", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* An errno of a failed write into a mailbox, as a temporary result. */
 static void
-dl_errno(struct dl_result *r, const char *what, int err)
+dd_errno(struct dd_result *r, const char *what, int err)
 {
 	if (err == ENOSPC)
-		dl_set(r, 'Z', "4.3.1 mail system full: %s", what);
+		dd_set(r, 'Z', "4.3.1 mail system full: %s", what);
 	else if (err == EDQUOT)
-		dl_set(r, 'Z', "4.2.2 mailbox over disk quota: %s", what);
+		dd_set(r, 'Z', "4.2.2 mailbox over disk quota: %s", what);
 	else
-		dl_set(r, 'Z', "4.3.0 %s: %s", what, strerror(err));
+		dd_set(r, 'Z', "4.3.0 %s: %s", what, strerror(err));
 }
 
 /* Bytes used by the messages in dir (their ,S= or their size). */
 static unsigned long long
-dl_dir_usage(const char *dir)
+dd_dir_usage(const char *dir)
 {
 	unsigned long long sum = 0;
 	struct dirent *de;
@@ -131,7 +131,7 @@ dl_dir_usage(const char *dir)
 
 /* Maildir++ quota: new/ and cur/ of the mailbox and of its folders. */
 static unsigned long long
-dl_usage(const char *maildir)
+dd_usage(const char *maildir)
 {
 	char p[FS_PATH_MAX];
 	unsigned long long sum = 0;
@@ -139,9 +139,9 @@ dl_usage(const char *maildir)
 	DIR *d;
 
 	if (fs_join(p, sizeof p, maildir, "new") > 0)
-		sum += dl_dir_usage(p);
+		sum += dd_dir_usage(p);
 	if (fs_join(p, sizeof p, maildir, "cur") > 0)
-		sum += dl_dir_usage(p);
+		sum += dd_dir_usage(p);
 	if ((d = opendir(maildir)) == NULL)
 		return sum;
 	while ((de = readdir(d)) != NULL) {
@@ -150,10 +150,10 @@ dl_usage(const char *maildir)
 			continue;
 		if (snprintf(p, sizeof p, "%s/%s/new", maildir, de->d_name) <
 		    (int)sizeof p)
-			sum += dl_dir_usage(p);
+			sum += dd_dir_usage(p);
 		if (snprintf(p, sizeof p, "%s/%s/cur", maildir, de->d_name) <
 		    (int)sizeof p)
-			sum += dl_dir_usage(p);
+			sum += dd_dir_usage(p);
 	}
 	closedir(d);
 	return sum;
@@ -161,7 +161,7 @@ dl_usage(const char *maildir)
 
 /* 1 if dir/new is a directory */
 static int
-dl_is_maildir(const char *dir)
+dd_is_maildir(const char *dir)
 {
 	char p[FS_PATH_MAX];
 	struct stat st;
@@ -176,7 +176,7 @@ dl_is_maildir(const char *dir)
  * inbox.  Result in out.
  */
 static void
-dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
+dd_folder(const char *maildir, const char *tag, char *out, size_t outsz)
 {
 	struct dirent *de;
 	DIR *d;
@@ -188,7 +188,7 @@ dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
 		if (de->d_name[0] != '.' || !str_caseeq(de->d_name + 1, tag))
 			continue;
 		if (maildir_folder(out, outsz, maildir, de->d_name + 1) > 0 &&
-		    dl_is_maildir(out))
+		    dd_is_maildir(out))
 			break;
 		str_copy(out, maildir, outsz);
 	}
@@ -198,16 +198,16 @@ dl_folder(const char *maildir, const char *tag, char *out, size_t outsz)
 /* The Junk folder of maildir in out, made when missing (with the
  * Maildir++ "maildirfolder" marker).  1 ok, -1 errno. */
 static int
-dl_junk(const char *maildir, char *out, size_t outsz)
+dd_junk(const char *maildir, char *out, size_t outsz)
 {
 	char p[FS_PATH_MAX];
 	int fd;
 
-	if (maildir_folder(out, outsz, maildir, DL_JUNK) <= 0) {
+	if (maildir_folder(out, outsz, maildir, DD_JUNK) <= 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (dl_is_maildir(out))
+	if (dd_is_maildir(out))
 		return 1;
 	if (maildir_make(out) < 0 || fs_join(p, sizeof p, out,
 	    "maildirfolder") < 0)
@@ -225,81 +225,81 @@ dl_junk(const char *maildir, char *out, size_t outsz)
  * matches; other mail to the +tag folder or the inbox.
  */
 static int
-dl_place(struct dl_ctx *c, const struct local_target *t, const char *addr,
-    char *box, size_t boxsz, struct dl_result *r)
+dd_place(struct dd_ctx *c, const struct local_target *t, const char *addr,
+    char *box, size_t boxsz, struct dd_result *r)
 {
 	const char *md = t->maildir.s;
-	unsigned rules = dl_rules(c->rq->qid, md, c->rq->sender, c->hdr.s,
+	unsigned rules = dd_rules(c->rq->qid, md, c->rq->sender, c->hdr.s,
 	    c->hdr.len);
 
 	if (rules & DR_BLOCK) {
-		dl_set(r, 'D', "5.7.1 <%s>: the recipient does not accept mail "
+		dd_set(r, 'D', "5.7.1 <%s>: the recipient does not accept mail "
 		    "from this sender", addr);
 		return 0;
 	}
 	if (rules & DR_DISCARD) {
-		dl_set(r, 'K', "2.0.0 discarded by the rules of %s", addr);
+		dd_set(r, 'K', "2.0.0 discarded by the rules of %s", addr);
 		return 0;
 	}
-	if (!(rules & DR_SAFE) && dl_is_spam(c->hdr.s, c->hdr.len)) {
-		if (dl_junk(md, box, boxsz) < 0) {
-			dl_errno(r, "Junk folder", errno);
+	if (!(rules & DR_SAFE) && dd_is_spam(c->hdr.s, c->hdr.len)) {
+		if (dd_junk(md, box, boxsz) < 0) {
+			dd_errno(r, "Junk folder", errno);
 			return 0;
 		}
 		return 1;
 	}
-	dl_folder(md, buf_str(&t->tag), box, boxsz);
+	dd_folder(md, buf_str(&t->tag), box, boxsz);
 	return 1;
 }
 
 void
-dl_mailbox(struct dl_ctx *c, const struct local_target *t, const char *addr,
-    struct dl_result *r)
+dd_mailbox(struct dd_ctx *c, const struct local_target *t, const char *addr,
+    struct dd_result *r)
 {
 	char box[FS_PATH_MAX], name[MAILDIR_NAME_MAX + 1];
 	struct buf h = BUF_INIT;
 
 	if (dlv_delivered_to(c->hdr.s, c->hdr.len, addr)) {
-		dl_set(r, 'D', "5.4.6 mail loop: already delivered to %s", addr);
+		dd_set(r, 'D', "5.4.6 mail loop: already delivered to %s", addr);
 		return;
 	}
 	/* from here on we are the mailbox owner, without capabilities; a
 	 * users-map mailbox belongs to virtual_user (local_lookup runs after
 	 * our own privilege drop and cannot know that ids were switched) */
 	if (t->kind == LOCAL_USER)
-		priv_drop_ids(dl_ids.vuid, dl_ids.vgid);
+		priv_drop_ids(dd_ids.vuid, dd_ids.vgid);
 	else
 		priv_drop_ids(t->uid, t->gid);
 	if (t->kind == LOCAL_USER && maildir_make(t->maildir.s) < 0) {
-		dl_errno(r, t->maildir.s, errno);
+		dd_errno(r, t->maildir.s, errno);
 		return;
 	}
-	if (!dl_is_maildir(t->maildir.s)) {
-		dl_set(r, 'Z', "4.3.0 no Maildir at %s", t->maildir.s);
+	if (!dd_is_maildir(t->maildir.s)) {
+		dd_set(r, 'Z', "4.3.0 no Maildir at %s", t->maildir.s);
 		return;
 	}
-	if (dl_place(c, t, addr, box, sizeof box, r) == 0)
+	if (dd_place(c, t, addr, box, sizeof box, r) == 0)
 		return;
 	if (buf_catf(&h, "Return-Path: <%s>\nDelivered-To: %s\n",
 	    c->rq->sender, addr) < 0) {
-		dl_errno(r, "headers", errno);
+		dd_errno(r, "headers", errno);
 		return;
 	}
-	if (t->quota > 0 && dl_usage(t->maildir.s) +
+	if (t->quota > 0 && dd_usage(t->maildir.s) +
 	    (unsigned long long)c->size + h.len > t->quota) {
-		dl_set(r, 'Z', "4.2.2 mailbox full: quota %lu bytes", t->quota);
+		dd_set(r, 'Z', "4.2.2 mailbox full: quota %lu bytes", t->quota);
 	} else if (maildir_deliver(box, h.s, h.len, c->fd, c->rq->off,
 	    name) < 0) {
-		dl_errno(r, box, errno);
+		dd_errno(r, box, errno);
 	} else {
-		dl_set(r, 'K', "2.0.0 delivered to %s", box);
+		dd_set(r, 'K', "2.0.0 delivered to %s", box);
 	}
 	buf_free(&h);
 }
 
 void
-dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
-    const char *addr, struct dl_result *r)
+dd_mailbox_fork(struct dd_ctx *c, const struct local_target *t,
+    const char *addr, struct dd_result *r)
 {
 	char b[DLV_TEXT_MAX + 8];
 	size_t n = 0;
@@ -308,7 +308,7 @@ dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		dl_errno(r, "pipe", errno);
+		dd_errno(r, "pipe", errno);
 		return;
 	}
 	if ((pid = fork()) < 0) {
@@ -316,14 +316,14 @@ dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
 
 		close(p[0]);
 		close(p[1]);
-		dl_errno(r, "fork", saved);
+		dd_errno(r, "fork", saved);
 		return;
 	}
 	if (pid == 0) {
 		close(p[0]);
-		alarm(DL_TIMEOUT);  /* alarms are not inherited */
-		dl_mailbox(c, t, addr, r);
-		dl_result_send(p[1], r);
+		alarm(DD_TIMEOUT);  /* alarms are not inherited */
+		dd_mailbox(c, t, addr, r);
+		dd_result_send(p[1], r);
 		_exit(0);
 	}
 	close(p[1]);
@@ -336,11 +336,11 @@ dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	dl_result_parse(b, n, status, r);
+	dd_result_parse(b, n, status, r);
 }
 
 void
-dl_deliver(struct dl_ctx *c, struct dl_result *r)
+dd_deliver(struct dd_ctx *c, struct dd_result *r)
 {
 	struct local_target t;
 	struct stat st;
@@ -348,26 +348,26 @@ dl_deliver(struct dl_ctx *c, struct dl_result *r)
 
 	memset(&t, 0, sizeof t);
 	if (fstat(c->fd, &st) < 0 || st.st_size < c->rq->off) {
-		dl_set(r, 'Z', "4.3.0 cannot use the queue file");
+		dd_set(r, 'Z', "4.3.0 cannot use the queue file");
 		return;
 	}
 	c->size = st.st_size - c->rq->off;
-	if (dsn_read_headers(c->fd, c->rq->off, DL_HDR_MAX, &c->hdr) < 0) {
-		dl_errno(r, "reading the message", errno);
+	if (dsn_read_headers(c->fd, c->rq->off, DD_HDR_MAX, &c->hdr) < 0) {
+		dd_errno(r, "reading the message", errno);
 		return;
 	}
 	lr = local_lookup(c->lm, c->rq->rcpt, &t);
 	if (lr < 0)
-		dl_set(r, 'Z', "4.3.0 cannot read the users or aliases map: %s",
+		dd_set(r, 'Z', "4.3.0 cannot read the users or aliases map: %s",
 		    strerror(errno));
 	else if (lr == 0)
-		dl_set(r, 'D', "5.1.1 <%s>: no such user here", c->rq->rcpt);
+		dd_set(r, 'D', "5.1.1 <%s>: no such user here", c->rq->rcpt);
 	else if (t.kind == LOCAL_USER || t.kind == LOCAL_SYSTEM)
-		dl_mailbox(c, &t, c->rq->rcpt, r);
+		dd_mailbox(c, &t, c->rq->rcpt, r);
 	else if (t.kind == LOCAL_ALIAS)
-		dl_alias(c, &t, r);
+		dd_alias(c, &t, r);
 	else  /* local.h: postmaster is accepted even when it goes nowhere */
-		dl_set(r, 'Z', "4.3.0 <%s>: no mailbox or alias for the "
+		dd_set(r, 'Z', "4.3.0 <%s>: no mailbox or alias for the "
 		    "postmaster; add one to the aliases map", c->rq->rcpt);
 	local_target_free(&t);
 }

@@ -21,13 +21,13 @@
 #include "queue/dlv.h"
 #include "lookup/local.h"
 
-#define DL_HDR_MAX (256 * 1024)  /* header bytes read for the loop check */
-#define DL_ALIAS_DEPTH 10        /* nested aliases */
-#define DL_TARGETS_MAX 1000      /* addresses one alias may expand to */
-#define DL_TIMEOUT 600           /* seconds a delivery child may take */
+#define DD_HDR_MAX (256 * 1024)  /* header bytes read for the loop check */
+#define DD_ALIAS_DEPTH 10        /* nested aliases */
+#define DD_TARGETS_MAX 1000      /* addresses one alias may expand to */
+#define DD_TIMEOUT 600           /* seconds a delivery child may take */
 
 /* What a delivery is about; built by the child from the request. */
-struct dl_ctx {
+struct dd_ctx {
 	struct local_maps *lm;
 	const struct dlv_req *rq;
 	int fd;                  /* the queue file; message at rq->off */
@@ -42,44 +42,44 @@ struct dl_ctx {
  * queue_user (tern-enqueue then needs no setuid bit).  Not root: all are
  * our own ids.
  */
-struct dl_ids {
+struct dd_ids {
 	uid_t vuid, quid;
 	gid_t vgid, qgid;
 };
-extern struct dl_ids dl_ids;
+extern struct dd_ids dd_ids;
 
 /* A result: code 'K', 'Z' or 'D' and a text starting with an RFC 3463
  * status code. */
-struct dl_result {
+struct dd_result {
 	char code;
 	char text[DLV_TEXT_MAX + 1];
 };
 
 /* deliver.c */
 /* Set r and return r->code. */
-char dl_set(struct dl_result *r, char code, const char *fmt, ...)
+char dd_set(struct dd_result *r, char code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Deliver the request in the (forked) child.  Never returns -1: every
  * outcome is a result. */
-void dl_deliver(struct dl_ctx *c, struct dl_result *r);
+void dd_deliver(struct dd_ctx *c, struct dd_result *r);
 /* Deliver to one mailbox t as addr, in this process: drops to t's owner
  * first, so call it only in a process made for this one mailbox. */
-void dl_mailbox(struct dl_ctx *c, const struct local_target *t,
-    const char *addr, struct dl_result *r);
-/* Fork a process that runs dl_mailbox, wait for it. */
-void dl_mailbox_fork(struct dl_ctx *c, const struct local_target *t,
-    const char *addr, struct dl_result *r);
+void dd_mailbox(struct dd_ctx *c, const struct local_target *t,
+    const char *addr, struct dd_result *r);
+/* Fork a process that runs dd_mailbox, wait for it. */
+void dd_mailbox_fork(struct dd_ctx *c, const struct local_target *t,
+    const char *addr, struct dd_result *r);
 
 /* Write r to a result pipe ("C TEXT"). */
-void dl_result_send(int fd, const struct dl_result *r);
+void dd_result_send(int fd, const struct dd_result *r);
 /* Make r from what a child wrote (b[0..n)) and its wait status. */
-void dl_result_parse(const char *b, size_t n, int status,
-    struct dl_result *r);
+void dd_result_parse(const char *b, size_t n, int status,
+    struct dd_result *r);
 
 /* rules.c */
 
-#define DL_RULES_FILE "tern-rules"  /* in the Maildir, tern-deliverd(8) */
-#define DL_JUNK "Junk"              /* the Maildir++ folder for spam */
+#define DD_RULES_FILE "tern-rules"  /* in the Maildir, tern-deliverd(8) */
+#define DD_JUNK "Junk"              /* the Maildir++ folder for spam */
 #define DR_BLOCK   0x1              /* refuse (5.7.1) */
 #define DR_DISCARD 0x2              /* accept and drop */
 #define DR_SAFE    0x4              /* never into Junk */
@@ -89,13 +89,13 @@ void dl_result_parse(const char *b, size_t n, int status,
  * section hdr[0..hlen).  0 when there is no file or nothing matches.
  * Call as the mailbox owner; log lines about the file start with qid,
  * the message's queue id. */
-unsigned dl_rules(const char *qid, const char *maildir, const char *sender,
+unsigned dd_rules(const char *qid, const char *maildir, const char *sender,
     const char *hdr, size_t hlen);
 /* 1 if the header section has "X-Tern-Spam: yes" (tern-smtpd's mark). */
-int dl_is_spam(const char *hdr, size_t hlen);
+int dd_is_spam(const char *hdr, size_t hlen);
 
 /* alias.c */
-void dl_alias(struct dl_ctx *c, const struct local_target *t,
-    struct dl_result *r);
+void dd_alias(struct dd_ctx *c, const struct local_target *t,
+    struct dd_result *r);
 
 #endif

@@ -55,7 +55,7 @@ struct waiting {
 	int fd;
 };
 
-struct dl_ids dl_ids;
+struct dd_ids dd_ids;
 static struct kid *kids;
 static size_t maxkids, nkids;
 /* requests waiting for a free child: a ring of wq_cap entries that grows
@@ -70,26 +70,26 @@ static int stopping;
 /* TERM/INT: finish the running deliveries, then exit; HUP is ignored */
 static const int catch_sigs[] = { SIGTERM, SIGINT };
 
-/* dl_ids, before the privilege drop (see deliverd.h) */
+/* dd_ids, before the privilege drop (see deliverd.h) */
 static void
 setup_ids(void)
 {
 	const char *vu = cfg_str(virtual_user), *qu = cfg_str(queue_user);
 
-	dl_ids.vuid = dl_ids.quid = getuid();
-	dl_ids.vgid = dl_ids.qgid = getgid();
+	dd_ids.vuid = dd_ids.quid = getuid();
+	dd_ids.vgid = dd_ids.qgid = getgid();
 	if (!priv_is_root())
 		return;
-	if (priv_user(vu, &dl_ids.vuid, &dl_ids.vgid) <= 0)
+	if (priv_user(vu, &dd_ids.vuid, &dd_ids.vgid) <= 0)
 		log_fatal("virtual_user %s does not exist (see tern.conf)", vu);
-	if (priv_user(qu, &dl_ids.quid, &dl_ids.qgid) <= 0)
+	if (priv_user(qu, &dd_ids.quid, &dd_ids.qgid) <= 0)
 		log_fatal("queue_user %s does not exist (see tern.conf)", qu);
-	if (dl_ids.vuid == 0 || dl_ids.quid == 0)
+	if (dd_ids.vuid == 0 || dd_ids.quid == 0)
 		log_fatal("virtual_user and queue_user must not be root");
 }
 
 static void
-reply(const char *qid, unsigned long idx, const struct dl_result *r)
+reply(const char *qid, unsigned long idx, const struct dd_result *r)
 {
 	char pkt[DLV_PKT_MAX];
 	size_t len;
@@ -110,26 +110,26 @@ reply(const char *qid, unsigned long idx, const struct dl_result *r)
 static void
 child(const struct dlv_req *rq, int fd, int out)
 {
-	struct dl_ctx c;
-	struct dl_result r;
+	struct dd_ctx c;
+	struct dd_result r;
 
 	sig_reset();
 	close(DLV_FD);
-	alarm(DL_TIMEOUT);
+	alarm(DD_TIMEOUT);
 	memset(&c, 0, sizeof c);
 	c.lm = &lm;
 	c.rq = rq;
 	c.fd = fd;
 	c.enqueue = enqueue;
-	dl_deliver(&c, &r);
-	dl_result_send(out, &r);
+	dd_deliver(&c, &r);
+	dd_result_send(out, &r);
 	_exit(0);
 }
 
 static void
 start(const struct dlv_req *rq, int fd)
 {
-	struct dl_result r;
+	struct dd_result r;
 	struct kid *k;
 	int p[2];
 	size_t i;
@@ -140,7 +140,7 @@ start(const struct dlv_req *rq, int fd)
 		log_warn("cannot reopen the maps: %s", strerror(errno));
 	p[0] = p[1] = -1;
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		dl_set(&r, 'Z', "4.3.0 cannot start a delivery: %s",
+		dd_set(&r, 'Z', "4.3.0 cannot start a delivery: %s",
 		    strerror(errno));
 		if (p[0] >= 0) {
 			close(p[0]);
@@ -171,7 +171,7 @@ start(const struct dlv_req *rq, int fd)
 static void
 collect(struct kid *k)
 {
-	struct dl_result r;
+	struct dd_result r;
 	char junk[256];
 	ssize_t n;
 	int status = 0;
@@ -190,7 +190,7 @@ collect(struct kid *k)
 	close(k->fd);
 	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	dl_result_parse(k->buf, k->n, status, &r);
+	dd_result_parse(k->buf, k->n, status, &r);
 	reply(k->qid, k->idx, &r);
 	k->pid = 0;
 	nkids--;
@@ -228,7 +228,7 @@ request(void)
 {
 	char pkt[DLV_PKT_MAX], s[LOG_SAFE_MAX];
 	struct waiting *w;
-	struct dl_result r;
+	struct dd_result r;
 	ssize_t n;
 	int fd;
 
@@ -256,7 +256,7 @@ request(void)
 		return;
 	}
 	if (fd < 0) {
-		dl_set(&r, 'Z', "4.3.0 request without the message");
+		dd_set(&r, 'Z', "4.3.0 request without the message");
 		reply(w->rq.qid, w->rq.idx, &r);
 		return;
 	}

@@ -12,7 +12,7 @@
  * with the envelope sender and with each address of the From: field.
  * The file is read by the delivery child after it has become the
  * mailbox owner, so it can only ever read what the owner can; it is
- * bounded (DL_RULES_MAX bytes, DL_RULES_LINE_MAX a line) and a line it
+ * bounded (DD_RULES_MAX bytes, DD_RULES_LINE_MAX a line) and a line it
  * does not understand is skipped with a log line.
  *
  * Mail that tern-smtpd marked with "X-Tern-Spam: yes" (it strips that
@@ -33,9 +33,9 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define DL_RULES_MAX (64 * 1024)  /* bytes of tern-rules read */
-#define DL_RULES_LINE_MAX 512     /* bytes of one rule line */
-#define DL_FROM_MAX 20            /* addresses of From: compared */
+#define DD_RULES_MAX (64 * 1024)  /* bytes of tern-rules read */
+#define DD_RULES_LINE_MAX 512     /* bytes of one rule line */
+#define DD_FROM_MAX 20            /* addresses of From: compared */
 
 /* 1 if pattern p[0..pn) matches the canonical address a. */
 static int
@@ -64,7 +64,7 @@ from_addrs(const char *h, size_t hlen, struct buf *out)
 		if (!hdr_is(&f, "From"))
 			continue;
 		buf_reset(&list);
-		if (hdr_addrlist(f.value, f.vlen, DL_FROM_MAX, &list, &msg) <= 0)
+		if (hdr_addrlist(f.value, f.vlen, DD_FROM_MAX, &list, &msg) <= 0)
 			continue;
 		for (p = list.s; p < list.s + list.len; p = nl + 1) {
 			nl = memchr(p, '\n', (size_t)(list.s + list.len - p));
@@ -131,10 +131,10 @@ rule_line(const char *qid, const char *l, size_t n, const char *sender,
 }
 
 unsigned
-dl_rules(const char *qid, const char *maildir, const char *sender,
+dd_rules(const char *qid, const char *maildir, const char *sender,
     const char *hdr, size_t hlen)
 {
-	static char text[DL_RULES_MAX + 1];
+	static char text[DD_RULES_MAX + 1];
 	char path[FS_PATH_MAX];
 	struct buf from = BUF_INIT;
 	unsigned flags = 0, lineno = 0;
@@ -143,7 +143,7 @@ dl_rules(const char *qid, const char *maildir, const char *sender,
 	ssize_t n;
 	int fd;
 
-	if (fs_join(path, sizeof path, maildir, DL_RULES_FILE) < 0)
+	if (fs_join(path, sizeof path, maildir, DD_RULES_FILE) < 0)
 		return 0;
 	/* O_NONBLOCK: a FIFO put there must not hang the delivery */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -157,7 +157,7 @@ dl_rules(const char *qid, const char *maildir, const char *sender,
 		close(fd);
 		return 0;
 	}
-	n = fd_read_full(fd, text, DL_RULES_MAX);
+	n = fd_read_full(fd, text, DD_RULES_MAX);
 	close(fd);
 	if (n <= 0)
 		return 0;
@@ -169,7 +169,7 @@ dl_rules(const char *qid, const char *maildir, const char *sender,
 
 		pos += ln + 1;
 		lineno++;
-		if (ln > DL_RULES_LINE_MAX) {
+		if (ln > DD_RULES_LINE_MAX) {
 			log_warn("%s %s:%u: line too long, skipped", qid, path,
 			    lineno);
 			continue;
@@ -181,7 +181,7 @@ dl_rules(const char *qid, const char *maildir, const char *sender,
 }
 
 int
-dl_is_spam(const char *hdr, size_t hlen)
+dd_is_spam(const char *hdr, size_t hlen)
 {
 	struct hdr_field f;
 	struct buf v = BUF_INIT;
