@@ -20,13 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/log.h"
+#include "util/str.h"
 #include "mail/addr.h"
 #include "daemon/cfg.h"
-#include "deliverd.h"
-#include "queue/enq.h"
-#include "util/log.h"
 #include "daemon/priv.h"
-#include "util/str.h"
+#include "queue/enq.h"
+#include "deliverd.h"
 
 /* bytes of the to= list of the alias log line (log lines are 2 KiB) */
 #define ALIAS_LOG_TO 1200

@@ -23,15 +23,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "deliverd.h"
-#include "mail/dsn.h"
 #include "util/fsutil.h"
 #include "util/io.h"
+#include "util/str.h"
+#include "mail/dsn.h"
+#include "daemon/priv.h"
 #include "lookup/local.h"
 #include "store/maildir.h"
 #include "store/mdname.h"
-#include "daemon/priv.h"
-#include "util/str.h"
+#include "deliverd.h"
 
 
 char

@@ -26,17 +26,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "deliverd.h"
-#include "queue/dlv.h"
-#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "lookup/map.h"
-#include "daemon/priv.h"
-#include "daemon/startup.h"
 #include "util/sig.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
+#include "queue/dlv.h"
+#include "queue/enq.h"
+#include "lookup/map.h"
+#include "deliverd.h"
 
 #define WAIT_MAX 10000  /* queued requests beyond the child limit */
 #define WAIT_MIN 64     /* first size of the wait ring */

@@ -25,13 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mail/addr.h"
-#include "deliverd.h"
 #include "util/fsutil.h"
-#include "mail/hdr.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "mail/hdr.h"
+#include "deliverd.h"
 
 #define DD_RULES_MAX (64 * 1024)  /* bytes of tern-rules read */
 #define DD_RULES_LINE_MAX 512     /* bytes of one rule line */

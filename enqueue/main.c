@@ -29,17 +29,17 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
-#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/str.h"
+#include "mail/smtpparse.h"
+#include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "daemon/startup.h"
+#include "queue/enq.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
-#include "mail/smtpparse.h"
-#include "util/str.h"
 
 #define CHUNK_LINE_MAX 16   /* "<hex length>\n" */
 #define NAME_MAX_ 64        /* "mess/" + a queue id */

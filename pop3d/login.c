@@ -18,13 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lookup/auth.h"
-#include "daemon/cfg.h"
 #include "util/log.h"
+#include "util/str.h"
+#include "daemon/cfg.h"
+#include "lookup/auth.h"
+#include "net/tls.h"
 #include "login/creds.h"
 #include "pop3d.h"
-#include "util/str.h"
-#include "net/tls.h"
 
 /* 1 if a password may be sent on this connection: TLS is on, or
  * allow_plaintext_auth (RFC 2595 section 2.1; loopback is no exception) */

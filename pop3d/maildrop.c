@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
 #include "util/log.h"
+#include "daemon/cfg.h"
 #include "store/maildir.h"
 #include "pop3d.h"
 

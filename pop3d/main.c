@@ -30,18 +30,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lookup/auth.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "pop3d.h"
-#include "net/peer.h"
-#include "daemon/priv.h"
-#include "login/creds.h"
-#include "daemon/startup.h"
 #include "util/sig.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
+#include "lookup/auth.h"
+#include "net/peer.h"
 #include "net/tls.h"
+#include "login/creds.h"
+#include "pop3d.h"
 
 static struct pop3 sess;
 static const cap_value_t parent_caps[] = { CAP_SETUID, CAP_SETGID,

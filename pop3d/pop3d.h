@@ -29,10 +29,10 @@
 
 #include "util/buf.h"
 #include "util/io.h"
+#include "queue/qid.h"
 #include "lookup/local.h"
 #include "net/peer.h"
 #include "store/mbox.h"
-#include "queue/qid.h"
 
 /* RFC 2449 section 4: a command line is at most 255 octets with CRLF. */
 #define POP3_CMD_MAX 255

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "util/log.h"
-#include "pop3d.h"
 #include "util/str.h"
+#include "pop3d.h"
 
 #define ARG_NONE 0x1   /* takes no argument */
 #define ARG_NEED 0x2   /* needs an argument */

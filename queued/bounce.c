@@ -18,13 +18,13 @@
 #include <string.h>
 
 #include "util/buf.h"
-#include "daemon/cfg.h"
-#include "mail/dsn.h"
-#include "queue/enq.h"
 #include "util/log.h"
+#include "util/str.h"
+#include "mail/dsn.h"
+#include "daemon/cfg.h"
+#include "queue/enq.h"
 #include "queue/qfile.h"
 #include "queued.h"
-#include "util/str.h"
 
 #define ADDR_SIZE 600
 

@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "queue/dlv.h"
 #include "util/log.h"
+#include "util/str.h"
+#include "queue/dlv.h"
 #include "queue/qfile.h"
 #include "queued.h"
-#include "util/str.h"
 
 time_t
 sd_backoff(unsigned attempts)

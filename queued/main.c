@@ -23,16 +23,16 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "queue/dlv.h"
-#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "daemon/priv.h"
-#include "daemon/startup.h"
-#include "queued.h"
 #include "util/sig.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
+#include "queue/dlv.h"
+#include "queue/enq.h"
+#include "queued.h"
 
 #define STOP_GRACE 10        /* seconds to wait for results at SIGTERM */
 #define HOUSEKEEPING 3600    /* seconds between tmp/ clean-ups */

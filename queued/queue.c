@@ -17,13 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
-#include "lookup/local.h"
 #include "util/log.h"
+#include "mail/addr.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
+#include "lookup/local.h"
 #include "queued.h"
 
 #define STATE_FILE_MAX (8 * 1024 * 1024) /* 10,000 recipients x a line */

@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/str.h"
 #include "queue/qid.h"
 #include "queued.h"
-#include "util/str.h"
 
 #define NAME_SIZE 64
 #define REQ_MAX 10000  /* requests handled per wake-up; the rest next time */

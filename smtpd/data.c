@@ -25,8 +25,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mail/dataparse.h"
 #include "util/log.h"
+#include "mail/dataparse.h"
 #include "smtpd.h"
 
 /* One complete line of the message. */

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/log.h"
+#include "util/str.h"
 #include "mail/addr.h"
 #include "daemon/cfg.h"
-#include "util/log.h"
 #include "smtpd.h"
-#include "util/str.h"
 
 void
 trans_reset(struct session *s)

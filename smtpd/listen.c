@@ -39,14 +39,14 @@
 
 #include <openssl/crypto.h>
 
-#include "daemon/cfg.h"
 #include "util/log.h"
-#include "daemon/priv.h"
 #include "util/sig.h"
-#include "daemon/startup.h"
-#include "smtpd.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "net/tls.h"
+#include "smtpd.h"
 
 /* How long to stop accepting after accept() ran out of fds or memory,
  * so that a full fd table does not make the loop spin (milliseconds). */

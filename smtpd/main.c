@@ -27,16 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "net/dns.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "net/peer.h"
+#include "util/str.h"
+#include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "daemon/startup.h"
-#include "smtpd.h"
-#include "util/str.h"
+#include "net/dns.h"
+#include "net/peer.h"
 #include "net/tls.h"
+#include "smtpd.h"
 
 static struct session sess;  /* big (io and enq buffers): not on the stack */
 

@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "smtpd.h"
+#include "daemon/cfg.h"
 #include "net/tls.h"
+#include "smtpd.h"
 
 /* "ESMTP", "ESMTPSA", "UTF8SMTPS", ...: RFC 3848 and RFC 6531 3.7.3 */
 static void

@@ -25,11 +25,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
+#include "util/str.h"
 #include "daemon/cfg.h"
 #include "net/dns.h"
-#include "util/log.h"
 #include "smtpd.h"
-#include "util/str.h"
 
 /* Copy rule text into v->why: printable ASCII only, bounded; a '%'
  * stays (replies are formatted with "%s"). */

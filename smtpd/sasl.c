@@ -20,12 +20,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "lookup/auth.h"
-#include "daemon/cfg.h"
 #include "util/log.h"
 #include "util/sig.h"
-#include "smtpd.h"
+#include "daemon/cfg.h"
+#include "lookup/auth.h"
 #include "net/tls.h"
+#include "smtpd.h"
 
 /* "SID EVENT ip=IP version=V cipher=C bits=B" once TLS is on. */
 static void

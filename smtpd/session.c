@@ -25,11 +25,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/cfg.h"
 #include "util/log.h"
-#include "smtpd.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
 #include "net/tls.h"
+#include "smtpd.h"
 
 /* Command-table flags. */
 #define CMD_ARG     0x01  /* needs an argument (else 501) */

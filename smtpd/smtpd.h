@@ -24,13 +24,13 @@
 #include <time.h>
 
 #include "util/buf.h"
-#include "queue/enq.h"
 #include "util/io.h"
+#include "mail/smtpparse.h"
+#include "queue/enq.h"
+#include "queue/qid.h"
 #include "lookup/local.h"
 #include "lookup/map.h"
 #include "net/peer.h"
-#include "queue/qid.h"
-#include "mail/smtpparse.h"
 
 /*
  * RFC 5321 4.5.3.1.4: a command line is at most 512 octets with its CRLF;

@@ -41,13 +41,13 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/log.h"
-#include "daemon/priv.h"
-#include "daemon/startup.h"
 #include "util/sig.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
 #include "net/tls.h"
 
 #define CHILD_FD 3         /* the socket in each child (lib/queue/dlv.h) */

@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "queue/enq.h"
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
-#include "lookup/map.h"
-#include "daemon/priv.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "queue/enq.h"
+#include "lookup/map.h"
 #include "net/tls.h"
 
 static const char *prog = "tern-config";

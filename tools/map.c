@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
+#include "daemon/cfg.h"
 #include "lookup/map.h"
 
 static const char *prog = "tern-map";

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
 
 #define PW_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1)
 

@@ -28,10 +28,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
-#include "mail/hdr.h"
 #include "util/log.h"
+#include "mail/hdr.h"
+#include "daemon/cfg.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
 

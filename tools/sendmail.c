@@ -26,15 +26,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "util/buf.h"
 #include "util/fsutil.h"
-#include "daemon/cfg.h"
 #include "mail/addr.h"
 #include "mail/hdr.h"
 #include "mail/hdrscan.h"
 #include "mail/smtpparse.h"
+#include "daemon/cfg.h"
 #include "queue/enq.h"
 #include "queue/qfile.h"
-#include "util/buf.h"
 #include "sendmail.h"
 
 #define SM_LINE_MAX 65536          /* read unit; longer lines are split */

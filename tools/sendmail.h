@@ -12,9 +12,9 @@
 #include <pwd.h>
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "mail/smtpparse.h"
 #include "queue/enq.h"
-#include "util/buf.h"
 
 #define SM_HOST_MAX 256
 

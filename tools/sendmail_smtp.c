@@ -25,12 +25,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "mail/addr.h"
-#include "mail/smtpparse.h"
-#include "queue/enq.h"
 #include "util/io.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "mail/smtpparse.h"
+#include "daemon/cfg.h"
+#include "queue/enq.h"
 #include "sendmail.h"
 
 /* RFC 5321 4.5.3.1.4 and its extensions, as tern-smtpd (SMTPD_CMD_MAX) */

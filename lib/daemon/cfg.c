@@ -14,10 +14,10 @@
 
 #include "config.h"
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
 
 #define CFG_LINE_MAX 4096
 #define CFG_FILE_MAX (1024 * 1024)

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
-#include "mail/addr.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "daemon/cfg.h"
 
 #define DAY 86400UL
 

@@ -6,10 +6,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "mail/smtpparse.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "mail/smtpparse.h"
+#include "daemon/cfg.h"
 
 static const struct { const char *name; int facility; } facilities[] = {
 	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },

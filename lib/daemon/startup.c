@@ -8,12 +8,12 @@
 #include <syslog.h>
 
 #include "config.h"
-#include "daemon/cfg.h"
-#include "daemon/priv.h"
-#include "daemon/startup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sig.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
+#include "daemon/startup.h"
 
 int
 startup_want_version(int argc, char **argv)

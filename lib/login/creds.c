@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "login/creds.h"
 #include "util/buf.h"
+#include "login/creds.h"
 
 int
 creds_encode(struct buf *out, const char *user, size_t ulen,

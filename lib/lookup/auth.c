@@ -17,8 +17,8 @@
 
 #include <openssl/crypto.h>
 
-#include "lookup/auth.h"
 #include "util/buf.h"
+#include "lookup/auth.h"
 #include "lookup/local.h"
 #include "lookup/map.h"
 

@@ -11,9 +11,9 @@
 #define TERN_AUTH_H
 
 #include <stddef.h>
+#include "util/b64.h"
 #include "util/buf.h"
 #include "lookup/local.h"
-#include "util/b64.h"
 
 #define AUTH_USER_MAX 256
 #define AUTH_PASS_MAX 1024

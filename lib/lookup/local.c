@@ -9,14 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
+#include "util/str.h"
+#include "mail/addr.h"
+#include "daemon/cfg.h"
+#include "daemon/priv.h"
 #include "lookup/local.h"
 #include "lookup/map.h"
-#include "daemon/priv.h"
-#include "util/str.h"
 
 int
 local_open(struct local_maps *lm)

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "lookup/map.h"
 #include "util/str.h"
+#include "lookup/map.h"
 
 /* The current refresh period; 0: periods are off (stat every time). */
 static unsigned long map_period;

@@ -20,9 +20,9 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/io.h"
+#include "util/str.h"
 #include "lookup/map.h"
 #include "lookup/map_int.h"
-#include "util/str.h"
 
 /* Collected syntax errors, one "file:line: message" a line. */
 struct errs {

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
-#include "lookup/map.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "lookup/map.h"
 
 int
 map_user_parse(char *val, const char **hash_r, const char **maildir_r,

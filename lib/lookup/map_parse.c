@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
-#include "lookup/map_int.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "lookup/map_int.h"
 
 #define HASH_MAX 512
 /* the stand-in domain a bare local part is checked in (RFC 2606) */

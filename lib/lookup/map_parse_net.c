@@ -6,10 +6,10 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
-#include "lookup/map_int.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "lookup/map_int.h"
 
 #define ACCESS_TEXT_MAX 200  /* leaves room in a 512-octet reply line */
 

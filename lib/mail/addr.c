@@ -11,10 +11,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mail/addr.h"
-#include "mail/addr_int.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "mail/addr_int.h"
 
 int
 addrp_fail(struct ap *a, const char *msg)

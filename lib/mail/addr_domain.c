@@ -6,10 +6,10 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "mail/addr.h"
-#include "mail/addr_int.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "mail/addr.h"
+#include "mail/addr_int.h"
 
 /* Length of the well-formed UTF-8 sequence of a non-ASCII character at p
  * (RFC 3629 section 4: no overlong forms, no surrogates, at most

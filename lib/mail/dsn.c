@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "mail/dsn.h"
 #include "util/str.h"
+#include "mail/dsn.h"
 
 #define DSN_FIELD_MAX 900  /* RFC 5322 2.1.1: lines stay below 998 */
 #define DSN_BOUNDARY_SIZE 96

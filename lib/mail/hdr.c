@@ -13,8 +13,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "mail/hdr.h"
 #include "util/str.h"
+#include "mail/hdr.h"
 
 static int
 is_wsp(char c)

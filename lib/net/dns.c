@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/str.h"
 #include "daemon/cfg.h"
 #include "net/dns.h"
-#include "util/str.h"
 
 static struct __res_state rs;
 static int rs_ready;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "net/peer.h"
 #include "util/str.h"
+#include "net/peer.h"
 
 static int
 ip_text_ok(const char *s)

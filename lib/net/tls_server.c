@@ -41,8 +41,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "daemon/cfg.h"
 #include "util/io.h"
+#include "daemon/cfg.h"
 #include "net/tls.h"
 #include "net/tls_int.h"
 

@@ -11,9 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/str.h"
 #include "queue/dlv.h"
 #include "queue/qid.h"
-#include "util/str.h"
 
 #define DLV_OFF_MAX ((unsigned long)1 << 40)  /* far above any message */
 

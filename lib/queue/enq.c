@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/cfg.h"
-#include "queue/enq.h"
 #include "util/fsutil.h"
 #include "util/io.h"
+#include "daemon/cfg.h"
+#include "queue/enq.h"
 
 #define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
 

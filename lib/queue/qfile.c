@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/str.h"
+#include "mail/smtpparse.h"
 #include "queue/qfile.h"
 #include "queue/qfile_int.h"
-#include "mail/smtpparse.h"
-#include "util/str.h"
 
 #define QFILE_READ_STEP 8192
 

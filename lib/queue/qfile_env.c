@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/str.h"
+#include "mail/smtpparse.h"
 #include "queue/qfile.h"
 #include "queue/qfile_int.h"
-#include "mail/smtpparse.h"
-#include "util/str.h"
 
 #define QUID_MAX 0xffffffffUL
 

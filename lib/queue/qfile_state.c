@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/str.h"
 #include "queue/qfile.h"
 #include "queue/qfile_int.h"
-#include "util/str.h"
 
 #define QSTATE_LINE_MAX (QSTATE_TEXT_MAX + 128)
 #define QATTEMPTS_MAX 1000000UL

@@ -19,9 +19,9 @@
 
 #include "util/fsutil.h"
 #include "util/io.h"
+#include "util/str.h"
 #include "store/maildir.h"
 #include "store/mdname.h"
-#include "util/str.h"
 
 #define MAILDIR_COPY_BUF 65536
 #define MAILDIR_HOST_MAX 64

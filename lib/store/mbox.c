@@ -25,9 +25,9 @@
 #include <openssl/evp.h>
 
 #include "util/fsutil.h"
+#include "util/str.h"
 #include "store/mbox.h"
 #include "store/mbox_int.h"
-#include "util/str.h"
 
 
 int

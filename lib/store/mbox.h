@@ -34,8 +34,8 @@
 
 #include <stddef.h>
 
-#include "store/mdname.h"
 #include "util/buf.h"
+#include "store/mdname.h"
 
 #define MBOX_UIDLIST "tern-uidlist"
 #define MBOX_UIDLIST_LOCK "tern-uidlist.lock"

@@ -25,9 +25,9 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/str.h"
 #include "store/mbox.h"
 #include "store/mbox_int.h"
-#include "util/str.h"
 
 #define UIDLIST_MAX ((size_t)256 << 20)  /* 256 MiB: ~3 million messages */
 #define UIDLIST_MAGIC "tern-uidlist 1 "

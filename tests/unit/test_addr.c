@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "mail/addr.h"
 #include "util/buf.h"
+#include "mail/addr.h"
 #include "t.h"
 
 static struct buf out = BUF_INIT;

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lookup/auth.h"
 #include "util/buf.h"
 #include "daemon/cfg.h"
+#include "lookup/auth.h"
 #include "lookup/local.h"
 #include "lookup/map.h"
 #include "t.h"

@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "util/fsutil.h"
 #include "util/io.h"
 #include "util/log.h"
-#include "queue/qid.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
+#include "queue/qid.h"
 #include "t.h"
 
 static void

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "login/creds.h"
 #include "util/buf.h"
+#include "login/creds.h"
 #include "t.h"
 
 #define UMAX 16

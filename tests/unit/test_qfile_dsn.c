@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "queue/qfile.h"
 #include "mail/smtpparse.h"
+#include "queue/qfile.h"
 #include "t.h"
 
 static int

@@ -29,8 +29,8 @@
 #include <openssl/ssl.h>
 
 #include "util/buf.h"
-#include "daemon/cfg.h"
 #include "util/io.h"
+#include "daemon/cfg.h"
 #include "net/tls.h"
 #include "t.h"
 
