@@ -79,7 +79,9 @@ now_ms(void)
 }
 
 /* mkdir path with mode (exactly, whatever the umask), owned by the queue
- * user when we are root; an existing directory is left as it is. */
+ * user when we are root; an existing directory is left as it is, except
+ * that a set-group-id bit that mode asks for is added (mess/ of a spool
+ * made before it was used). */
 static void
 make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
@@ -87,12 +89,18 @@ make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 
 	if (mkdir(path, mode) < 0) {
 		if (errno == EEXIST && stat(path, &st) == 0 &&
-		    S_ISDIR(st.st_mode))
+		    S_ISDIR(st.st_mode)) {
+			if ((mode & S_ISGID) && !(st.st_mode & S_ISGID) &&
+			    chmod(path, (st.st_mode & 07777) | S_ISGID) < 0)
+				log_fatal("chmod g+s %s: %s", path,
+				    strerror(errno));
 			return;
+		}
 		log_fatal("mkdir %s: %s", path, strerror(errno));
 	}
-	if (chmod(path, mode) < 0 ||
-	    (priv_is_root() && chown(path, uid, gid) < 0))
+	/* chown first: it may clear set-id bits that chmod then sets */
+	if ((priv_is_root() && chown(path, uid, gid) < 0) ||
+	    chmod(path, mode) < 0)
 		log_fatal("setting up %s: %s", path, strerror(errno));
 }
 
@@ -139,8 +147,11 @@ make_maildir_base(void)
 static void
 make_spool(void)
 {
+	/* mess/ is set-group-id: a message that tern-enqueue (setuid, with
+	 * the caller's gid) creates there gets queue_user's group, so that
+	 * the queue admin group can list it (tern-queue(8)) */
 	static const struct { const char *name; mode_t mode; } sub[] = {
-		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
+		{ "tmp", 0700 }, { "mess", 02750 }, { "todo", 0700 },
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
 	const char *spool = cfg_str(spool_dir);

@@ -176,7 +176,7 @@ static void
 check_spool(void)
 {
 	static const struct { const char *name; mode_t mode; } sub[] = {
-		{ "tmp", 0700 }, { "mess", 0750 }, { "todo", 0700 },
+		{ "tmp", 0700 }, { "mess", 02750 }, { "todo", 0700 },
 		{ "state", 0750 }, { "corrupt", 0700 },
 	};
 	const char *spool = cfg_str(spool_dir);

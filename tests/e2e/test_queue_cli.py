@@ -4,6 +4,7 @@ comes in a later issue) and is shown by list, list --json, show and stats.
 """
 import json
 import os
+import stat
 import uuid
 
 import harness
@@ -189,8 +190,8 @@ def test_list_needs_the_queue_group():
 
 def test_queue_group_member_may_list():
     # SPEC: list is usable by members of the queue admin group (the group
-    # of queue_user); shown on an empty queue, see the report on mess/
-    # file groups
+    # of queue_user): on an empty queue, and with a message that an
+    # ordinary user (nobody, another group) queued
     harness.need_root()
     with harness.Instance(name="qgroup") as J:
         J.start()
@@ -200,3 +201,14 @@ def test_queue_group_member_may_list():
         r = J.run_as(["tern-queue", "-C", J.etc, "stats", "--json"], groups=["ternq"])
         assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
         assert json.loads(r.stdout)["messages"] == 0, r.stdout
+        # mail for another domain stays in the queue
+        r = J.run_as(["tern-sendmail", "-C", J.etc, "someone@remote.invalid"],
+                     input=b"Subject: held\n\nbody\n")
+        assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+        mess = J.path("spool", "mess")
+        assert os.stat(mess).st_mode & stat.S_ISGID, oct(os.stat(mess).st_mode)
+        r = J.run_as(["tern-queue", "-C", J.etc, "list", "--json"], groups=["ternq"])
+        assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+        msgs = json.loads(r.stdout)["messages"]
+        assert len(msgs) == 1, msgs
+        assert msgs[0]["recipients"][0]["address"] == "someone@remote.invalid", msgs
