@@ -248,7 +248,7 @@ static int
 cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
     size_t errsz)
 {
-	char *eq, *ks, *ke, *vs, *ve, *p;
+	char *eq, *ks, *ke, *vs, *ve;
 	const char *msg;
 	size_t i;
 
@@ -263,11 +263,7 @@ cfg_line(const char *file, unsigned lineno, char *s, char *e, char *err,
 	ks = s, ke = eq, vs = eq + 1, ve = e;
 	/* one rule for every value: a '#' at its start or after a blank
 	 * begins a comment (tern.conf(5)); "a#b" stays a value */
-	for (p = vs; p < ve; p++)
-		if (*p == '#' && (p == vs || p[-1] == ' ' || p[-1] == '\t')) {
-			ve = p;
-			break;
-		}
+	ve = vs + str_uncomment(vs, (size_t)(ve - vs));
 	trim(&ks, &ke);
 	trim(&vs, &ve);
 	*ke = '\0';

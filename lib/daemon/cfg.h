@@ -69,6 +69,7 @@ enum cfg_id {
 #define cfg_list(key, n) cfg_list_at(CFG_ID_##key, n)
 #define cfg_inlist(key, word) cfg_inlist_at(CFG_ID_##key, word)
 #define cfg_isset(key) cfg_isset_at(CFG_ID_##key)
+#define cfg_isdefault(key) cfg_isdefault_at(CFG_ID_##key)
 const char *cfg_str_at(enum cfg_id id);
 unsigned long cfg_num_at(enum cfg_id id);  /* CFG_NUM, CFG_TIME */
 int cfg_bool_at(enum cfg_id id);

@@ -108,9 +108,14 @@ one_line(enum map_type type, char *s, size_t n, struct cdb_make *cm,
 		errs_add(e, file, lineno, bad);
 		return 0;
 	}
+	/* the rule of tern.conf too: '#' at the start or after a blank */
+	n = str_uncomment(s, n);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	s[n] = '\0';
 	for (p = s; *p == ' ' || *p == '\t'; p++)
 		;
-	if (*p == '\0' || *p == '#')
+	if (*p == '\0')
 		return 1;
 	r = mapp_line(type, s, n, k, v, msg, sizeof msg);
 	if (r == 0)

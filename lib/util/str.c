@@ -117,3 +117,15 @@ str_printable(const char *s, size_t n)
 			return 0;
 	return 1;
 }
+
+size_t
+str_uncomment(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '#' && (i == 0 || s[i - 1] == ' ' ||
+		    s[i - 1] == '\t'))
+			return i;
+	return n;
+}

@@ -27,5 +27,9 @@ const char *str_chr(const char *s, size_t n, int c);
 const char *str_skipws(const char *s);
 /* 1 if the n bytes hold no control character (< 0x20, 0x7f) */
 int str_printable(const char *s, size_t n);
+/* The length of s[0..n) before its comment: the first '#' that starts s
+ * or follows a blank (space or tab) begins one; "a#b" holds none.  The one
+ * rule for inline comments of tern.conf and of every map. */
+size_t str_uncomment(const char *s, size_t n);
 
 #endif

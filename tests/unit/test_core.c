@@ -73,6 +73,11 @@ test_str(void)
 	T_EQ_STR(d, "abc");
 	T_CHECK(str_printable("abc", 3));
 	T_CHECK(!str_printable("a\nc", 3));
+	T_EQ_INT(str_uncomment("a # b", 5), 2);
+	T_EQ_INT(str_uncomment("a#b", 3), 3);
+	T_EQ_INT(str_uncomment("# x", 3), 0);
+	T_EQ_INT(str_uncomment("a\t#b", 4), 2);
+	T_EQ_INT(str_uncomment("", 0), 0);
 	T_CHECK(!str_printable("a\x7f", 2));
 }
 

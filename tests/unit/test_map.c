@@ -225,8 +225,15 @@ t_access(void)
 	    "from:@Spam.test   REJECT\n"
 	    "from:Eve@x.test   DISCARD\n"
 	    "to:@Backup.test   RELAY\n"
-	    "to:abuse@here.test OK\n", NULL), 1);
+	    "to:abuse@here.test OK\n"
+	    "helo:ok.example   OK # trusted\n"
+	    "helo:no.example   REJECT issue#5 # why\n"
+	    "# a whole line\n"
+	    "   # indented\n", NULL), 1);
 	T_EQ_STR(err, "");
+	/* inline comments: one rule with tern.conf ('#' after a blank) */
+	T_EQ_STR(get("access", "helo:ok.example"), "OK");
+	T_EQ_STR(get("access", "helo:no.example"), "REJECT issue#5");
 	T_EQ_STR(get("access", "192.0.2.0/24"), "REJECT go away");
 	T_EQ_STR(get("access", "2001:db8::/32"), "DEFER try later");
 	T_EQ_STR(get("access", "helo:bad.example"), "REJECT liar");
