@@ -46,7 +46,12 @@ bdat_piece(struct session *s, const char *p, size_t n, int nl)
 		msg_refuse(s, DF_LONG);
 	} else {
 		eol = smtp_line_end(s->dline, ms->partial, &textlen);
-		msg_line(s, s->dline, textlen, eol);
+		/* the text plus a CR LF must fit, whatever line end came,
+		 * as in DATA (lib/mail/dataparse.c) */
+		if (textlen + 2 > s->max_line)
+			msg_refuse(s, DF_LONG);
+		else
+			msg_line(s, s->dline, textlen, eol);
 	}
 	ms->partial = 0;
 	ms->partial_over = 0;

@@ -451,6 +451,17 @@ sup_restart(struct sup *s, long long now, const char *why)
 	signal_kids(SIGTERM);
 }
 
+/* A reload refused after tern.conf loaded: back to the configuration the
+ * children run with, so that children restarted later (after a crash)
+ * get it too, not the refused one. */
+static void
+reload_revert(void)
+{
+	if (!cfg_revert())
+		log_panic("reload: no configuration to go back to");
+	cfg_log_init("tern-start");
+}
+
 /*
  * SIGHUP: read tern.conf again.  1 if the children may be restarted on
  * it; 0 if it is bad (cfg_load keeps the old configuration) or cannot be
@@ -477,12 +488,14 @@ reload_config(void)
 		log_err("reload: spool_dir changed to %s: stop and start "
 		    "tern-start to move the queue; children not restarted",
 		    cfg_str(spool_dir));
+		reload_revert();
 		return 0;
 	}
 	for (i = 0; priv_is_root() && users[i]; i++)
 		if (priv_user(cfg_str_named(users[i]), &uid, &gid) <= 0) {
 			log_err("reload: %s %s does not exist; children not "
 			    "restarted", users[i], cfg_str_named(users[i]));
+			reload_revert();
 			return 0;
 		}
 	if (!cfg_host_ok(cfg_hostname(), &why))

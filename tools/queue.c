@@ -32,6 +32,7 @@
 #include "util/log.h"
 #include "mail/hdr.h"
 #include "daemon/cfg.h"
+#include "daemon/startup.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
 
@@ -682,16 +683,15 @@ main(int argc, char **argv)
 	int i, n = 0, r = -1;
 
 	log_init("tern-queue", LOG_TO_STDERR, 0);
+	if (startup_want_version(argc, argv))
+		startup_version("tern-queue");
 	/* the command, its ids, and --json anywhere */
 	if ((ids = calloc((size_t)argc, sizeof *ids)) == NULL)
 		die(111, "out of memory");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (strcmp(argv[i], "--version") == 0) {
-			printf("tern-queue %s\n", TERN_VERSION);
-			return fflush(stdout) == EOF ? 111 : 0;
-		} else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-')
 			usage();
 		else if (cmd == NULL)
 			cmd = argv[i];

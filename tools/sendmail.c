@@ -115,6 +115,7 @@ option(struct opts *o, char c, const char *v)
 	case 'I': o->mode = 'i'; break;   /* as newaliases */
 	case 'f': case 'r': o->from = v; break;
 	case 'F': o->name = v; break;
+	case 'C': o->confdir = v; break;   /* among the options only */
 	case 'b':
 		if (v[0] == '\0' || v[1] || !strchr("mpsi", v[0]))
 			sm_die(EX_USAGE, "-b%s: mode not supported", v);
@@ -153,7 +154,7 @@ option(struct opts *o, char c, const char *v)
 /* As getopt(3) with sendmail's option letters: flags combine ("-ti"),
  * a value is the rest of the word or the next argument ("-oi", "-f a",
  * "-tfa@b"). */
-#define OPT_VALUE "BFNRVbfor" "ACLMOXdehp"   /* used, then ignored ones */
+#define OPT_VALUE "BCFNRVbfor" "ALMOXdehp"   /* used, then ignored ones */
 #define OPT_FLAG "Iit" "GUcmnsvx"            /* used, then ignored ones */
 
 /* sendmail's options; returns the index of the first recipient. */
@@ -253,7 +254,8 @@ other_mode(const struct opts *o)
 /*
  * The next line of stdin into out, at most max bytes: 1 a whole line
  * (ending in LF, unless it is the last one), 2 a piece of a longer line,
- * 0 end of input.  "\r\n" becomes "\n"; a lone CR stays.
+ * 0 end of input.  "\r\n" becomes "\n"; a lone CR is refused (exit
+ * EX_DATAERR).
  */
 static int
 rd_line(struct rd *r, struct buf *out, size_t max)
@@ -276,6 +278,13 @@ rd_line(struct rd *r, struct buf *out, size_t max)
 				out->s[out->len - 2] = '\n';
 				buf_truncate(out, out->len - 1);
 			}
+			/* every CR left is bare: refused, as tern-smtpd refuses
+			 * it, so that no next server can take it for a line
+			 * end (doc/VIOLATIONS.md) */
+			if (memchr(out->s, '\r', out->len - (out->len == max)) !=
+			    NULL)
+				die(EX_DATAERR, "the message holds a bare CR (a "
+				    "CR not followed by LF): not queued");
 			if (out->len && out->s[out->len - 1] == '\n')
 				return 1;
 			if (out->len == max) {
@@ -602,8 +611,8 @@ send_message(const struct opts *o, char **args, int nargs)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { 0, 1, 'm', NULL, NULL, 0, 0, 0, "" };
-	const char *dir = cfg_take_dir(&argc, argv), *base;
+	struct opts o = { 0, 1, 'm', NULL, NULL, 0, 0, 0, "", NULL };
+	const char *base;
 	char err[512];
 	int first;
 
@@ -613,8 +622,10 @@ main(int argc, char **argv)
 		o.mode = 'p';
 	else if (strcmp(base, "newaliases") == 0)
 		o.mode = 'i';
+	/* -C DIR only among the options, so that a recipient that begins
+	 * with "-C" is a recipient (not cfg_take_dir, which scans all) */
 	first = parse_opts(argc, argv, &o);
-	if (cfg_load(dir, err, sizeof err) < 0)
+	if (cfg_load(o.confdir, err, sizeof err) < 0)
 		die(EX_CONFIG, "%s", err);
 	if (o.mode != 'm')
 		other_mode(&o);

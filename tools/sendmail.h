@@ -29,6 +29,7 @@ struct opts {
 	unsigned notify;    /* -N: SMTP_NOTIFY_* flags, 0 not given */
 	char ret;           /* -R: 'F' full, 'H' hdrs, 0 not given */
 	char envid[SMTP_ENVID_MAX + 1];   /* -V, as xtext; "" not given */
+	const char *confdir; /* -C DIR (tern's, not sendmail's -C FILE) */
 };
 
 /* Print "tern-sendmail: ..." on stderr and exit with code. */

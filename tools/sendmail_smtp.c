@@ -390,7 +390,7 @@ cmd_data(struct smtp *s)
 	char date[64], qid[QID_SIZE], err[ENQ_ERR_MAX];
 	struct enq *e;
 	size_t len, text;
-	int r, toolong = 0, ok;
+	int r, toolong = 0, barecr = 0, eol, ok;
 
 	if (s->state != S_RCPT) {
 		error(s, 503, "5.5.1", s->state == S_MAIL ?
@@ -428,7 +428,14 @@ cmd_data(struct smtp *s)
 			enq_abort(e);
 			exit(r == 0 ? EX_DATAERR : EX_IOERR);
 		}
-		(void)smtp_line_end(s->dline, len, &text);
+		eol = smtp_line_end(s->dline, len, &text);
+		if (eol & SMTP_EOL_NONE) {
+			/* EOF inside a line, even ".": nothing queued */
+			enq_abort(e);
+			exit(EX_DATAERR);
+		}
+		if (eol & SMTP_BARE_CR)
+			barecr = 1;   /* refused at the end, like tern-smtpd */
 		if (text == 1 && s->dline[0] == '.')
 			break;
 		if (ok && !toolong) {
@@ -445,6 +452,10 @@ cmd_data(struct smtp *s)
 		enq_abort(e);
 		reply(s, 500, "5.5.2", "Error: line too long (over %lu bytes)",
 		    s->max_line);
+	} else if (barecr) {
+		enq_abort(e);
+		reply(s, 554, "5.6.0", "Error: bare CR (a CR not followed by "
+		    "LF) in the message");
 	} else {
 		switch (enq_close(e, qid, err, sizeof err)) {
 		case 1:

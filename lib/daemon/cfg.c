@@ -34,6 +34,11 @@ struct cfg_val {
 static struct cfg_val *vals;
 static size_t nkeys;
 static char *confdir;
+/* what the last successful cfg_load replaced, for cfg_revert */
+static struct cfg_val *prev_vals;
+static char *prev_dir;
+static int have_prev;
+static unsigned long generation;
 
 struct cfg_filecache { char *name, *path; struct cfg_filecache *next; };
 static struct cfg_filecache *files;
@@ -369,9 +374,39 @@ cfg_load(const char *dir, char *err, size_t errsz)
 		confdir = old_dir;
 		return -1;
 	}
-	cfg_vals_free(old_vals);
-	free(old_dir);
+	/* keep what was replaced for cfg_revert (one level) */
+	cfg_vals_free(prev_vals);
+	free(prev_dir);
+	prev_vals = old_vals;
+	prev_dir = old_dir;
+	have_prev = old_vals != NULL;
+	generation++;
 	return r < 0 ? -1 : 1;
+}
+
+int
+cfg_revert(void)
+{
+	struct cfg_val *v = vals;
+	char *d = confdir;
+
+	if (!have_prev)
+		return 0;
+	vals = prev_vals;
+	confdir = prev_dir;
+	prev_vals = NULL;
+	prev_dir = NULL;
+	have_prev = 0;
+	cfg_vals_free(v);
+	free(d);
+	generation++;
+	return 1;
+}
+
+unsigned long
+cfg_generation(void)
+{
+	return generation;
 }
 
 const char *

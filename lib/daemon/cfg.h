@@ -48,6 +48,13 @@ extern const struct cfg_key cfg_keys[];
  * effect, so a daemon that re-reads a broken file keeps working; 1 on
  * success. */
 int cfg_load(const char *dir, char *err, size_t errsz);
+/* Go back to the configuration that the last successful cfg_load
+ * replaced (a reload that a later check refused).  1 done, 0 there is
+ * none (the first load, or already reverted). */
+int cfg_revert(void);
+/* A number that changes whenever the configuration in use changes
+ * (cfg_load, cfg_revert): for values computed from it and cached. */
+unsigned long cfg_generation(void);
 /* The configuration directory in use (absolute). */
 const char *cfg_dir(void);
 

@@ -67,10 +67,14 @@ const char *
 cfg_hostname(void)
 {
 	static char host[CFG_HOST_MAX + 2];
+	static unsigned long gen;
 	const char *conf;
 
-	if (host[0])
+	/* computed once per configuration (a reload may change it) */
+	if (host[0] && gen == cfg_generation())
 		return host;
+	gen = cfg_generation();
+	host[0] = '\0';
 	conf = cfg_str(hostname);
 	if (conf[0] != '\0') {
 		if (str_copy(host, conf, sizeof host) > CFG_HOST_MAX)

@@ -337,3 +337,34 @@ def test_bs_tempfail_without_queue_writer():
     finally:
         os.rename(enq + ".off", enq)
     assert rc == 0 and codes(lines) == [220, 250, 250, 250, 354, 451, 221], (lines, r.stderr)
+
+
+# ---------------------------------------------------------------- bare CR
+
+def test_bare_cr_refused():
+    # a CR not followed by LF is refused on every local path, as
+    # tern-smtpd refuses it (doc/VIOLATIONS.md): a next server could take
+    # it for a line end
+    m = marker("barecr")
+    r = I.sendmail(["demo@example.test"],
+                   ("Subject: %s\n\nline one\rRCPT TO:<x@y>\n" % m).encode())
+    assert r.returncode == 65, (r.returncode, r.stderr)
+    assert b"bare CR" in r.stderr, r.stderr
+    # CRLF line ends are fine
+    m2 = marker("crlf")
+    ok(I.sendmail(["demo@example.test"], ("Subject: %s\r\n\r\nok\r\n" % m2).encode()),
+       "CRLF input")
+    I.wait_for_message("demo@example.test", m2)
+    rc, lines, r = bs(["HELO c.example", "MAIL FROM:<>", "RCPT TO:<demo@example.test>",
+                       "DATA", "Subject: %s" % m, "", "one\rtwo", ".", "QUIT"])
+    assert rc == 0 and codes(lines) == [220, 250, 250, 250, 354, 554, 221], lines
+    assert not I.spool_holds(m.encode()), "a message with a bare CR was queued"
+
+
+def test_bs_dot_at_eof_without_line_end_queues_nothing():
+    m = marker("bs-dot-eof")
+    text = ("HELO c.example\r\nMAIL FROM:<>\r\nRCPT TO:<demo@example.test>\r\n"
+            "DATA\r\nSubject: %s\r\n\r\nbody\r\n." % m).encode()
+    r = I.run_as(["tern-sendmail", "-C", I.etc, "-bs"], input=text)
+    assert r.returncode != 0, r
+    assert not I.spool_holds(m.encode()), "a message without its end was queued"

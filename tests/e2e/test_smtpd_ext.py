@@ -61,6 +61,33 @@ def test_bdat_chunks():
     assert body == b"line one\nsplit line\n.not stuffed\n\xc3\xa9 8bit\n", body
 
 
+def test_bdat_line_limit_as_data():
+    # smtpd_max_line_length (1000) counts the text and a CR LF, whatever
+    # line end came: a bare-LF line of 999 text bytes is too long in BDAT
+    # as in DATA, one of 998 fits
+    for text, ok in ((998, True), (999, False)):
+        m = "bdat-len-%d-%d" % (text, harness.free_port())
+        chunk = ("Subject: %s\r\n\r\n" % m).encode() + b"x" * text + b"\n"
+        with session() as c:
+            c.send(b"MAIL FROM:<s@example.org>\r\nRCPT TO:<demo@example.test>\r\n"
+                   b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+            assert c.reply()[0] == 250
+            assert c.reply()[0] == 250
+            code, lines = c.reply()
+            assert (code == 250) == ok, (text, code, lines)
+        if ok:
+            I.wait_for_message("demo@example.test", m)
+        # and DATA says the same
+        m2 = m + "-data"
+        with session() as c:
+            assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+            assert c.cmd("RCPT TO:<demo@example.test>")[0] == 250
+            assert c.cmd("DATA")[0] == 354
+            c.send(("Subject: %s\r\n\r\n" % m2).encode() + b"x" * text + b"\n\r\n.\r\n")
+            code, lines = c.reply()
+            assert (code == 250) == ok, ("data", text, code, lines)
+
+
 def test_bdat_empty_last_and_errors():
     with session() as c:
         # out of sequence: 503, and the chunk is still read

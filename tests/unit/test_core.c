@@ -217,6 +217,20 @@ test_cfg_rules(const char *dir)
 	T_CHECK(cfg_isdefault(system_users));
 	T_CHECK(cfg_isdefault(local_domains));
 	T_CHECK(cfg_host_ok("localhost", &(const char *){ NULL }));
+	/* cfg_revert: back to what the last good load replaced; the cached
+	 * host name follows the configuration in use */
+	write_conf(dir, "hostname = one.example\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
+	T_EQ_STR(cfg_hostname(), "one.example");
+	write_conf(dir, "hostname = two.example\nsmtpd_timeout = 7\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
+	T_EQ_STR(cfg_hostname(), "two.example");
+	T_EQ_INT(cfg_num(smtpd_timeout), 7);
+	T_EQ_INT(cfg_revert(), 1);
+	T_EQ_STR(cfg_hostname(), "one.example");
+	T_EQ_INT(cfg_num(smtpd_timeout), 300);
+	T_EQ_INT(cfg_revert(), 0);
+	T_EQ_STR(cfg_str(hostname), "one.example");
 }
 
 static void

@@ -21,7 +21,7 @@ trap 'rm -rf "$t"' EXIT
 d=$t/dest
 
 # the directories this build installs to
-dirs=$(make -s -f Makefile -f - print-dirs <<'EOF'
+dirs=$(make -s --no-print-directory -f Makefile -f - print-dirs <<'EOF'
 print-dirs:
 	@echo "$(sbindir) $(pkglibexecdir) $(mandir) $(pkgdatadir)"
 EOF
@@ -31,7 +31,7 @@ $dirs
 EOF
 [ -n "$pkgdatadir" ] || { bad "cannot read the directories from the Makefile"; finish; }
 
-if make -s install DESTDIR="$d" >"$t/log" 2>&1; then ok; else
+if make -s --no-print-directory install DESTDIR="$d" >"$t/log" 2>&1; then ok; else
 	cat "$t/log"
 	bad "make install DESTDIR=$d"
 	finish
@@ -77,7 +77,7 @@ expect "install.owners smtpd" "$pkglibexecdir/tern-smtpd root root 0755" \
 	"$(grep "/tern-smtpd " "$d$pkgdatadir/install.owners")"
 
 # uninstall removes it all again
-make -s uninstall DESTDIR="$d" >"$t/log" 2>&1 || { cat "$t/log"; bad "make uninstall"; }
+make -s --no-print-directory uninstall DESTDIR="$d" >"$t/log" 2>&1 || { cat "$t/log"; bad "make uninstall"; }
 expect "files left after uninstall" 0 "$(find "$d" -type f | wc -l)"
 
 # a manifest line with a bad mode stops the install before it starts

@@ -21,7 +21,7 @@ parse(const char *p, size_t n, char *u, char *pw, size_t *used)
 int
 main(void)
 {
-	char u[UMAX + 1], pw[PMAX + 1];
+	char u[64 + 1], pw[64 + 1];  /* room for the largest limits used */
 	struct buf b = BUF_INIT;
 	size_t used = 0, i;
 #define S(x) { x, sizeof x - 1 }
