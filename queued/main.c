@@ -93,6 +93,24 @@ drain(int fd)
 	return flush;
 }
 
+/* Follow edits of tern.conf (lib/daemon/cfg.h cfg_refresh), at most once
+ * a second and whenever the directory's inotify watch fires: what tern-smtpd already accepts for a new local domain is
+ * then delivered here too, not kept as remote.  The keys below were
+ * applied at start; a change of one waits for tern-start reload. */
+static void
+refresh_config(int event)
+{
+	static const enum cfg_id fixed[] = { CFG_ID_spool_dir,
+	    CFG_ID_queue_user, CFG_ID_deliver_user, CFG_ID_program_dir,
+	    CFG_ID_log, CFG_ID_log_facility };
+	size_t n = sizeof fixed / sizeof fixed[0];
+
+	if (event ? cfg_refresh_event(fixed, n) : cfg_refresh(fixed, n, 1)) {
+		setup_config();
+		sq_recheck_local();
+	}
+}
+
 /* Milliseconds until the next thing due, or -1 (nothing) */
 static int
 next_timeout(time_t stop_at, time_t house_at)
@@ -107,6 +125,10 @@ next_timeout(time_t stop_at, time_t house_at)
 		until = m->due;
 	if (until <= sched.now)
 		return 0;
+	/* no watch, and a tern.conf check skipped this second: come back */
+	if (cfg_watch_fd() < 0 && cfg_refresh_pending() &&
+	    until - sched.now > 1)
+		until = sched.now + 1;
 	if (until - sched.now > POLL_MAX_MS / 1000)
 		return POLL_MAX_MS;
 	return (int)(until - sched.now) * 1000;
@@ -133,12 +155,13 @@ on_signals(time_t *stop_at)
 static void
 loop(void)
 {
-	struct pollfd p[3];
+	struct pollfd p[4];
 	time_t stop_at = 0, house_at = sched.now + HOUSEKEEPING;
 	int r;
 
 	for (;;) {
 		sched.now = time(NULL);
+		refresh_config(0);
 		if (!sched.stopping)
 			sd_dispatch();
 		if (sched.stopping && (sched.inflight == 0 || sched.now >= stop_at))
@@ -149,12 +172,16 @@ loop(void)
 		p[1].events = POLLIN;
 		p[2].fd = sched.sock;
 		p[2].events = (short)(POLLIN | (sched.sock_blocked ? POLLOUT : 0));
-		if (poll(p, 3, next_timeout(stop_at, house_at)) < 0) {
+		p[3].fd = cfg_watch_fd();   /* -1: poll skips it */
+		p[3].events = POLLIN;
+		if (poll(p, 4, next_timeout(stop_at, house_at)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
 		}
 		sched.now = time(NULL);
+		if (p[3].revents)
+			refresh_config(1);
 		if (p[0].revents)
 			on_signals(&stop_at);
 		if (p[1].revents) {

@@ -209,6 +209,29 @@ heap_all_due(time_t now)
 			sched.heap[i]->due = now;
 }
 
+/* After a configuration change: every waiting message that has remote
+ * recipients and nothing scheduled goes back into the heap, due now, so
+ * that sq_load sorts its recipients again (a domain may be local now). */
+void
+sq_recheck_local(void)
+{
+	struct msg *m;
+	size_t i, n = 0;
+
+	for (i = 0; i < sched.tabsz; i++)
+		for (m = sched.tab[i]; m; m = m->hnext)
+			if ((m->flags & M_REMOTE) && m->hpos == HPOS_NONE &&
+			    m->ld == NULL && m->inflight == 0 &&
+			    !(m->flags & M_HELD)) {
+				m->flags &= ~M_REMOTE;
+				heap_set(m, sched.now);
+				n++;
+			}
+	if (n > 0)
+		log_info("configuration changed: %zu messages with remote "
+		    "recipients looked at again", n);
+}
+
 /* ---- files of one message ---- */
 
 static void

@@ -105,6 +105,7 @@ void sq_corrupt(const char *id, const char *why);
 void sq_recover(void);
 int sq_scan_todo(void);
 void sq_housekeeping(void);
+void sq_recheck_local(void);
 void sq_persist_all(void);
 /* s made safe for a log line, into out (LOG_SAFE_MAX bytes) */
 const char *sq_safe(char *out, const char *s);

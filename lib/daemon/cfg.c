@@ -403,6 +403,18 @@ cfg_revert(void)
 	return 1;
 }
 
+int
+cfg_changed(enum cfg_id id)
+{
+	const char *a, *b;
+
+	if (!have_prev || (unsigned)id >= CFG_NKEYS)
+		return 0;
+	a = prev_vals[id].text ? prev_vals[id].text : "";
+	b = vals[id].text ? vals[id].text : "";
+	return strcmp(a, b) != 0;
+}
+
 unsigned long
 cfg_generation(void)
 {

@@ -97,6 +97,37 @@ int cfg_id_of(const char *name, enum cfg_id *id_r);
 /* cfg_str_at of a key named at run time; log_panic if there is none (the
  * names come from our own tables, so that is a bug). */
 const char *cfg_str_named(const char *name);
+/* 1 if the key's value differs from the one in the configuration that
+ * the last successful cfg_load replaced, else 0 (also when there is
+ * none). */
+int cfg_changed(enum cfg_id id);
+/* Re-read tern.conf when it has changed on disk, so that a long-running
+ * program sees an edit as soon as tern-smtpd (which reads it at every
+ * connection) does.  The file is looked at (stat) at most once every
+ * interval seconds (0: at every call); cfg_refresh_pending says whether a
+ * call was skipped for that, so that the caller can come back in time.
+ * A file that does not load is logged with file:line and the running
+ * configuration stays.  fixed lists the nfixed keys the program applied
+ * at start and cannot change while it runs (its user, spool_dir, ...):
+ * a new file that changes one of them is not taken (logged: tern-start
+ * reload restarts the queue side).  1 a new configuration is in effect,
+ * 0 not. */
+int cfg_refresh(const enum cfg_id *fixed, size_t nfixed,
+    unsigned interval);
+/* 1 if the last cfg_refresh did not look because of its interval. */
+int cfg_refresh_pending(void);
+/* An inotify fd that becomes readable when a file of the configuration
+ * directory is written, replaced or created (made once; -1 when the
+ * directory cannot be watched: then only the calls of cfg_refresh that
+ * other events cause look at the file).  Poll it, then call
+ * cfg_refresh_event. */
+int cfg_watch_fd(void);
+/* Drain cfg_watch_fd and look at tern.conf now (cfg_refresh with no
+ * interval).  Same result as cfg_refresh. */
+int cfg_refresh_event(const enum cfg_id *fixed, size_t nfixed);
+/* Remember tern.conf as it is now as what cfg_refresh compares with;
+ * call right after the start-up load. */
+void cfg_refresh_mark(void);
 /* Path of a file in the configuration directory, e.g. cfg_file("users")
  * -> "/etc/tern/users".  Static storage per call site is not needed: the
  * result is malloc'ed once per name and kept. */

@@ -59,6 +59,7 @@ startup_begin(const struct startup *st, int *argc, char **argv, int options)
 		log_fatal("%s", err);
 	}
 	cfg_log_init(st->name);
+	cfg_refresh_mark();
 }
 
 void

@@ -172,6 +172,39 @@ def test_reload_applies_new_local_domain():
         J.wait_for_message("bob@new.test", "before-reload", timeout=10)
 
 
+def test_queue_side_follows_tern_conf_edit():
+    """No program acts on a config the others have not seen: a domain
+    added to local_domains is taken by tern-smtpd at the next connection,
+    and tern-queued and tern-deliverd follow the edit without a reload
+    (cfg_refresh), so the mail is delivered locally, not kept as remote;
+    a change of a key they apply only at start waits for a reload."""
+    users = dict(harness.USERS)
+    users["bob@new.test"] = "bob"
+    with harness.Instance(name="tools-follow", users=users, tls=False) as J:
+        J.start()
+        old = (J.pid("tern-queued"), J.pid("tern-deliverd"))
+        # queued while new.test is not local: it waits as remote
+        r = J.sendmail(["bob@new.test"], b"Subject: before-edit\n\nx\n")
+        assert r.returncode == 0, err(r)
+        harness.wait_for(lambda: "remote to=<bob@new.test>" in
+                         open(J.path("log", "queue.log")).read(), 10,
+                         what="the message waiting as remote")
+        J.conf["local_domains"] = "localhost example.test new.test"
+        J.write_conf()
+        J.wait_for_message("bob@new.test", "before-edit", timeout=10)
+        smtp_send(J.smtp_port(), "bob@new.test", "after-edit")
+        J.wait_for_message("bob@new.test", "after-edit", timeout=10)
+        assert (J.pid("tern-queued"), J.pid("tern-deliverd")) == old
+        log = open(J.path("log", "queue.log")).read()
+        assert "tern.conf changed: new configuration in effect" in log, log[-2000:]
+        # spool_dir is applied at start only: logged, not taken
+        J.conf["spool_dir"] = J.path("elsewhere")
+        J.write_conf()
+        harness.wait_for(lambda: "tern.conf changed spool_dir" in
+                         open(J.path("log", "queue.log")).read(), 10,
+                         what="the refused spool_dir change logged")
+
+
 def test_reload_keeps_running_on_bad_config():
     """SIGHUP with a broken tern.conf: logged with file:line, the children
     are not restarted."""
