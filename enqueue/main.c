@@ -9,15 +9,18 @@
  *
  * It may be installed setuid to queue_user, so it trusts nothing from its
  * caller: not the environment (cleared), not -C (when the real and
- * effective ids differ only a trusted directory, trusted_confdir), not the
+ * effective ids differ only a trusted directory, cfg_load_fd), not the
  * envelope (bounded and checked line by line with the queue reader's own
- * grammar, qenv_line in lib/queue).  A root caller's access is used to
- * reach the configuration and the spool, nobody else's (setup).  It is
- * kept this small on purpose (doc/CONVENTIONS.md rule 2: the set-id
- * injector stays small).
+ * grammar, qenv_line in lib/queue).  It never takes root rights back: a
+ * root caller (lib/queue/enq.c enq_open) opens the configuration
+ * directory and the spool itself and runs us as queue_user with them as
+ * fds (-D, -S), which only a caller that is not set-id elevated may pass
+ * (setup).  It is kept this small on purpose (doc/CONVENTIONS.md rule 2:
+ * the set-id injector stays small).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,51 +92,6 @@ on_signal(int sig)
 	_exit(111);
 }
 
-/*
- * When installed setuid, a configuration directory other than the
- * compiled-in one is used only if it is trusted, checked in the current
- * directory (we chdir'ed into it, so what is checked is what cfg_load
- * reads first): "." is a directory and tern.conf (followed if a symlink) a
- * regular file, each owned by root or by owner (the user we are setuid
- * to) and writable by neither group nor others.  A caller cannot point us
- * at a spool of their choosing, while a root-made instance (a test or a
- * second instance under -C) still works.  NULL if trusted, else why not,
- * in why: ": reason" or "/tern.conf: reason", to follow the directory.
- */
-static const char *
-trusted_confdir(uid_t owner, char *why, size_t whysz)
-{
-	/* the path to stat, and how it is named after the directory's */
-	static const char *const path[] = { ".", "tern.conf" };
-	static const char *const name[] = { "", "/tern.conf" };
-	struct stat st;
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (stat(path[i], &st) < 0) {
-			snprintf(why, whysz, "%s: %s", name[i], strerror(errno));
-			return why;
-		}
-		if (i == 0 ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-			snprintf(why, whysz, "%s: not a %s", name[i],
-			    i == 0 ? "directory" : "regular file");
-			return why;
-		}
-		if (st.st_uid != 0 && st.st_uid != owner) {
-			snprintf(why, whysz, "%s: owned by uid %lu, not by root "
-			    "or the queue user (uid %lu)", name[i],
-			    (unsigned long)st.st_uid, (unsigned long)owner);
-			return why;
-		}
-		if (st.st_mode & 022) {
-			snprintf(why, whysz, "%s: writable by group or others",
-			    name[i]);
-			return why;
-		}
-	}
-	return NULL;
-}
-
 /* A setuid program must not inherit closed standard fds: a file opened
  * later would become fd 1 and receive our output. */
 static void
@@ -148,25 +106,29 @@ std_fds(void)
 
 /*
  * Into spool_dir, which must belong to the user we write as: queue_user
- * when root runs us (then we switch to it here, after opening the spool
- * with root's access, doc/DESIGN.md), else ourselves.  From here on every
- * path is relative to the spool: the directories above it need not be
- * reachable by queue_user.
+ * when root runs a plain (not set-id) copy (then we switch to it here,
+ * after opening the spool with root's access, doc/DESIGN.md), else
+ * ourselves.  spoolfd >= 0: the spool opened by the root caller (-S), not
+ * reached by name.  From here on every path is relative to the spool: the
+ * directories above it need not be reachable by queue_user.
  */
 static void
-enter_spool(void)
+enter_spool(int spoolfd)
 {
 	const char *spool = cfg_str(spool_dir);
-	int root = geteuid() == 0, fd;
+	int root = geteuid() == 0, fd = spoolfd;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct stat st;
 
 	if (root && priv_user(cfg_str(queue_user), &uid, &gid) != 1)
 		die(111, "unknown queue_user %s", cfg_str(queue_user));
-	fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		die(111, "%s: %s", spool, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die(111, "%s: not a directory", spool);
 	if (st.st_uid != uid)
 		die(111, "%s: owned by uid %lu, not by the queue user (uid %lu)",
 		    spool, (unsigned long)st.st_uid, (unsigned long)uid);
@@ -177,23 +139,50 @@ enter_spool(void)
 		priv_drop_ids(uid, gid);
 }
 
+/* The number of option opt at argv[*i + 1], a fd or a uid; moves *i. */
+static unsigned long
+opt_num(int argc, char **argv, int *i, unsigned long max)
+{
+	unsigned long n;
+
+	if (*i + 1 >= argc || !str_ulongs(argv[*i + 1], max, &n))
+		die(100, "usage: tern-enqueue [-C DIR] [-D FD -S FD [-U UID]]");
+	(*i)++;
+	return n;
+}
+
+/* The fd n of -D or -S (above the standard ones), made close-on-exec. */
+static int
+opt_dirfd(unsigned long n)
+{
+	int fd = (int)n;
+
+	if (fd < 3 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		die(111, "fd %lu: %s", n, fd < 3 ? "not a directory fd" :
+		    strerror(errno));
+	return fd;
+}
+
 /*
  * Configuration, privileges, signals; leaves us in spool_dir.
  *
- * A caller whose real uid is root is trusted with root's own access
- * rights: a setuid copy run by root takes back euid 0 (the real uid
- * allows it) and goes on as if root had run a plain copy, so that a
- * configuration and spool under a directory only root can enter (a
- * checkout under /root) are reached; enter_spool then drops to
- * queue_user.  The trust checks of a setuid run still apply.  Any other
- * caller gets no access beyond the queue user's.
+ * -D FD -S FD [-U UID] come from a root caller's enq_open, which opened
+ * the configuration directory and the spool as root (so an instance under
+ * a directory only root can enter works) and runs us as queue_user; UID
+ * is the caller's for the envelope.  They are accepted only when we are
+ * not set-id elevated (real ids = effective ids: the caller is the queue
+ * user already, or this is a plain copy), so an ordinary caller of the
+ * setuid copy cannot hand us a directory of its own.  The directory fd
+ * is held to the same trust checks as a -C directory of a setuid run.
  */
 static void
 setup(int argc, char **argv)
 {
 	const char *dir = cfg_take_dir(&argc, argv);
 	int setid = getuid() != geteuid() || getgid() != getegid();
+	int conffd = -1, spoolfd = -1, hasd = 0, hass = 0, hasuid = 0, i, r = 1;
 	uid_t owner = geteuid();   /* the user we are setuid to */
+	unsigned long d = 0, sp = 0, u = 0;
 	struct sigaction sa;
 	char err[512];
 
@@ -205,22 +194,41 @@ setup(int argc, char **argv)
 	log_init("tern-enqueue", LOG_TO_STDERR, LOG_MAIL);
 	if (geteuid() == 0 && getuid() != 0)
 		die(111, "refusing to run setuid root");
-	if (argc != 1)
-		die(100, "usage: tern-enqueue [-C DIR]");
-	if (setid && caller == 0 && geteuid() != 0 && setresuid(0, 0, 0) < 0)
-		die(111, "setresuid(0) for the root caller: %s", strerror(errno));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-D") == 0 && !hasd) {
+			d = opt_num(argc, argv, &i, INT_MAX);
+			hasd = 1;
+		} else if (strcmp(argv[i], "-S") == 0 && !hass) {
+			sp = opt_num(argc, argv, &i, INT_MAX);
+			hass = 1;
+		} else if (strcmp(argv[i], "-U") == 0 && !hasuid) {
+			u = opt_num(argc, argv, &i, (uid_t)-1 - 1);
+			hasuid = 1;
+		} else
+			die(100, "usage: tern-enqueue [-C DIR] "
+			    "[-D FD -S FD [-U UID]]");
+	}
+	/* before anything is done with them */
+	if ((hasd || hass || hasuid) && setid)
+		die(111, "-D, -S and -U are only for a caller that is the "
+		    "queue user already: refused when setuid");
+	if (hasd != hass || (hasuid && !hasd))
+		die(100, "usage: tern-enqueue [-C DIR] [-D FD -S FD [-U UID]]");
+	if (hasd) {
+		conffd = opt_dirfd(d);
+		spoolfd = opt_dirfd(sp);
+	}
+	if (hasuid)
+		caller = (uid_t)u;
 	if (setid) {
 		if (dir == NULL)
 			dir = TERN_SYSCONFDIR;  /* TERN_CONFDIR is not trusted */
 		else if (strcmp(dir, TERN_SYSCONFDIR) != 0) {
-			const char *why;
-
-			/* check what we will read: no symlink swap between */
-			if (chdir(dir) < 0)
+			/* checked and read through one fd: no swap between */
+			conffd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+			    O_NOCTTY);
+			if (conffd < 0)
 				die(111, "%s: %s", dir, strerror(errno));
-			if ((why = trusted_confdir(owner, err, sizeof err)))
-				die(111, "%s%s: refused when setuid", dir, why);
-			dir = ".";
 		}
 		clearenv();
 	}
@@ -233,11 +241,18 @@ setup(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
-	if (cfg_load(dir, err, sizeof err) < 0)
+	if (conffd >= 0) {
+		r = cfg_load_fd(conffd, dir, owner, err, sizeof err);
+		close(conffd);
+	} else if (cfg_load(dir, err, sizeof err) < 0)
+		r = -1;
+	if (r == 0)
+		die(111, "%s: refused%s", err, setid ? " when setuid" : "");
+	if (r < 0)
 		die(111, "%s", err);
 	to_syslog = strcmp(cfg_str(log), "stderr") != 0;
 	cfg_log_init("tern-enqueue");
-	enter_spool();
+	enter_spool(spoolfd);
 }
 
 /* A line with its LF; EOF or a partial last line means gave_up. */
@@ -345,14 +360,17 @@ commit(int fd)
 {
 	sigset_t all;
 
+	/* from the fchmod on, the file reads as complete: a signal must not
+	 * remove it (on_signal) between the commit and workname[0] = '\0',
+	 * so signals wait until we are done (a failure below still removes
+	 * it, through die: the client is told it was not queued) */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (fchmod(fd, QFILE_MODE_DONE) < 0 || fsync(fd) < 0 || close(fd) < 0)
 		die(111, "writing %s: %s", workname, strerror(errno));
 	if (cfg_bool(spool_sync_dirs) && fs_syncdir("mess") < 0)
 		die(111, "fsync mess: %s", strerror(errno));
-	/* committed: from here on a signal must not remove anything */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	workname[0] = '\0';
+	workname[0] = '\0';   /* committed */
 }
 
 /* todo/ID and a byte on the FIFO; neither is needed for safety. */

@@ -6,15 +6,18 @@
  * programming error (log_panic).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
@@ -337,41 +340,44 @@ cfg_parse(const char *path, char *data, size_t len, char *err, size_t errsz)
 	return 1;
 }
 
-/*
- * The new configuration is built in fresh slots; only when the whole file
- * is good does it replace the old one (a reload of a broken file keeps
- * what was loaded before).
- */
-int
-cfg_load(const char *dir, char *err, size_t errsz)
+/* The directory named by dir (NULL: environment, then default), made
+ * absolute. */
+static char *
+cfg_dirname(const char *dir)
 {
-	struct buf path = BUF_INIT;
-	struct cfg_val *old_vals = vals;
-	char *old_dir = confdir, *data = NULL;
-	size_t len;
-	int r;
-
 	if (dir == NULL)
 		dir = getenv("TERN_CONFDIR");
 	if (dir == NULL || *dir == '\0')
 		dir = TERN_SYSCONFDIR;
-	confdir = cfg_absdir(dir);
+	return cfg_absdir(dir);
+}
+
+/* Begin a load into fresh slots: the old ones are kept in *old_vals and
+ * *old_dir until cfg_finish. */
+static void
+cfg_begin(const char *dir, struct cfg_val **old_vals, char **old_dir)
+{
+	*old_vals = vals;
+	*old_dir = confdir;
+	confdir = cfg_dirname(dir);
 	vals = NULL;
 	cfg_defaults();
-	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
-		log_fatal("out of memory");
-	r = fs_read_file(path.s, CFG_FILE_MAX, &data, &len);
-	if (r < 0)
-		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
-	else if (r > 0)
-		r = cfg_parse(path.s, data, len, err, errsz);
-	free(data);
-	buf_free(&path);
-	if (r < 0 && old_vals != NULL) {
+}
+
+/* End a load: keep the new slots if ok, else go back to the old ones (if
+ * any).  Returns ok ? 1 : -1. */
+static int
+cfg_finish(int ok, struct cfg_val *old_vals, char *old_dir)
+{
+	if (!ok && old_vals != NULL) {
 		cfg_vals_free(vals);
 		free(confdir);
 		vals = old_vals;
 		confdir = old_dir;
+		return -1;
+	}
+	if (!ok) {
+		free(old_dir);
 		return -1;
 	}
 	/* keep what was replaced for cfg_revert (one level) */
@@ -381,7 +387,126 @@ cfg_load(const char *dir, char *err, size_t errsz)
 	prev_dir = old_dir;
 	have_prev = old_vals != NULL;
 	generation++;
-	return r < 0 ? -1 : 1;
+	return 1;
+}
+
+/*
+ * The new configuration is built in fresh slots; only when the whole file
+ * is good does it replace the old one (a reload of a broken file keeps
+ * what was loaded before).
+ */
+int
+cfg_load(const char *dir, char *err, size_t errsz)
+{
+	struct buf path = BUF_INIT;
+	struct cfg_val *old_vals;
+	char *old_dir, *data = NULL;
+	size_t len;
+	int r;
+
+	cfg_begin(dir, &old_vals, &old_dir);
+	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
+		log_fatal("out of memory");
+	r = fs_read_file(path.s, CFG_FILE_MAX, &data, &len);
+	if (r < 0)
+		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
+	else if (r > 0)
+		r = cfg_parse(path.s, data, len, err, errsz);
+	free(data);
+	buf_free(&path);
+	return cfg_finish(r >= 0, old_vals, old_dir);
+}
+
+/* The trust rule of cfg_load_fd for st, the directory (isdir) or
+ * tern.conf, named name in err: 1 trusted, else 0 with err set. */
+static int
+cfg_trusted(const struct stat *st, int isdir, uid_t owner, const char *name,
+    char *err, size_t errsz)
+{
+	if (isdir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+		snprintf(err, errsz, "%s: not a %s", name,
+		    isdir ? "directory" : "regular file");
+	else if (st->st_uid != 0 && st->st_uid != owner)
+		snprintf(err, errsz, "%s: owned by uid %lu, not by root or the "
+		    "queue user (uid %lu)", name, (unsigned long)st->st_uid,
+		    (unsigned long)owner);
+	else if (st->st_mode & 022)
+		snprintf(err, errsz, "%s: writable by group or others", name);
+	else
+		return 1;
+	return 0;
+}
+
+/*
+ * tern.conf is opened relative to dirfd and checked with fstat on the
+ * open file, so nothing between the check and the read goes by name: a
+ * caller who can rename a directory above cannot swap the file.  A
+ * symbolic link is not followed (O_NOFOLLOW): its target would sit in a
+ * directory nobody checked.  O_NONBLOCK so that a FIFO named tern.conf is
+ * refused, not waited on.
+ */
+int
+cfg_load_fd(int dirfd, const char *dir, uid_t owner, char *err,
+    size_t errsz)
+{
+	struct buf path = BUF_INIT;
+	struct cfg_val *old_vals;
+	char *old_dir, *data = NULL;
+	struct stat st;
+	ssize_t got;
+	int fd = -1, r = -1;
+
+	cfg_begin(dir, &old_vals, &old_dir);
+	if (buf_cats(&path, confdir) < 0 || buf_cats(&path, "/tern.conf") < 0)
+		log_fatal("out of memory");
+	if (fstat(dirfd, &st) < 0) {
+		snprintf(err, errsz, "%s: %s", confdir, strerror(errno));
+		goto done;
+	}
+	if (!cfg_trusted(&st, 1, owner, confdir, err, errsz)) {
+		r = 0;
+		goto done;
+	}
+	fd = openat(dirfd, "tern.conf",
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		r = 1;   /* all defaults, as in cfg_load */
+		goto done;
+	}
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(err, errsz, "%s: a symbolic link (not followed)",
+		    path.s);
+		r = 0;
+		goto done;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
+		goto done;
+	}
+	if (!cfg_trusted(&st, 0, owner, path.s, err, errsz)) {
+		r = 0;
+		goto done;
+	}
+	if (st.st_size > CFG_FILE_MAX) {
+		snprintf(err, errsz, "%s: %s", path.s, strerror(EFBIG));
+		goto done;
+	}
+	if ((data = malloc((size_t)st.st_size + 1)) == NULL)
+		log_fatal("out of memory");
+	if ((got = fd_read_full(fd, data, (size_t)st.st_size)) < 0) {
+		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
+		goto done;
+	}
+	data[got] = '\0';
+	r = cfg_parse(path.s, data, (size_t)got, err, errsz);
+done:
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	buf_free(&path);
+	if (cfg_finish(r > 0, old_vals, old_dir) > 0)
+		return 1;
+	return r;
 }
 
 int

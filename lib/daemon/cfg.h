@@ -17,6 +17,7 @@
 #define TERN_CFG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum cfg_type {
 	CFG_STR,   /* free text */
@@ -55,6 +56,20 @@ int cfg_revert(void);
 /* A number that changes whenever the configuration in use changes
  * (cfg_load, cfg_revert): for values computed from it and cached. */
 unsigned long cfg_generation(void);
+/* cfg_load, but tern.conf is read from the open directory dirfd, and
+ * both are first held to the trust rules of a set-id reader (tern-enqueue,
+ * tern-enqueue(8) SECURITY): dirfd a directory and tern.conf a regular
+ * file (a symbolic link is refused, not followed), each owned by root or
+ * by owner and writable by neither group nor others; each is checked with
+ * fstat on what is then read, never again by name.  A missing tern.conf
+ * means all defaults, as in cfg_load.  dir names the directory (NULL:
+ * environment, then default, as in cfg_load): it is what cfg_dir returns,
+ * what relative path-typed keys resolve against, and what messages say;
+ * it is not opened.  1 ok; 0 not trusted, -1 error, both with err set
+ * ("DIR: reason" or "DIR/tern.conf: reason") and the configuration loaded
+ * before (if any) kept.  dirfd stays open. */
+int cfg_load_fd(int dirfd, const char *dir, uid_t owner, char *err,
+    size_t errsz);
 /* The configuration directory in use (absolute). */
 const char *cfg_dir(void);
 

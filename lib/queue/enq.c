@@ -9,9 +9,15 @@
  * their own SIGPIPE disposition is left alone.  After a failed write,
  * enq_close still tells why: it reports tern-enqueue's own error text
  * when it left one, else the write error.
+ *
+ * A root caller runs tern-enqueue as queue_user, never as root
+ * (enq_root_child): the file belongs to queue_user, so whoever is
+ * queue_user could change it, and a changed copy run with a real uid of 0
+ * could take back every root right.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +30,7 @@
 #include "util/fsutil.h"
 #include "util/io.h"
 #include "daemon/cfg.h"
+#include "daemon/priv.h"
 #include "queue/enq.h"
 
 #define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
@@ -36,24 +43,104 @@ enq_reset(struct enq *e)
 	e->len = 0;
 }
 
-/* Child side: stdin/stdout/stderr from the pipes, then exec.  The pipe
- * ends are first copied above 2 so that dup2 never clobbers one of them
- * (the caller may have started with fd 0, 1 or 2 closed). */
+/* Child side: fds[i] becomes fd i for i < n (0, 1, 2: stdin, stdout,
+ * stderr from the pipes), every other fd is closed, signals unblocked.
+ * The fds are first copied above n-1 so that dup2 never clobbers one of
+ * them (the caller may have started with fd 0, 1 or 2 closed). */
 static void
-enq_child(int fds[3], char *const argv[])
+enq_child_fds(const int *fds, int n)
 {
 	sigset_t none;
 	int hi[3], i;
 
-	for (i = 0; i < 3; i++)
-		if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+	for (i = 0; i < n; i++)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n)) < 0)
 			_exit(111);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		if (dup2(hi[i], i) < 0)   /* dup2 clears FD_CLOEXEC on i */
 			_exit(111);
-	fd_close_from(3);   /* nothing of the caller's leaks into it */
+	fd_close_from(n);   /* nothing of the caller's leaks into it */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In the child, on stderr (the pipe enq_close reads): the reason. */
+static void __attribute__((noreturn))
+enq_child_fail(const char *what, const char *arg)
+{
+	dprintf(2, "tern-enqueue: %s%s%s\n", what, arg ? ": " : "",
+	    arg ? arg : "");
+	_exit(111);
+}
+
+/*
+ * Child side for a root caller (enq.h): the configuration directory and
+ * the spool are opened with root's access, then every id becomes
+ * queue_user's, and only then is tern-enqueue run, by a directory fd of
+ * program_dir opened as root, so that a program_dir under a directory only
+ * root can enter still works.  tern-enqueue gets the two directories as
+ * fds 3 and 4 (-D 3 -S 4) and the caller's uid (-U 0) and reaches nothing
+ * by name.  The file tern-enqueue is owned by queue_user; with a real uid
+ * of queue_user, a tampered copy gains nothing.
+ */
+static void __attribute__((noreturn))
+enq_root_child(int fds[3], const char *prog)
+{
+	const char *spool = cfg_str(spool_dir), *user = cfg_str(queue_user);
+	const char *slash = strrchr(prog, '/'), *base;
+	char dirbuf[FS_PATH_MAX], caller[32];
+	char *argv[] = { (char *)prog, "-C", (char *)cfg_dir(), "-D", "3",
+	    "-S", "4", "-U", caller, NULL };
+	int conf, spoolfd, progdir, r;
+	uid_t uid;
+	gid_t gid;
+
+	enq_child_fds(fds, 3);
+	snprintf(caller, sizeof caller, "%lu", (unsigned long)getuid());
+	/* fds 0-2 are taken and every other one closed: these are 3 and 4 */
+	conf = open(cfg_dir(), O_RDONLY | O_DIRECTORY | O_NOCTTY);
+	if (conf < 0)
+		enq_child_fail(cfg_dir(), strerror(errno));
+	spoolfd = open(spool, O_RDONLY | O_DIRECTORY | O_NOCTTY);
+	if (spoolfd < 0)
+		enq_child_fail(spool, strerror(errno));
+	if (conf != 3 || spoolfd != 4)
+		enq_child_fail("directory fds not at 3 and 4", NULL);
+	if (slash == NULL) {
+		progdir = AT_FDCWD;
+		base = prog;
+	} else {
+		if ((size_t)(slash - prog) >= sizeof dirbuf)
+			enq_child_fail(prog, strerror(ENAMETOOLONG));
+		memcpy(dirbuf, prog, (size_t)(slash - prog));
+		dirbuf[slash - prog] = '\0';
+		base = slash + 1;
+		progdir = open(slash == prog ? "/" : dirbuf,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+		if (progdir < 0)
+			enq_child_fail(slash == prog ? "/" : dirbuf,
+			    strerror(errno));
+	}
+	if ((r = priv_user(user, &uid, &gid)) != 1)
+		enq_child_fail(r == 0 ? "unknown queue_user" :
+		    "looking up queue_user", user);
+	if (uid == 0)
+		enq_child_fail("queue_user is root", user);
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		enq_child_fail("switching to queue_user", strerror(errno));
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid)
+		enq_child_fail("switching to queue_user", "ids did not change");
+	execveat(progdir, base, argv, environ, 0);
+	enq_child_fail(prog, strerror(errno));
+}
+
+/* Child side of any other caller: the pipes, then exec. */
+static void
+enq_child(int fds[3], char *const argv[])
+{
+	enq_child_fds(fds, 3);
 	execv(argv[0], argv);
 	dprintf(2, "tern-enqueue: cannot run %s: %s\n", argv[0],
 	    strerror(errno));
@@ -84,6 +171,8 @@ enq_open(struct enq *e, const char *prog)
 		goto fail;
 	if (e->pid == 0) {
 		child[0] = in[0], child[1] = out[1], child[2] = err[1];
+		if (getuid() == 0)
+			enq_root_child(child, prog);
 		enq_child(child, argv);
 	}
 	close(in[0]);

@@ -49,7 +49,14 @@ int enq_chunk_len(const char *s, size_t n, size_t max, size_t *len_r);
  * -1/ENAMETOOLONG.  Every client finds it this one way. */
 int enq_path(char *out, size_t outsz);
 /* Start prog (full path of tern-enqueue) with the -C DIR of this process
- * so both read the same configuration.  1 or -1. */
+ * so both read the same configuration.  1 or -1.
+ * A caller whose real uid is 0 never runs prog (a file queue_user owns)
+ * as root: the child opens DIR and spool_dir as root, switches every id
+ * (groups, group, user) to queue_user, and runs prog as that user with
+ * "-C DIR -D 3 -S 4 -U 0": the two directories as fds 3 and 4 and the
+ * caller's uid for the envelope (tern-enqueue(8) SECURITY).  A failure
+ * there (unknown queue_user, a directory that cannot be opened) is
+ * reported by enq_close as tern-enqueue's own error. */
 int enq_open(struct enq *e, const char *prog);
 /* One envelope line: type is 'F', 'R' or another letter; value must not
  * hold a newline.  1 or -1. */
