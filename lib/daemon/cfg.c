@@ -615,9 +615,21 @@ cfg_inlist_at(enum cfg_id id, const char *word)
 	struct cfg_val *cv = cfg_get(id);
 	size_t i;
 
-	for (i = 0; cv->words && i < cv->nwords; i++)
-		if (str_caseeq(cv->words[i], word))
+	size_t wl = strlen(word);
+
+	/* a domain's trailing dot (the root) does not count: "Example.Test."
+	 * in local_domains matches the canonical "example.test" and back */
+	if (wl > 1 && word[wl - 1] == '.')
+		wl--;
+	for (i = 0; cv->words && i < cv->nwords; i++) {
+		const char *w = cv->words[i];
+		size_t l = strlen(w);
+
+		if (l > 1 && w[l - 1] == '.')
+			l--;
+		if (l == wl && str_ncaseeq(w, word, l))
 			return 1;
+	}
 	return 0;
 }
 

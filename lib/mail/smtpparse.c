@@ -237,8 +237,10 @@ smtp_line_end(const char *line, size_t n, size_t *textlen_r)
 	} else {
 		flags |= SMTP_EOL_NONE;
 	}
-	/* RFC 5321 2.3.8: CR and LF only ever appear as a CRLF pair; a
-	 * lone CR inside the text is as suspect as a bare LF (smuggling) */
+	/* RFC 5321 2.3.8: CR and LF only ever appear as a CRLF pair.  A
+	 * bare LF is reported for the caller to decide (DATA takes it as a
+	 * line end, doc/VIOLATIONS.md); a lone CR inside the text is refused
+	 * by every caller, since a next server may take it for a line end */
 	if (text > 0 && memchr(line, '\r', text) != NULL)
 		flags |= SMTP_BARE_CR;
 	*textlen_r = text;

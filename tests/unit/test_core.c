@@ -139,6 +139,9 @@ test_cfg(const char *dir)
 	T_CHECK(cfg_list(local_domains, 3) == NULL);
 	T_CHECK(cfg_inlist(local_domains, "b.TEST"));
 	T_CHECK(!cfg_inlist(local_domains, "d.test"));
+	T_CHECK(cfg_inlist(local_domains, "b.test."));
+	T_CHECK(!cfg_inlist(local_domains, "b.tes"));
+	T_CHECK(!cfg_inlist(local_domains, "."));
 	T_EQ_INT(cfg_num(message_size_limit), 10 * 1024 * 1024);
 	T_EQ_INT(cfg_num(queue_lifetime), 2 * 86400);
 	T_CHECK(cfg_bool(system_users));
@@ -231,6 +234,10 @@ test_cfg_rules(const char *dir)
 	T_EQ_INT(cfg_num(smtpd_timeout), 300);
 	T_EQ_INT(cfg_revert(), 0);
 	T_EQ_STR(cfg_str(hostname), "one.example");
+	/* a trailing dot in local_domains: the same domain */
+	write_conf(dir, "local_domains = Example.Test.\n");
+	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
+	T_CHECK(cfg_inlist(local_domains, "example.test"));
 }
 
 static void
