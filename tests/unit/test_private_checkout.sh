@@ -68,6 +68,12 @@ else
 	finish
 fi
 
+# a plain build and run, whatever the outer run is (make sanitize passes
+# its flags down through MAKEFLAGS, tests/run its leak-checking
+# ASAN_OPTIONS): this test is about the checkout's path, and the same e2e
+# tests run under the sanitizers in the outer suite
+unset MAKEFLAGS MFLAGS MAKELEVEL ASAN_OPTIONS UBSAN_OPTIONS TERN_SANITIZE \
+    TERN_UNIT_ASAN_OPTIONS
 if (cd "$copy" && ./configure && make -j2) >"$log" 2>&1; then
 	ok
 else
