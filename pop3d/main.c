@@ -54,33 +54,19 @@ on_sigpipe(int sig)
 }
 
 /* Before a session exists: tell the client, log, exit 111. */
-static void early_fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-early_fail(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	log_fatal_reply(1,
-	    "-ERR [SYS/TEMP] Service not available, try again later\r\n",
-	    "%s", msg);
-}
+#define POP3_FAIL "-ERR [SYS/TEMP] Service not available, try again later\r\n"
+#define early_fail(...) startup_fail(&st_parent, __VA_ARGS__)
 
 /* the start-up path (lib/daemon/startup.h): the login child becomes
  * pop3d_user with nothing; the parent keeps parent_caps */
 static const struct startup st_login = {
 	.name = "tern-pop3d", .keep_fd = 2, .user_key = "pop3d_user",
-	.fail = early_fail,
+	.fail_reply = POP3_FAIL,
 };
 static const struct startup st_parent = {
 	.name = "tern-pop3d", .keep_fd = 2,
 	.caps = parent_caps, .ncaps = sizeof parent_caps / sizeof parent_caps[0],
-	.fail = early_fail,
+	.fail_reply = POP3_FAIL,
 };
 
 /* Our name (cfg_hostname); it goes into every reply and header. */

@@ -46,16 +46,6 @@ trans_reset(struct session *s)
 		s->state = ST_HELO;
 }
 
-/* 1 if the address holds a byte over 0x7f (it then needs SMTPUTF8). */
-static int
-addr_8bit(const char *a)
-{
-	for (; *a; a++)
-		if ((unsigned char)*a >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* ---- MAIL ------------------------------------------------------------ */
 
 /* SIZE=n (RFC 1870 section 4): 1 ok, 0 refused (reply sent). */
@@ -204,7 +194,7 @@ mail_checks(struct session *s)
 {
 	const char *from = buf_str(&s->from);
 
-	if (addr_8bit(from) && !s->utf8) {
+	if (str_8bit(from) && !s->utf8) {
 		/* RFC 6531 3.5 */
 		smtpd_error(s, 553, "5.6.7", "Error: non-ASCII address needs "
 		    "SMTPUTF8");
@@ -491,7 +481,7 @@ rcpt_addr(struct session *s, const char *rest, size_t restlen,
 		    msg);
 		return 0;
 	}
-	if (addr_8bit(buf_str(addr)) && !s->utf8) {
+	if (str_8bit(buf_str(addr)) && !s->utf8) {
 		smtpd_error(s, 553, "5.6.7", "Error: non-ASCII address needs "
 		    "SMTPUTF8");
 		return 0;

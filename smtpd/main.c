@@ -49,21 +49,7 @@ on_sigpipe(int sig)
 
 /* Before a session exists: tell the client, log, exit 111 (RFC 5321 3.1:
  * 421 in place of the greeting when we cannot serve). */
-static void early_fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-early_fail(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	log_fatal_reply(1, "421 4.3.0 Service not available, try again "
-	    "later\r\n", "%s", msg);
-}
+#define early_fail(...) startup_fail(&smtpd_startup, __VA_ARGS__)
 
 /* The start-up path (lib/daemon/startup.h): fds 0, 1 (the connection)
  * and 2 (the log) are kept; the session (or the -l listener, listen.c)
@@ -71,7 +57,8 @@ early_fail(const char *fmt, ...)
 const struct startup smtpd_startup = {
 	.name = "tern-smtpd", .usage = "[-C DIR] [-m mx|submission|smtps] "
 	    "[-l ADDR:PORT [-c N]]",
-	.keep_fd = 2, .user_key = "smtpd_user", .fail = early_fail,
+	.keep_fd = 2, .user_key = "smtpd_user",
+	.fail_reply = "421 4.3.0 Service not available, try again later\r\n",
 };
 
 /* Our name (cfg_hostname); it goes into every reply and header. */

@@ -64,16 +64,6 @@ struct smtp {
 
 static struct smtp S;         /* big (io buffers): not on the stack */
 
-/* 1 if address a has a byte over 127 (needs SMTPUTF8, RFC 6531 3.4) */
-static int
-addr_8bit(const char *a)
-{
-	for (; *a; a++)
-		if ((unsigned char)*a >= 0x80)
-			return 1;
-	return 0;
-}
-
 static void
 flush_or_die(struct smtp *s)
 {
@@ -251,7 +241,7 @@ cmd_mail(struct smtp *s, const char *arg, size_t n)
 		trans_reset(s);
 		return;
 	}
-	if (addr_8bit(buf_str(&s->from)) && !s->utf8) {
+	if (str_8bit(buf_str(&s->from)) && !s->utf8) {
 		error(s, 553, "5.6.7", "Error: non-ASCII address needs SMTPUTF8");
 		trans_reset(s);
 		return;
@@ -322,7 +312,7 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t n)
 		error(s, 501, "5.1.3", msg);
 		goto out;
 	}
-	if (addr_8bit(buf_str(&addr)) && !s->utf8) {
+	if (str_8bit(buf_str(&addr)) && !s->utf8) {
 		error(s, 553, "5.6.7", "Error: non-ASCII address needs SMTPUTF8");
 		goto out;
 	}

@@ -2,6 +2,7 @@
  * startup: the one start-up path of every tern daemon (startup.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,22 @@ startup_version(const char *name)
 }
 
 void
+startup_fail(const struct startup *st, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (st->fail_reply != NULL)
+		log_fatal_reply(1, st->fail_reply, "%s", msg);
+	if (st->fail != NULL)
+		st->fail("%s", msg);
+	log_fatal("%s", msg);
+}
+
+void
 startup_begin(const struct startup *st, int *argc, char **argv, int options)
 {
 	const char *dir;
@@ -53,11 +70,8 @@ startup_begin(const struct startup *st, int *argc, char **argv, int options)
 	}
 	fd_close_from(st->keep_fd + 1);
 	log_init(st->name, LOG_TO_STDERR, LOG_MAIL);
-	if (cfg_load(dir, err, sizeof err) < 0) {
-		if (st->fail != NULL)
-			st->fail("%s", err);
-		log_fatal("%s", err);
-	}
+	if (cfg_load(dir, err, sizeof err) < 0)
+		startup_fail(st, "%s", err);
 	cfg_log_init(st->name);
 	cfg_refresh_mark();
 }
@@ -77,12 +91,8 @@ startup_drop(const struct startup *st)
 	/* priv_drop dies on a missing user too, but through log_fatal: check
 	 * first so that st->fail can answer its client */
 	if (priv_is_root() &&
-	    priv_user(cfg_str_named(st->user_key), &uid, &gid) <= 0) {
-		if (st->fail != NULL)
-			st->fail("%s %s: no such user", st->user_key,
-			    cfg_str_named(st->user_key));
-		log_fatal("%s %s: no such user", st->user_key,
+	    priv_user(cfg_str_named(st->user_key), &uid, &gid) <= 0)
+		startup_fail(st, "%s %s: no such user", st->user_key,
 		    cfg_str_named(st->user_key));
-	}
 	priv_drop(cfg_str_named(st->user_key), st->caps, st->ncaps);
 }

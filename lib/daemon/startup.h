@@ -21,8 +21,10 @@
  *                   7. the capability set cleared down to the declared
  *                      ones.
  *
- * A daemon that must fail in its own way before the drop (tern-smtpd
- * answers 421 to its client) sets fail; otherwise log_fatal is used.
+ * A daemon with a client waiting (tern-smtpd, tern-pop3d) names the
+ * protocol line that tells the client (fail_reply: "421 ..." with CRLF);
+ * a program that must fail in another way sets fail; otherwise
+ * log_fatal is used.
  */
 #ifndef TERN_STARTUP_H
 #define TERN_STARTUP_H
@@ -40,10 +42,18 @@ struct startup {
 	int ncaps;
 	const int *sigs;         /* signals routed to the self-pipe */
 	size_t nsigs;
-	/* fatal errors before the drop; must not return (NULL: log_fatal) */
+	/* written to fd 1 before a fatal exit (NULL: nothing) */
+	const char *fail_reply;
+	/* fatal errors before the drop when there is no fail_reply; must not
+	 * return (NULL: log_fatal) */
 	void (*fail)(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 };
+
+/* Fail before the session exists, the way st says: fail_reply to the
+ * client and log_fatal, or st->fail, or log_fatal (exit 111). */
+void startup_fail(const struct startup *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 
 /* Steps 1-4.  Takes -C DIR out of argv (argc adjusted) and answers
  * --version (prints "NAME VERSION", exit 0).  When options is 0 and any

@@ -129,3 +129,12 @@ str_uncomment(const char *s, size_t n)
 			return i;
 	return n;
 }
+
+int
+str_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}

@@ -31,5 +31,8 @@ int str_printable(const char *s, size_t n);
  * or follows a blank (space or tab) begins one; "a#b" holds none.  The one
  * rule for inline comments of tern.conf and of every map. */
 size_t str_uncomment(const char *s, size_t n);
+/* 1 if the C string s holds a byte over 0x7f (an address that needs
+ * SMTPUTF8, RFC 6531 3.4; 8-bit text), else 0. */
+int str_8bit(const char *s);
 
 #endif
