@@ -47,12 +47,6 @@ static struct pop3 sess;
 static const cap_value_t parent_caps[] = { CAP_SETUID, CAP_SETGID,
     CAP_DAC_READ_SEARCH };  /* big (io buffers): not on the stack */
 
-static void
-on_sigpipe(int sig)
-{
-	(void)sig;
-}
-
 /* Before a session exists: tell the client, log, exit 111. */
 #define POP3_FAIL "-ERR [SYS/TEMP] Service not available, try again later\r\n"
 #define early_fail(...) startup_fail(&st_parent, __VA_ARGS__)
@@ -249,20 +243,6 @@ usage(void)
 	exit(100);
 }
 
-/* A client that hangs up must not kill us in the middle of a write: the
- * write fails with EPIPE where it happens. */
-static void
-sigpipe_setup(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigpipe;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -272,7 +252,7 @@ main(int argc, char **argv)
 	int sv[2], i, devnull;
 	pid_t pid;
 
-	sigpipe_setup();
+	sig_pipe_errors();
 	startup_begin(&st_parent, &argc, argv, 1);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-T") == 0)

@@ -29,6 +29,7 @@
 
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/sig.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
@@ -39,13 +40,6 @@
 #include "smtpd.h"
 
 static struct session sess;  /* big (io and enq buffers): not on the stack */
-
-/* SIGPIPE: nothing to do, the failed write reports EPIPE */
-static void
-on_sigpipe(int sig)
-{
-	(void)sig;
-}
 
 /* Before a session exists: tell the client, log, exit 111 (RFC 5321 3.1:
  * 421 in place of the greeting when we cannot serve). */
@@ -174,16 +168,9 @@ int
 main(int argc, char **argv)
 {
 	struct session *s = &sess;
-	struct sigaction sa;
 
-	/* a client that hangs up must not kill us in the middle of a write:
-	 * write errors (EPIPE) are handled where they happen.  A handler, not
-	 * SIG_IGN, so that tern-enqueue does not inherit the disposition. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigpipe;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		log_fatal("sigaction: %s", strerror(errno));
+	/* a client that hangs up must not kill us in the middle of a write */
+	sig_pipe_errors();
 	startup_begin(&smtpd_startup, &argc, argv, 1);
 	args(s, argc, argv);
 	host_setup(s);

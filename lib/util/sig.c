@@ -90,3 +90,21 @@ sig_sleep(unsigned long s)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+static void
+sig_nothing(int sig)
+{
+	(void)sig;
+}
+
+void
+sig_pipe_errors(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = sig_nothing;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		log_fatal("sigaction SIGPIPE: %s", strerror(errno));
+}

@@ -16,6 +16,11 @@ void sig_catch(const int *sigs, size_t n);
 int sig_fd(void);
 /* The next signal that arrived, or 0 when none is pending. */
 int sig_next(void);
+/* SIGPIPE to a handler that does nothing: a peer that hangs up makes the
+ * write fail with EPIPE where it happens instead of killing us.  A
+ * handler, not SIG_IGN, so that a program we exec (tern-enqueue) starts
+ * with the default again.  Fatal on failure. */
+void sig_pipe_errors(void);
 /* Sleep s seconds whatever signals arrive (nanosleep again on EINTR):
  * the failed-login delay of the servers, which a client must not be able
  * to cut short. */
