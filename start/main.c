@@ -48,6 +48,7 @@
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "daemon/startup.h"
+#include "queue/spool.h"
 #include "net/tls.h"
 
 #define CHILD_FD 3         /* the socket in each child (lib/queue/dlv.h) */
@@ -147,13 +148,6 @@ make_maildir_base(void)
 static void
 make_spool(void)
 {
-	/* mess/ is set-group-id: a message that tern-enqueue (setuid, with
-	 * the caller's gid) creates there gets queue_user's group, so that
-	 * the queue admin group can list it (tern-queue(8)) */
-	static const struct { const char *name; mode_t mode; } sub[] = {
-		{ "tmp", 0700 }, { "mess", 02750 }, { "todo", 0700 },
-		{ "state", 0750 }, { "corrupt", 0700 },
-	};
 	const char *spool = cfg_str(spool_dir);
 	char p[FS_PATH_MAX];
 	uid_t uid = 0;
@@ -165,18 +159,20 @@ make_spool(void)
 		log_fatal("queue_user %s does not exist (see tern.conf)",
 		    cfg_str(queue_user));
 	make_parent(spool);
-	make_dir(spool, 0750, uid, gid);
-	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
-		if (fs_join(p, sizeof p, spool, sub[i].name) < 0)
+	make_dir(spool, SPOOL_MODE, uid, gid);
+	/* the layout of lib/queue/spool.h (mess/ set-group-id, so that the
+	 * queue admin group can list what tern-enqueue writes there) */
+	for (i = 0; spool_dirs[i].name != NULL; i++) {
+		if (fs_join(p, sizeof p, spool, spool_dirs[i].name) < 0)
 			log_fatal("%s: %s", spool, strerror(errno));
-		make_dir(p, sub[i].mode, uid, gid);
+		make_dir(p, spool_dirs[i].mode, uid, gid);
 	}
 	make_maildir_base();
-	if (fs_join(p, sizeof p, spool, "trigger") < 0)
+	if (fs_join(p, sizeof p, spool, SPOOL_TRIGGER) < 0)
 		log_fatal("%s: %s", spool, strerror(errno));
-	if (mkfifo(p, 0622) == 0) {
-		/* 0622: any injector may write a wake-up byte */
-		if (chmod(p, 0622) < 0 ||
+	if (mkfifo(p, SPOOL_TRIGGER_MODE) == 0) {
+		/* any injector may write a wake-up byte */
+		if (chmod(p, SPOOL_TRIGGER_MODE) < 0 ||
 		    (priv_is_root() && chown(p, uid, gid) < 0))
 			log_fatal("setting up %s: %s", p, strerror(errno));
 	} else if (errno != EEXIST || lstat(p, &st) < 0 ||

@@ -26,6 +26,7 @@
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "queue/enq.h"
+#include "queue/spool.h"
 #include "lookup/map.h"
 #include "net/tls.h"
 
@@ -169,16 +170,12 @@ check_dir(const char *what, const char *path, mode_t max, const char *key)
 	return 1;
 }
 
-/* spool_dir and what tern-start makes in it (start/main.c make_spool):
+/* spool_dir and what tern-start makes in it (lib/queue/spool.h):
  * the subdirectories with their modes, owned by queue_user, and the
  * trigger FIFO. */
 static void
 check_spool(void)
 {
-	static const struct { const char *name; mode_t mode; } sub[] = {
-		{ "tmp", 0700 }, { "mess", 02750 }, { "todo", 0700 },
-		{ "state", 0750 }, { "corrupt", 0700 },
-	};
 	const char *spool = cfg_str(spool_dir);
 	char p[FS_PATH_MAX];
 	struct stat st;
@@ -186,14 +183,15 @@ check_spool(void)
 
 	if (!check_dir("spool_dir", spool, 0755, "queue_user"))
 		return;
-	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
-		if (fs_join(p, sizeof p, spool, sub[i].name) < 0) {
+	for (i = 0; spool_dirs[i].name != NULL; i++) {
+		if (fs_join(p, sizeof p, spool, spool_dirs[i].name) < 0) {
 			problem("spool_dir %s: name too long", spool);
 			return;
 		}
-		check_dir("spool directory", p, sub[i].mode, "queue_user");
+		check_dir("spool directory", p, spool_dirs[i].mode,
+		    "queue_user");
 	}
-	if (fs_join(p, sizeof p, spool, "trigger") < 0)
+	if (fs_join(p, sizeof p, spool, SPOOL_TRIGGER) < 0)
 		return;
 	if (lstat(p, &st) < 0)
 		problem("spool trigger %s: %s%s", p, strerror(errno),
