@@ -2,11 +2,13 @@
  * startup: the one start-up path of every tern daemon (startup.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "util/fsutil.h"
@@ -54,6 +56,28 @@ startup_fail(const struct startup *st, const char *fmt, ...)
 	log_fatal("%s", msg);
 }
 
+/* fds 0-2 that are closed get /dev/null, and an fd above 2 up to keep_fd
+ * that the daemon is given (tern-start's socket) must be open: else the
+ * first fd we make ourselves (the self-pipe, a map) would take its
+ * number and be taken for it. */
+static void
+startup_fds(const struct startup *st)
+{
+	int fd;
+
+	for (fd = 0; fd <= st->keep_fd; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (fd > 2) {
+			log_init(st->name, LOG_TO_STDERR, LOG_MAIL);
+			log_fatal("fd %d is not open: %s is started by "
+			    "tern-start", fd, st->name);
+		}
+		if (open("/dev/null", O_RDWR) != fd)
+			_exit(111);
+	}
+}
+
 void
 startup_begin(const struct startup *st, int *argc, char **argv, int options)
 {
@@ -69,6 +93,7 @@ startup_begin(const struct startup *st, int *argc, char **argv, int options)
 		exit(100);
 	}
 	fd_close_from(st->keep_fd + 1);
+	startup_fds(st);
 	log_init(st->name, LOG_TO_STDERR, LOG_MAIL);
 	if (cfg_load(dir, err, sizeof err) < 0)
 		startup_fail(st, "%s", err);

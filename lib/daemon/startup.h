@@ -8,6 +8,10 @@
  *                      --version;
  *                   2. stray fds: everything above keep_fd is closed, so
  *                      nothing a parent leaked reaches the network side;
+ *                      a closed fd 0-2 gets /dev/null, and a closed fd
+ *                      from 3 to keep_fd (one the daemon must be given)
+ *                      is fatal, before any fd of ours can take its
+ *                      number;
  *                   3. logging to stderr under the program's name, until
  *                      the config says where;
  *                   4. the config (tern.conf; an error names file:line and
