@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,14 +123,10 @@ enq_root_child(int fds[3], const char *prog)
 	if ((r = priv_user(user, &uid, &gid)) != 1)
 		enq_child_fail(r == 0 ? "unknown queue_user" :
 		    "looking up queue_user", user);
-	if (uid == 0)
-		enq_child_fail("queue_user is root", user);
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0)
-		enq_child_fail("switching to queue_user", strerror(errno));
-	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
-	    getegid() != gid)
-		enq_child_fail("switching to queue_user", "ids did not change");
+	/* the one checked drop (lib/daemon/priv.h): groups, gid, uid, no
+	 * capabilities, fatal (to our stderr pipe) on any failure, and it
+	 * refuses uid 0 */
+	priv_drop_ids(uid, gid);
 	execveat(progdir, base, argv, environ, 0);
 	enq_child_fail(prog, strerror(errno));
 }
