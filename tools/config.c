@@ -24,6 +24,7 @@
 #include "util/fsutil.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
+#include "daemon/startup.h"
 #include "daemon/priv.h"
 #include "queue/enq.h"
 #include "queue/spool.h"
@@ -391,10 +392,8 @@ main(int argc, char **argv)
 	char err[1024];
 	int c, only_set = 0, i, st = 0, is_check;
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", prog, TERN_VERSION);
-		return 0;
-	}
+	if (startup_want_version(argc, argv))
+		startup_version("tern-config");
 	while ((c = getopt(argc, argv, "n")) != -1) {
 		if (c != 'n')
 			usage();

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "util/fsutil.h"
 #include "daemon/cfg.h"
+#include "daemon/startup.h"
 #include "lookup/map.h"
 
 static const char *prog = "tern-map";
@@ -109,10 +110,8 @@ main(int argc, char **argv)
 	char err[1024], path[FS_PATH_MAX];
 	int c, have_type = 0, st = 0, any = 0, i;
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", prog, TERN_VERSION);
-		return 0;
-	}
+	if (startup_want_version(argc, argv))
+		startup_version("tern-map");
 
 	while ((c = getopt(argc, argv, "t:")) != -1) {
 		if (c != 't' || !type_by_name(optarg, &type))

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
+#include "daemon/startup.h"
 
 #define PW_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1)
 
@@ -170,10 +171,8 @@ main(int argc, char **argv)
 	int c;
 
 	(void)cfg_take_dir(&argc, argv);  /* accepted, not needed */
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", prog, TERN_VERSION);
-		return 0;
-	}
+	if (startup_want_version(argc, argv))
+		startup_version("tern-passwd");
 	while ((c = getopt(argc, argv, "c:m:")) != -1) {
 		if (c == 'c')
 			chk = optarg;

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "util/fsutil.h"
+#include "util/str.h"
 #include "util/log.h"
 #include "mail/hdr.h"
 #include "daemon/cfg.h"
@@ -637,7 +638,7 @@ check_id(char *id)
 {
 	size_t i;
 
-	if (strcmp(id, "ALL") == 0 || strcmp(id, "all") == 0) {
+	if (str_caseeq(id, "ALL")) {
 		memcpy(id, "ALL", 3);
 		return;
 	}

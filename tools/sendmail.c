@@ -27,7 +27,9 @@
 
 #include "config.h"
 #include "util/buf.h"
+#include "util/str.h"
 #include "util/fsutil.h"
+#include "mail/dsn.h"
 #include "mail/addr.h"
 #include "mail/hdr.h"
 #include "mail/hdrscan.h"
@@ -93,7 +95,9 @@ set_envid(struct opts *o, const char *v)
 
 		if (c < 0x20 || c >= 0x7f)
 			sm_die(EX_USAGE, "-V: envelope id must be printable ASCII");
-		if (k + 3 > SMTP_ENVID_MAX)
+		/* xtext: '+', '=' and ' ' take 3 bytes, the rest 1 */
+		if (k + (c == '+' || c == '=' || c == ' ' ? 3 : 1) >
+		    SMTP_ENVID_MAX)
 			sm_die(EX_USAGE, "-V: envelope id too long");
 		if (c == '+' || c == '=' || c == ' ') {
 			o->envid[k++] = '+';
@@ -206,7 +210,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 static void __attribute__((noreturn))
 run(const char *dir, const char *name, char **args)
 {
-	char self[FS_PATH_MAX], path[4200];
+	char self[FS_PATH_MAX], path[FS_PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash;
 
@@ -214,12 +218,13 @@ run(const char *dir, const char *name, char **args)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			snprintf(path, sizeof path, "%s/%s", self, name);
-			if (access(path, X_OK) == 0)
+			if (fs_join(path, sizeof path, self, name) > 0 &&
+			    access(path, X_OK) == 0)
 				execv(path, args);
 		}
 	}
-	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (fs_join(path, sizeof path, dir, name) < 0)
+		die(EX_SOFTWARE, "%s/%s: %s", dir, name, strerror(errno));
 	execv(path, args);
 	die(EX_UNAVAILABLE, "cannot run %s: %s", path, strerror(errno));
 }
@@ -395,12 +400,12 @@ add_fields(struct buf *top, struct buf *end, const struct hdr_scan *hs,
     const struct opts *o, const struct passwd *pw, const char *from,
     const char *host)
 {
-	char date[64], rnd[8];
+	char date[DSN_DATE_SIZE], rnd[8];
 	struct buf name = BUF_INIT;
 	time_t now = time(NULL);
 	size_t i;
 
-	sm_date(date);
+	dsn_date(now, date);
 	nomem(buf_catf(top, "Received: by %s (tern-sendmail, from userid "
 	    "%lu);\n\t%s\n", host, (unsigned long)getuid(), date));
 	if (!hs->has_from) {
@@ -429,27 +434,9 @@ add_fields(struct buf *top, struct buf *end, const struct hdr_scan *hs,
 void
 sm_host_name(char *host, size_t sz)
 {
-	const char *h = cfg_str(hostname);
-
-	if (h[0]) {
-		if (snprintf(host, sz, "%s", h) >= (int)sz)
-			die(EX_CONFIG, "hostname too long");
-		return;
-	}
-	if (gethostname(host, sz) < 0 || host[0] == '\0')
-		die(EX_OSERR, "gethostname: %s", strerror(errno));
-	host[sz - 1] = '\0';
-}
-
-void
-sm_date(char out[64])
-{
-	struct tm tm;
-	time_t now = time(NULL);
-
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(out, 64, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
-		die(EX_SOFTWARE, "cannot format the date");
+	/* the key hostname, else the system's name (lib/daemon/cfg.h) */
+	if (str_copy(host, cfg_hostname(), sz) >= sz)
+		die(EX_CONFIG, "hostname too long");
 }
 
 struct enq *

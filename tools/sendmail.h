@@ -40,8 +40,6 @@ void sm_nomem(int r);
 /* The host name for unqualified addresses, Received and Message-ID:
  * hostname from tern.conf, else the system's. */
 void sm_host_name(char *host, size_t sz);
-/* The local time as RFC 5322 3.3 wants it, into out (64 bytes). */
-void sm_date(char out[64]);
 /* Start tern-enqueue (program_dir) with its log lines on success
  * dropped: tern-sendmail is silent when all is well.  Never NULL. */
 struct enq *sm_enq_open(void);

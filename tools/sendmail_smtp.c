@@ -18,6 +18,7 @@
  * QUIT.  Limits and timeouts are tern-smtpd's (tern.conf smtpd_*).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #include "util/io.h"
 #include "util/str.h"
+#include "mail/dsn.h"
 #include "mail/addr.h"
 #include "mail/smtpparse.h"
 #include "daemon/cfg.h"
@@ -154,8 +156,7 @@ mail_params(struct smtp *s, const char *p0, size_t n)
 	struct smtp_param p[SMTP_PARAMS_MAX];
 	const char *msg;
 	size_t count, i;
-	unsigned long long size;
-	char *end;
+	unsigned long size;
 
 	if (!smtp_params(p0, n, p, SMTP_PARAMS_MAX, &count, &msg)) {
 		error(s, 501, "5.5.4", msg);
@@ -167,14 +168,8 @@ mail_params(struct smtp *s, const char *p0, size_t n)
 
 		if (!s->esmtp)
 			goto unsupported;
-		if (smtp_param_is(&p[i], "SIZE") && v && vl < 20 &&
-		    v[0] >= '0' && v[0] <= '9') {
-			char num[24];
-
-			memcpy(num, v, vl);
-			num[vl] = '\0';
-			size = strtoull(num, &end, 10);
-			if (*end != '\0')
+		if (smtp_param_is(&p[i], "SIZE") && v) {
+			if (!str_ulong(v, vl, ULONG_MAX, &size))
 				goto bad;
 			if (size > s->max_size) {
 				reply(s, 552, "5.3.4", "Message size exceeds "
@@ -377,7 +372,7 @@ envelope(struct smtp *s, struct enq *e)
 static void
 cmd_data(struct smtp *s)
 {
-	char date[64], qid[QID_SIZE], err[ENQ_ERR_MAX];
+	char date[DSN_DATE_SIZE], qid[QID_SIZE], err[ENQ_ERR_MAX];
 	struct enq *e;
 	size_t len, text;
 	int r, toolong = 0, barecr = 0, eol, ok;
@@ -391,7 +386,7 @@ cmd_data(struct smtp *s)
 		reply(s, 451, "4.3.0", "Error: %s", err);
 		return;
 	}
-	sm_date(date);
+	dsn_date(time(NULL), date);
 	ok = envelope(s, e) == 1;
 	if (ok) {
 		char top[1024];
