@@ -136,13 +136,9 @@ start(const struct dlv_req *rq, int fd)
 	pid_t pid;
 
 	/* follow tern.conf as tern-queued does (local_domains above all),
-	 * at every delivery: it cost one stat; the keys in fixed were
-	 * applied at start */
-	static const enum cfg_id fixed[] = { CFG_ID_deliver_user,
-	    CFG_ID_virtual_user, CFG_ID_queue_user, CFG_ID_program_dir,
-	    CFG_ID_local_concurrency, CFG_ID_log, CFG_ID_log_facility };
-
-	(void)cfg_refresh(fixed, sizeof fixed / sizeof fixed[0], 0);
+	 * at every delivery, so that no delivery uses a file tern-queued has
+	 * not seen: it costs one stat */
+	(void)cfg_refresh(0);
 	/* reopen the maps once here, not in every child */
 	if (map_refresh(&lm.users) < 0 || map_refresh(&lm.aliases) < 0)
 		log_warn("cannot reopen the maps: %s", strerror(errno));

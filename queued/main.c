@@ -26,9 +26,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sig.h"
-#include "util/str.h"
 #include "daemon/cfg.h"
-#include "daemon/priv.h"
 #include "daemon/startup.h"
 #include "queue/dlv.h"
 #include "queue/enq.h"
@@ -51,8 +49,6 @@ setup_config(void)
 	sched.max_backoff = (time_t)cfg_num(queue_max_backoff);
 	sched.factor = cfg_num(queue_backoff_factor);
 	sched.lifetime = (time_t)cfg_num(queue_lifetime);
-	if (sched.factor < 1)
-		sched.factor = 1;
 	if (enq_path(enqueue, sizeof enqueue) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	sched.enqueue = enqueue;
@@ -62,10 +58,7 @@ setup_config(void)
 static void
 setup_fds(void)
 {
-	if (fcntl(DLV_FD, F_GETFD) < 0)
-		log_fatal("fd %d is not open: tern-queued is started by "
-		    "tern-start", DLV_FD);
-	sched.sock = DLV_FD;
+	sched.sock = DLV_FD;   /* startup_begin made sure it is open */
 	if (fd_cloexec(sched.sock) < 0 || fd_nonblock(sched.sock) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	if (chdir(cfg_str(spool_dir)) < 0)
@@ -93,19 +86,16 @@ drain(int fd)
 	return flush;
 }
 
-/* Follow edits of tern.conf (lib/daemon/cfg.h cfg_refresh), at most once
- * a second and whenever the directory's inotify watch fires: what tern-smtpd already accepts for a new local domain is
- * then delivered here too, not kept as remote.  The keys below were
- * applied at start; a change of one waits for tern-start reload. */
+/* Follow edits of tern.conf (lib/daemon/cfg.h cfg_refresh) when the
+ * directory's inotify watch fires, or, without a watch, at most once a
+ * second: what tern-smtpd already accepts for a new local domain is then
+ * delivered here too, not kept as remote. */
 static void
 refresh_config(int event)
 {
-	static const enum cfg_id fixed[] = { CFG_ID_spool_dir,
-	    CFG_ID_queue_user, CFG_ID_deliver_user, CFG_ID_program_dir,
-	    CFG_ID_log, CFG_ID_log_facility };
-	size_t n = sizeof fixed / sizeof fixed[0];
-
-	if (event ? cfg_refresh_event(fixed, n) : cfg_refresh(fixed, n, 1)) {
+	if (!event && cfg_watch_fd() >= 0)
+		return;   /* the watch tells us */
+	if (event ? cfg_refresh_event() : cfg_refresh(1)) {
 		setup_config();
 		sq_recheck_local();
 	}

@@ -88,7 +88,7 @@ struct sched {
 
 extern struct sched sched;
 
-/* sched_queue.c */
+/* queue.c, scan.c */
 struct msg *sq_find(const char *id);
 struct msg *sq_add(const char *id);
 void sq_forget(struct msg *m);
@@ -110,16 +110,16 @@ void sq_persist_all(void);
 /* s made safe for a log line, into out (LOG_SAFE_MAX bytes) */
 const char *sq_safe(char *out, const char *s);
 
-/* sched_deliver.c */
+/* deliver.c */
 void sd_dispatch(void);
 void sd_ready_add(struct msg *m);
 int sd_replies(void);
 time_t sd_backoff(unsigned attempts);
 
-/* sched_bounce.c */
+/* bounce.c */
 int sb_finish_failed(struct msg *m);
 
-/* sched_req.c */
+/* req.c */
 void sr_request(const char *id, const char *action);
 void sr_flush_all(void);
 

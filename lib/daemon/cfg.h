@@ -122,13 +122,13 @@ int cfg_changed(enum cfg_id id);
  * interval seconds (0: at every call); cfg_refresh_pending says whether a
  * call was skipped for that, so that the caller can come back in time.
  * A file that does not load is logged with file:line and the running
- * configuration stays.  fixed lists the nfixed keys the program applied
- * at start and cannot change while it runs (its user, spool_dir, ...):
- * a new file that changes one of them is not taken (logged: tern-start
- * reload restarts the queue side).  1 a new configuration is in effect,
+ * configuration stays.  The keys the queue side (tern-queued and
+ * tern-deliverd alike, one list in cfg_refresh.c) applies at start and
+ * cannot change while it runs (the users, spool_dir, program_dir,
+ * local_concurrency, log): a new file that changes one of them is not
+ * taken, by either (logged: tern-start reload restarts the queue side).  1 a new configuration is in effect,
  * 0 not. */
-int cfg_refresh(const enum cfg_id *fixed, size_t nfixed,
-    unsigned interval);
+int cfg_refresh(unsigned interval);
 /* 1 if the last cfg_refresh did not look because of its interval. */
 int cfg_refresh_pending(void);
 /* An inotify fd that becomes readable when a file of the configuration
@@ -139,7 +139,7 @@ int cfg_refresh_pending(void);
 int cfg_watch_fd(void);
 /* Drain cfg_watch_fd and look at tern.conf now (cfg_refresh with no
  * interval).  Same result as cfg_refresh. */
-int cfg_refresh_event(const enum cfg_id *fixed, size_t nfixed);
+int cfg_refresh_event(void);
 /* Remember tern.conf as it is now as what cfg_refresh compares with;
  * call right after the start-up load. */
 void cfg_refresh_mark(void);

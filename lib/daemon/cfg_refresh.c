@@ -2,7 +2,8 @@
  * cfg_refresh: long-running programs follow edits of tern.conf
  * (cfg.h: cfg_refresh, cfg_refresh_mark).
  *
- * tern-smtpd reads tern.conf at every connection; tern-queued and
+ * tern-smtpd under tcpserver, inetd or systemd reads tern.conf at every
+ * connection; tern-queued and
  * tern-deliverd run for weeks.  Without this, a local domain added to
  * tern.conf would be accepted by tern-smtpd at once and then be treated
  * as remote by the queue until a restart.  The file's identity (device,
@@ -16,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/buf.h"
 #include "util/log.h"
 #include "daemon/cfg.h"
 
@@ -31,15 +31,11 @@ static int watch = -2;   /* -2: not made yet */
 static int
 conf_stat(struct stat *st)
 {
-	struct buf p = BUF_INIT;
-	int r;
+	int r = stat(cfg_file("tern.conf"), st) == 0 ? 1 :
+	    errno == ENOENT ? 0 : -1;
 
-	if (buf_cats(&p, cfg_dir()) < 0 || buf_cats(&p, "/tern.conf") < 0)
-		log_fatal("out of memory");
-	r = stat(p.s, st) == 0 ? 1 : errno == ENOENT ? 0 : -1;
 	if (r == 0)
 		memset(st, 0, sizeof *st);
-	buf_free(&p);
 	return r;
 }
 
@@ -65,8 +61,15 @@ cfg_refresh_pending(void)
 	return pending;
 }
 
+/* One list for both programs of the queue side, so that they never
+ * disagree about which file is in effect: what either applies only at
+ * start. */
+static const enum cfg_id fixed[] = { CFG_ID_spool_dir, CFG_ID_queue_user,
+    CFG_ID_deliver_user, CFG_ID_virtual_user, CFG_ID_program_dir,
+    CFG_ID_local_concurrency, CFG_ID_log, CFG_ID_log_facility };
+
 int
-cfg_refresh(const enum cfg_id *fixed, size_t nfixed, unsigned interval)
+cfg_refresh(unsigned interval)
 {
 	struct stat st;
 	time_t now = time(NULL);
@@ -86,7 +89,7 @@ cfg_refresh(const enum cfg_id *fixed, size_t nfixed, unsigned interval)
 		    "the running configuration", err);
 		return 0;
 	}
-	for (i = 0; i < nfixed; i++)
+	for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		if (cfg_changed(fixed[i])) {
 			log_warn("tern.conf changed %s, which this program "
 			    "applies only at start: keeping the running "
@@ -124,12 +127,12 @@ cfg_watch_fd(void)
 }
 
 int
-cfg_refresh_event(const enum cfg_id *fixed, size_t nfixed)
+cfg_refresh_event(void)
 {
 	char b[4096];
 
 	if (watch >= 0)
 		while (read(watch, b, sizeof b) > 0)
 			;
-	return cfg_refresh(fixed, nfixed, 0);
+	return cfg_refresh(0);
 }
