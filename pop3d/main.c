@@ -247,8 +247,6 @@ int
 main(int argc, char **argv)
 {
 	struct pop3 *p = &sess;
-	uid_t uid;
-	gid_t gid;
 	int sv[2], i, devnull;
 	pid_t pid;
 
@@ -266,9 +264,8 @@ main(int argc, char **argv)
 	p->ctl = -1;
 	if (local_open(&p->maps) < 0)
 		early_fail("%s cannot open maps: %s", p->sid, strerror(errno));
-	if (priv_is_root() && priv_user(cfg_str(pop3d_user), &uid, &gid) <= 0)
-		early_fail("%s pop3d_user %s: no such user", p->sid,
-		    cfg_str(pop3d_user));
+	/* a missing pop3d_user: startup_drop in the login child says so, and
+	 * the client gets its -ERR (fail_reply) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		early_fail("%s socketpair: %s", p->sid, strerror(errno));
 	log_info("%s connect ip=%s%s", p->sid, p->ip,

@@ -328,15 +328,32 @@ rcpt_decide(struct session *s, const char *addr)
 	return r;
 }
 
-/* FNV-1a of the canonical address, for the recipient index. */
+/* FNV-1a of the canonical address in ASCII lower case, for the
+ * recipient index (lower case so that rcpt_same's spellings meet). */
 static size_t
 rcpt_hashof(const char *a)
 {
 	size_t h = (size_t)2166136261u;
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * (size_t)16777619u;
+	for (; *a; a++) {
+		unsigned char c = (unsigned char)*a;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		h = (h ^ c) * (size_t)16777619u;
+	}
 	return h;
+}
+
+/* 1 if a and b are one recipient: the same canonical address, or, in a
+ * local domain, the same but for case (they reach one mailbox,
+ * lib/lookup/local.h local_canon, so they get one delivery). */
+static int
+rcpt_same(const char *a, const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return 1;
+	return str_caseeq(a, b) && local_domain(addr_domain(a)) > 0;
 }
 
 /* Put recipient i into the index (open addressing; slots hold i + 1). */
@@ -364,7 +381,7 @@ rcpt_find(struct session *s, const char *addr)
 	    h = (h + 1) & mask) {
 		struct rcpt *r = &s->rcpt[s->rcpt_hash[h] - 1];
 
-		if (strcmp(r->addr, addr) == 0)
+		if (rcpt_same(r->addr, addr))
 			return r;
 	}
 	return NULL;

@@ -79,9 +79,7 @@ auth_lookup(struct local_maps *lm, const char *addr, struct buf *hash_r)
 		if (buf_copys(hash_r, hash) < 0)
 			r = -1;
 	}
-	if (val.s)
-		explicit_bzero(val.s, val.len);
-	buf_free(&val);
+	buf_wipe(&val);
 	return r;
 }
 
@@ -109,9 +107,7 @@ auth_check(struct local_maps *lm, const char *user, const char *pass,
 	}
 	if (r == 1 && buf_copy(canon_r, canon.s, canon.len) < 0)
 		r = -1;
-	if (hash.s)
-		explicit_bzero(hash.s, hash.len);
-	buf_free(&hash);
+	buf_wipe(&hash);
 	buf_free(&canon);
 	return r;
 }

@@ -46,9 +46,7 @@ sig_catch(const int *sigs, size_t n)
 			log_fatal("sigaction(%d): %s", sigs[i], strerror(errno));
 		else if (ncaught < sizeof caught / sizeof caught[0])
 			caught[ncaught++] = sigs[i];
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		log_fatal("sigaction(SIGPIPE): %s", strerror(errno));
+	sig_pipe_errors();
 }
 
 int

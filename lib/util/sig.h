@@ -9,8 +9,9 @@
 
 #include <stddef.h>
 
-/* Route the n signals in sigs to the self-pipe (SA_RESTART) and ignore
- * SIGPIPE.  Fatal (exit 111) on failure. */
+/* Route the n signals in sigs to the self-pipe (SA_RESTART), and SIGPIPE
+ * to nothing (sig_pipe_errors: a program we exec gets the default back).
+ * Fatal (exit 111) on failure. */
 void sig_catch(const int *sigs, size_t n);
 /* The read end of the self-pipe, for poll(). */
 int sig_fd(void);

@@ -211,3 +211,21 @@ def test_rules_log_lines_carry_the_queue_id():
                          info=lambda: qlog()[-2000:])
     finally:
         os.unlink(p)
+
+
+def test_spellings_of_one_recipient_get_one_copy():
+    # DEMO@ and demo@ reach one mailbox: in one transaction they are one
+    # recipient, so the mailbox gets the message once
+    m = marker("onecopy")
+    qid = send(["demo@example.test", "DEMO@Example.Test", "Demo@example.test."], m)
+    I.wait_for_message(DEMO, m)
+    harness.wait_for(lambda: ("%s done" % qid) in qlog(), 10,
+                     what="the message leaving the queue")
+    md = I.path("mail", "example.test", "demo", "Maildir")
+    hits = 0
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(md, sub)):
+            with open(os.path.join(md, sub, name), "rb") as f:
+                if m.encode() in f.read():
+                    hits += 1
+    assert hits == 1, hits

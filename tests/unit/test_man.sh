@@ -12,9 +12,10 @@ pass=0
 fail=0
 
 if ! command -v groff >/dev/null 2>&1; then
-	echo "test_man: groff not installed (apt-get install groff-base): skipped"
-	echo "unit man: 0 passed, 0 failed"
-	exit 0
+	# scripts/check installs groff-base: its absence is a failure
+	echo "FAIL test_man: groff not installed (apt-get install groff-base)"
+	echo "unit man: 0 passed, 1 failed"
+	exit 1
 fi
 
 t=$(mktemp -d /tmp/tern-test-man.XXXXXX) || exit 1

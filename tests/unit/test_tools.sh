@@ -223,9 +223,11 @@ out=$("$config" -C "$t/etc" check); expect "check bad hostname rc" 1 $?
 contains "check bad hostname" "tern.conf:12: hostname: not a host name" "$out"
 # -n: a key set to its default is not printed
 cp "$t/tern.conf.good" "$t/etc/tern.conf"
-printf 'queue_lifetime = 5d\nsmtpd_timeout = 5m\n' >> "$t/etc/tern.conf"
-out=$("$config" -C "$t/etc" -n)
+printf 'queue_lifetime = 5d\nsmtpd_timeout = 5m\nsmtpd_max_errors = 7\n' >> "$t/etc/tern.conf"
+out=$("$config" -C "$t/etc" -n); expect "-n rc" 0 $?
 case $out in *queue_lifetime*|*smtpd_timeout*) bad "-n prints defaults: $out" ;; *) ok ;; esac
+# and what differs from the default is printed
+contains "-n prints a set key" "smtpd_max_errors = 7" "$out"
 cp "$t/tern.conf.good" "$t/etc/tern.conf"
 echo "bad_key = 1" >> "$t/etc/tern.conf"
 out=$("$config" -C "$t/etc" check); expect "config broken rc" 1 $?
