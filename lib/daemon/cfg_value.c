@@ -71,12 +71,28 @@ cfg_parse_bool(const char *v, unsigned long *r)
 	return 1;
 }
 
-static void
+/* The words of a CFG_LIST value; 1, or 0 when there are more than
+ * CFG_WORDS_MAX - 1 (an error for the caller to name, never a silent
+ * cut).  The array is sized to the words there are. */
+static int
 cfg_split(struct cfg_val *cv)
 {
 	char *p = cv->text;
+	size_t n = 0;
+	const char *q;
 
-	cv->words = calloc(CFG_WORDS_MAX, sizeof *cv->words);
+	for (q = p; *q; ) {
+		while (*q == ' ' || *q == '\t' || *q == ',')
+			q++;
+		if (*q == '\0')
+			break;
+		n++;
+		while (*q && *q != ' ' && *q != '\t' && *q != ',')
+			q++;
+	}
+	if (n >= CFG_WORDS_MAX)
+		return 0;
+	cv->words = calloc(n + 1, sizeof *cv->words);
 	if (cv->words == NULL)
 		log_fatal("out of memory");
 	cv->nwords = 0;
@@ -90,9 +106,9 @@ cfg_split(struct cfg_val *cv)
 		w = p;
 		while (*p && *p != ' ' && *p != '\t' && *p != ',')
 			p++;
-		if (cv->nwords < CFG_WORDS_MAX - 1)
-			cv->words[cv->nwords++] = cfg_strndup(w, (size_t)(p - w));
+		cv->words[cv->nwords++] = cfg_strndup(w, (size_t)(p - w));
 	}
+	return 1;
 }
 
 void
@@ -147,8 +163,10 @@ cfg_val_set(const struct cfg_key *k, struct cfg_val *cv, const char *v,
 	cfg_val_clear(cv);
 	cv->text = cfg_strndup(v, strlen(v));
 	buf_free(&b);
-	if (k->type == CFG_LIST)
-		cfg_split(cv);
+	if (k->type == CFG_LIST && !cfg_split(cv)) {
+		*msg = "too many words";
+		return 0;
+	}
 	return 1;
 }
 

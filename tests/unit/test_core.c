@@ -234,6 +234,19 @@ test_cfg_rules(const char *dir)
 	T_EQ_INT(cfg_num(smtpd_timeout), 300);
 	T_EQ_INT(cfg_revert(), 0);
 	T_EQ_STR(cfg_str(hostname), "one.example");
+	/* a list with more words than CFG_WORDS_MAX is an error, not cut */
+	{
+		static char many[20000];
+		size_t o = 0, i;
+
+		o += (size_t)snprintf(many, sizeof many, "local_domains =");
+		for (i = 0; i < 1100; i++)
+			o += (size_t)snprintf(many + o, sizeof many - o, " a");
+		snprintf(many + o, sizeof many - o, "\n");
+		write_conf(dir, many);
+		T_CHECK(cfg_load(dir, err, sizeof err) == -1);
+		T_CHECK(strstr(err, "local_domains: too many words") != NULL);
+	}
 	/* a trailing dot in local_domains: the same domain */
 	write_conf(dir, "local_domains = Example.Test.\n");
 	T_CHECK(cfg_load(dir, err, sizeof err) == 1);
