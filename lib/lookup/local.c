@@ -345,20 +345,26 @@ int
 local_lookup(struct local_maps *lm, const char *addr, struct local_target *t)
 {
 	struct buf a = BUF_INIT, spelt = BUF_INIT;
+	const char *at;
 	int r = -1;
 
 	if (target_reset(t) < 0)
 		return -1;
 	/* the bare "postmaster" (RCPT TO:<Postmaster>, 4.1.1.3) becomes the
 	 * first local domain's; spelt keeps the case of the local part for
-	 * the tag (it may name a Maildir++ folder), a is the lookup form,
-	 * byte for byte as long */
-	if ((r = local_canon(addr, 0, &spelt)) <= 0 ||
-	    (r = local_canon(addr, 1, &a)) <= 0)
+	 * the tag (it may name a Maildir++ folder), a is the lookup form:
+	 * the same with the local part in lower case (local_canon's lower),
+	 * made here rather than by parsing the address a second time */
+	if ((r = local_canon(addr, 0, &spelt)) <= 0)
+		goto done;
+	r = -1;
+	if (buf_copy(&a, spelt.s, spelt.len) < 0)
 		goto done;
 	r = 0;
-	if (a.len != spelt.len || !local_domain(addr_domain(a.s)))
+	at = strrchr(a.s, '@');   /* local_canon always qualifies */
+	if (at == NULL || !local_domain(at + 1))
 		goto done;
+	str_lower(a.s, (size_t)(at - a.s));
 	r = -1;
 	if (map_refresh(&lm->users) < 0 || map_refresh(&lm->aliases) < 0)
 		goto done;
