@@ -305,7 +305,7 @@ cfg_load_fd(int dirfd, const char *dir, uid_t owner, char *err,
 	struct cfg_val *old_vals;
 	char *old_dir, *data = NULL;
 	struct stat st;
-	ssize_t got;
+	size_t len;
 	int fd = -1, r = -1;
 
 	cfg_begin(dir, &old_vals, &old_dir);
@@ -339,18 +339,11 @@ cfg_load_fd(int dirfd, const char *dir, uid_t owner, char *err,
 		r = 0;
 		goto done;
 	}
-	if (st.st_size > CFG_FILE_MAX) {
-		snprintf(err, errsz, "%s: %s", path.s, strerror(EFBIG));
-		goto done;
-	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL)
-		log_fatal("out of memory");
-	if ((got = fd_read_full(fd, data, (size_t)st.st_size)) < 0) {
+	if (fs_read_fd(fd, CFG_FILE_MAX, &data, &len) < 0) {
 		snprintf(err, errsz, "%s: %s", path.s, strerror(errno));
 		goto done;
 	}
-	data[got] = '\0';
-	r = cfg_parse(path.s, data, (size_t)got, err, errsz);
+	r = cfg_parse(path.s, data, len, err, errsz);
 done:
 	if (fd >= 0)
 		close(fd);

@@ -83,42 +83,48 @@ fail:
 }
 
 int
-fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r)
+fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 {
 	struct stat st;
 	char *data;
 	ssize_t got;
-	int fd, saved;
+	int saved;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) < 0)
-		goto fail;
-	if ((size_t)st.st_size > max) {
+		return -1;
+	if (st.st_size < 0 || (size_t)st.st_size > max) {
 		errno = EFBIG;
-		goto fail;
+		return -1;
 	}
 	data = malloc((size_t)st.st_size + 1);
 	if (data == NULL)
-		goto fail;
+		return -1;
 	got = fd_read_full(fd, data, (size_t)st.st_size);
 	if (got < 0) {
 		saved = errno;
 		free(data);
 		errno = saved;
-		goto fail;
+		return -1;
 	}
 	data[got] = '\0';
-	close(fd);
 	*data_r = data;
 	*len_r = (size_t)got;
 	return 1;
-fail:
+}
+
+int
+fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r)
+{
+	int fd, r, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	r = fs_read_fd(fd, max, data_r, len_r);
 	saved = errno;
 	close(fd);
 	errno = saved;
-	return -1;
+	return r;
 }
 
 int
