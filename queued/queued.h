@@ -72,6 +72,8 @@ struct sched {
 	unsigned long conc;      /* local_concurrency */
 	unsigned long inflight;  /* requests out, all messages */
 	time_t min_backoff, max_backoff, lifetime;
+	time_t bounce_lifetime;  /* lifetime of mail with the null sender */
+	time_t delay_warning;    /* delay_warning_time, 0 off */
 	unsigned long factor;
 	int stopping;            /* SIGTERM: no new attempts */
 	time_t now;              /* refreshed once per loop turn */
@@ -116,8 +118,20 @@ void sd_ready_add(struct msg *m);
 int sd_replies(void);
 time_t sd_backoff(unsigned attempts);
 
-/* bounce.c */
+/* bounce.c: the DSNs of a loaded message (RFC 3461, 3464).  Each
+ * returns 1 done (or nothing to do), 0 try again later (the notice could
+ * not be queued; the recipients keep their state). */
+/* No recipient pending, some RS_FAILED: the failure DSN (honouring
+ * NOTIFY), then every failed recipient is RS_BOUNCED. */
 int sb_finish_failed(struct msg *m);
+/* RS_DONE recipients with NOTIFY=SUCCESS, not QR_NOTIFIED and not
+ * QR_NEXTHOP_DSN: a "delivered" (local) or "relayed" (QR_RELAYED)
+ * notice; sets QR_NOTIFIED. */
+int sb_success(struct msg *m);
+/* When delay_warning_time has passed since arrival: a "delayed" notice
+ * for the pending recipients that want it and are not QR_WARNED; sets
+ * QR_WARNED. */
+int sb_delay(struct msg *m);
 
 /* req.c */
 void sr_request(const char *id, const char *action);

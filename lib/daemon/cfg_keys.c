@@ -72,6 +72,22 @@ cfg_check_dnsbl_action(const char *v, const char **msg)
 	return str_caseeq(v, "reject") || str_caseeq(v, "mark");
 }
 
+static int
+cfg_check_remote_tls(const char *v, const char **msg)
+{
+	*msg = "must be none, may, encrypt or verify";
+	return strcmp(v, "none") == 0 || strcmp(v, "may") == 0 ||
+	    strcmp(v, "encrypt") == 0 || strcmp(v, "verify") == 0;
+}
+
+static int
+cfg_check_remote_family(const char *v, const char **msg)
+{
+	*msg = "must be both, ipv4, ipv6 or prefer-ipv6";
+	return strcmp(v, "both") == 0 || strcmp(v, "ipv4") == 0 ||
+	    strcmp(v, "ipv6") == 0 || strcmp(v, "prefer-ipv6") == 0;
+}
+
 const struct cfg_key cfg_keys[] = {
 #define CFG_KEY(name, type, def, min, max, help, check) \
 	{ #name, type, def, min, max, help, check },

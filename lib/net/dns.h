@@ -86,6 +86,59 @@ int dns_txt_text(const struct dns_rr *rr, char *out, size_t outsz);
  */
 int dns_rev_name(const char *ip, const char *zone, char *out, size_t outsz);
 
+/*
+ * MX (RFC 5321 5.1, RFC 7505) and address lookups for tern-remote.
+ * dns_query's 0 ("not found") sets errno: ENOENT for NXDOMAIN, ENODATA
+ * for a name without records of the type asked.
+ */
+#define DNS_MX_MAX 32     /* MX records kept per domain */
+#define DNS_ADDR_MAX 16   /* addresses kept per host name */
+
+struct dns_mx {
+	unsigned pref;
+	char host[DNS_NAME_MAX];   /* lower case, no trailing dot; "" null MX */
+};
+
+struct dns_addr {
+	int family;                /* AF_INET or AF_INET6 */
+	unsigned char a[16];       /* 4 or 16 bytes, network order */
+};
+
+/*
+ * Pure: the MX records of answer msg[0..len) (other types, e.g. CNAME,
+ * skipped) into mx (at most max; more are dropped, highest preference
+ * values first), sorted by preference, records of equal preference in
+ * an order shuffled with rnd (a function returning random numbers; NULL:
+ * keep the answer's order).  A null MX (RFC 7505: one record "0 .")
+ * gives one entry with host "".  count (0: no MX records), -1 EINVAL
+ * when malformed.
+ */
+int dns_mx_parse(const unsigned char *msg, size_t len, struct dns_mx *mx,
+    size_t max, unsigned long (*rnd)(void));
+/*
+ * Look up the MX records of domain.  count > 0, 0 none (errno ENOENT:
+ * the domain does not exist; ENODATA: no MX, use the domain's own
+ * addresses), -1 temporary failure (EAGAIN) or EINVAL.
+ */
+int dns_mx(const char *domain, struct dns_mx *mx, size_t max,
+    unsigned long (*rnd)(void));
+/* Pure: the A (type DNS_T_A) or AAAA (DNS_T_AAAA) records of an answer
+ * into out (at most max).  count, -1 EINVAL when malformed. */
+int dns_addr_parse(const unsigned char *msg, size_t len, int type,
+    struct dns_addr *out, size_t max);
+/*
+ * The addresses of host: family AF_INET (A), AF_INET6 (AAAA) or
+ * AF_UNSPEC (both: AAAA first, then A).  count > 0, 0 none (errno ENOENT
+ * or ENODATA as for dns_mx; for AF_UNSPEC ENOENT only when both say
+ * NXDOMAIN), -1 temporary failure (EAGAIN) when no address was found and
+ * a lookup failed.
+ */
+int dns_addrs(const char *host, int family, struct dns_addr *out,
+    size_t max);
+/* 1 if DNS is usable (dns_servers set, or dns_resolv_conf on), 0 if
+ * lookups are off: then dns_query fails with ENETUNREACH. */
+int dns_enabled(void);
+
 /* "192.0.2.53" or "192.0.2.53:5353" -> sa (port 53 by default).
  * 1 ok, 0 malformed. */
 int dns_server_parse(const char *s, struct sockaddr_in *sa);

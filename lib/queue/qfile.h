@@ -36,6 +36,17 @@
  *           permanently, bounce not yet sent), B (failed, bounced or no
  *           bounce needed); NEXT and LAST are unix times (0 = none);
  *           TEXT is the last result, sanitised, to the end of the line.
+ *             m IDX FLAGS RELAY   after its r line, when either is set:
+ *                                 FLAGS the QR_* bits in decimal, RELAY
+ *                                 the next hop of the last remote
+ *                                 attempt ("host[ip]:port") or "-"
+ *             a IDX TIME C RELAY TEXT
+ *                                 one attempt of the history (oldest
+ *                                 first, at most QSTATE_HIST_MAX lines a
+ *                                 message): C is K, Z or D as in the
+ *                                 delivery replies, RELAY "-" for local
+ *           A reader skips letters it does not know, so older readers
+ *           take newer files.
  *
  * All parsing is bounded; a malformed file gives -1/EINVAL with a message.
  */
@@ -55,6 +66,14 @@
 #define QFILE_MODE_DONE 0740
 #define QFILE_RCPT_MAX 10000         /* recipients per message */
 #define QSTATE_TEXT_MAX 400          /* bytes of last-result text kept */
+#define QSTATE_RELAY_MAX 300         /* "host[ip]:port" (RMT_RELAY_MAX) */
+#define QSTATE_HIST_MAX 32           /* attempts remembered per message */
+
+/* struct qrcpt flags (state line m) */
+#define QR_NEXTHOP_DSN 0x01  /* the next hop took NOTIFY: its notice, not ours */
+#define QR_RELAYED     0x02  /* accepted by a next hop without DSN */
+#define QR_NOTIFIED    0x04  /* our success notice was queued */
+#define QR_WARNED      0x08  /* our delay warning was queued */
 
 enum rstate { RS_PENDING = 'P', RS_DONE = 'D', RS_FAILED = 'F',
 	RS_BOUNCED = 'B' };
@@ -66,6 +85,17 @@ struct qrcpt {
 	char st;               /* enum rstate */
 	unsigned attempts;
 	time_t next, last;
+	char text[QSTATE_TEXT_MAX + 1];
+	unsigned flags;        /* QR_* */
+	char relay[QSTATE_RELAY_MAX + 1];  /* "" for none / local */
+};
+
+/* One attempt of the history (state line a). */
+struct qhist {
+	unsigned long idx;
+	time_t t;
+	char code;             /* 'K', 'Z' or 'D' */
+	char relay[QSTATE_RELAY_MAX + 1];
 	char text[QSTATE_TEXT_MAX + 1];
 };
 
@@ -83,6 +113,8 @@ struct qenv {
 	struct qrcpt *rcpt;
 	off_t body_off;        /* offset of the message in mess/ID */
 	int held;
+	struct qhist *hist;    /* state/ID's history, oldest first */
+	size_t nhist;
 };
 
 /*
@@ -138,6 +170,11 @@ int qstate_parse(struct qenv *e, const char *text, size_t len, char *err,
     size_t errsz);
 /* Serialise e's state (only what differs from fresh). 1/-1 */
 int qstate_format(struct buf *out, const struct qenv *e);
+/* Append an attempt to e's history, dropping the oldest beyond
+ * QSTATE_HIST_MAX; relay may be NULL, texts are cut and cleaned.  1 or
+ * -1 (ENOMEM). */
+int qstate_hist_add(struct qenv *e, unsigned long idx, time_t t, char code,
+    const char *relay, const char *text);
 void qenv_free(struct qenv *e);
 /* 1 if the open mess/ID file is committed (QFILE_MODE_DONE), 0 if it is
  * still being written (or was left by a crash), -1 error. */
