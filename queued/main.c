@@ -49,6 +49,8 @@ setup_config(void)
 	sched.max_backoff = (time_t)cfg_num(queue_max_backoff);
 	sched.factor = cfg_num(queue_backoff_factor);
 	sched.lifetime = (time_t)cfg_num(queue_lifetime);
+	sched.bounce_lifetime = (time_t)cfg_num(bounce_lifetime);
+	sched.delay_warning = (time_t)cfg_num(delay_warning_time);
 	if (enq_path(enqueue, sizeof enqueue) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
 	sched.enqueue = enqueue;

@@ -525,6 +525,10 @@ sq_settle(struct msg *m)
 	}
 	if (m->flags & M_BOUNCE)
 		sq_settle_bounce(m);
+	/* success and delay notices (RFC 3461); a notice that cannot be
+	 * queued now is tried at the next settle */
+	(void)sb_success(m);
+	(void)sb_delay(m);
 	for (i = 0; i < e->nrcpt; i++) {
 		pending += e->rcpt[i].st == RS_PENDING;
 		failed += e->rcpt[i].st == RS_FAILED;
