@@ -152,27 +152,74 @@ make_maildir_base(void)
 	make_dir(md, 0750, uid, gid);
 }
 
+/*
+ * The group of the directories the queue admin group reads (spool.h):
+ * queue_admin_group, or queue_user's own group when that group does not
+ * exist (a fresh box; said in the log).  Not root: nothing is chowned.
+ */
+static gid_t
+admin_gid(gid_t queue_gid)
+{
+	gid_t g = queue_gid;
+	int r;
+
+	if (!priv_is_root())
+		return queue_gid;
+	r = spool_admin_gid(cfg_str(queue_admin_group), queue_gid, &g);
+	if (r < 0)
+		log_fatal("queue_admin_group %s: %s",
+		    cfg_str(queue_admin_group), strerror(errno));
+	if (r == 0)
+		log_warn("queue_admin_group %s does not exist: the spool gets "
+		    "the group of queue_user %s (gid %lu) instead",
+		    cfg_str(queue_admin_group), cfg_str(queue_user),
+		    (unsigned long)queue_gid);
+	return g;
+}
+
+/* An existing directory of the admin group: group and the mode's bits
+ * (a spool made before the admin group or ctl/ existed). */
+static void
+fix_admin_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (!priv_is_root() || stat(path, &st) < 0)
+		return;
+	if ((st.st_uid != uid || st.st_gid != gid) && chown(path, uid, gid) < 0)
+		log_fatal("chown %s: %s", path, strerror(errno));
+	if ((st.st_mode & mode) != mode &&
+	    chmod(path, (st.st_mode & 07777) | mode) < 0)
+		log_fatal("chmod %s: %s", path, strerror(errno));
+}
+
 static void
 make_spool(void)
 {
 	const char *spool = cfg_str(spool_dir);
 	char p[FS_PATH_MAX];
 	uid_t uid = 0;
-	gid_t gid = 0;
+	gid_t gid = 0, agid;
 	struct stat st;
 	size_t i;
 
 	if (priv_is_root() && priv_user(cfg_str(queue_user), &uid, &gid) <= 0)
 		log_fatal("queue_user %s does not exist (see tern.conf)",
 		    cfg_str(queue_user));
+	agid = admin_gid(gid);
 	make_parent(spool);
-	make_dir(spool, SPOOL_MODE, uid, gid);
-	/* the layout of lib/queue/spool.h (mess/ set-group-id, so that the
-	 * queue admin group can list what tern-enqueue writes there) */
+	make_dir(spool, SPOOL_MODE, uid, agid);
+	fix_admin_dir(spool, SPOOL_MODE, uid, agid);
+	/* the layout of lib/queue/spool.h (mess/ and state/ set-group-id,
+	 * so that the queue admin group can read what is written there) */
 	for (i = 0; spool_dirs[i].name != NULL; i++) {
+		gid_t g = spool_dirs[i].admin ? agid : gid;
+
 		if (fs_join(p, sizeof p, spool, spool_dirs[i].name) < 0)
 			log_fatal("%s: %s", spool, strerror(errno));
-		make_dir(p, spool_dirs[i].mode, uid, gid);
+		make_dir(p, spool_dirs[i].mode, uid, g);
+		if (spool_dirs[i].admin)
+			fix_admin_dir(p, spool_dirs[i].mode, uid, g);
 	}
 	make_maildir_base();
 	if (fs_join(p, sizeof p, spool, SPOOL_TRIGGER) < 0)
