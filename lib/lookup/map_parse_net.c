@@ -123,7 +123,12 @@ route_dest(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
 		ip[he - s - 1] = '\0';
 		if (inet_pton(AF_INET, ip, bin) != 1 &&
 		    inet_pton(AF_INET6, ip, bin) != 1) {
-			/* [name]: a host name without MX lookup */
+			/* [name]: a host name without MX lookup; digits
+			 * and dots (or a colon) only are a bad address */
+			if (ip[strspn(ip, "0123456789.")] == '\0' ||
+			    strchr(ip, ':') != NULL)
+				return mapp_msgf(msg, msgsz,
+				    "bad IP address '%s'", ip);
 			if (buf_copys(val, "[") < 0)
 				return -1;
 			if ((r = mapp_key_domain(ip, strlen(ip), 0, val, msg,
