@@ -125,8 +125,8 @@ sb_enqueue(const struct msg *m, const char *to, enum dsn_action act,
 	err[0] = '\0';
 	r = enq_close(&q, newid, err, sizeof err);
 	if (r > 0 && act == DSN_FAILED)
-		log_info("%s bounced to=<%s> dsn=%s nrcpt=%zu", m->id,
-		    sq_safe(s, to), newid, n);
+		log_info("%s bounced to=<%s> dsn=%s", m->id, sq_safe(s, to),
+		    newid);
 	else if (r > 0)
 		log_info("%s notice action=%s to=<%s> dsn=%s nrcpt=%zu", m->id,
 		    dsn_action_name(act), sq_safe(s, to), newid, n);
