@@ -41,10 +41,12 @@
 #include "remote.h"
 
 #define STOP_GRACE 10    /* seconds the children get at SIGTERM */
+#define JOB_MAX 3600     /* seconds a job may take in all; then SIGKILL */
 
 struct kid {
 	pid_t pid;               /* 0: a free slot */
 	int sock;                /* our end of its socketpair, -1 closed */
+	time_t started;
 	char qid[QID_SIZE];
 	size_t n;
 	unsigned long idx[RMT_JOB_RCPT_MAX];
@@ -229,6 +231,7 @@ start(const struct rmt_job *j, int fd)
 		log_fatal("fd_nonblock: %s", strerror(errno));
 	k->pid = pid;
 	k->sock = sv[0];
+	k->started = time(NULL);
 	memcpy(k->qid, j->qid, QID_SIZE);
 	k->n = j->n;
 	memcpy(k->idx, j->idx, j->n * sizeof j->idx[0]);
@@ -284,7 +287,7 @@ loop(void)
 {
 	struct pollfd *p;
 	struct kid **pk;
-	time_t stop_at = 0;
+	time_t stop_at = 0, now;
 	int stopping = 0, sig, open_q = 1;
 	size_t i, np;
 
@@ -295,11 +298,15 @@ loop(void)
 	for (;;) {
 		if (stopping && nkids == 0)
 			break;
-		if (stopping && time(NULL) >= stop_at) {
-			for (i = 0; i < maxkids; i++)
-				if (kids[i].pid > 0)
-					(void)kill(kids[i].pid, SIGKILL);
-		}
+		now = time(NULL);
+		for (i = 0; i < maxkids; i++)
+			if (kids[i].pid > 0 && ((stopping && now >= stop_at) ||
+			    now - kids[i].started > JOB_MAX)) {
+				if (!stopping)
+					log_warn("%s job took more than %d s: "
+					    "killed", kids[i].qid, JOB_MAX);
+				(void)kill(kids[i].pid, SIGKILL);
+			}
 		np = 0;
 		p[np].fd = sig_fd();
 		p[np++].events = POLLIN;
@@ -311,7 +318,7 @@ loop(void)
 				p[np].fd = kids[i].sock;
 				p[np++].events = POLLIN;
 			}
-		if (poll(p, (nfds_t)np, stopping ? 1000 : -1) < 0) {
+		if (poll(p, (nfds_t)np, stopping ? 1000 : nkids ? 60000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
