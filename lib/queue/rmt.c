@@ -30,18 +30,34 @@ rmt_has(const unsigned long *idx, size_t n, unsigned long v)
 	return 0;
 }
 
+/* DEST: 1 to RMT_DEST_MAX bytes, none a space, a control character or
+ * DEL (UTF-8 domains pass) */
+static int
+rmt_dest_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > RMT_DEST_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 int
 rmt_job_format(char *pkt, size_t *len_r, const struct rmt_job *j)
 {
 	size_t o, i;
 	int n;
 
-	if (!qid_valid(j->qid) || j->n == 0 || j->n > RMT_JOB_RCPT_MAX)
+	if (!qid_valid(j->qid) || j->n == 0 || j->n > RMT_JOB_RCPT_MAX ||
+	    !rmt_dest_ok(j->dest, strlen(j->dest)))
 		return 0;
 	for (i = 0; i < j->n; i++)
 		if (j->idx[i] > RMT_IDX_MAX || rmt_has(j->idx, i, j->idx[i]))
 			return 0;
-	n = snprintf(pkt, RMT_PKT_MAX, "%s", j->qid);
+	n = snprintf(pkt, RMT_PKT_MAX, "%s %s", j->qid, j->dest);
 	if (n < 0 || n >= RMT_PKT_MAX)
 		return 0;
 	o = (size_t)n;
@@ -67,6 +83,10 @@ rmt_job_parse(const char *pkt, size_t len, struct rmt_job *j)
 		return 0;
 	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) || !pkt_qid(f, fl, j->qid))
 		return 0;
+	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) || !rmt_dest_ok(f, fl))
+		return 0;
+	memcpy(j->dest, f, fl);
+	j->dest[fl] = '\0';
 	j->n = 0;
 	while (pos <= len) {
 		if (!pkt_field(pkt, len, &pos, ' ', &f, &fl)) {

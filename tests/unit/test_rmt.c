@@ -33,14 +33,17 @@ test_job(void)
 
 	memset(&j, 0, sizeof j);
 	memcpy(j.qid, QID, sizeof QID);
+	snprintf(j.dest, sizeof j.dest, "%s", "b.test");
 	j.n = 3;
 	j.idx[0] = 0;
 	j.idx[1] = 7;
 	j.idx[2] = RMT_IDX_MAX;
 	T_EQ_INT(rmt_job_format(pkt, &len, &j), 1);
-	T_EQ_MEM(pkt, len, QID " 0 7 100000", strlen(QID " 0 7 100000"));
+	T_EQ_MEM(pkt, len, QID " b.test 0 7 100000",
+	    strlen(QID " b.test 0 7 100000"));
 	T_EQ_INT(rmt_job_parse(pkt, len, &k), 1);
 	T_EQ_STR(k.qid, QID);
+	T_EQ_STR(k.dest, "b.test");
 	T_EQ_INT(k.n, 3);
 	T_EQ_INT(k.idx[0], 0);
 	T_EQ_INT(k.idx[1], 7);
@@ -77,44 +80,57 @@ test_job(void)
 	T_EQ_INT(rmt_job_format(pkt, &len, &j), 0);
 	j.qid[0] = '\0';
 	T_EQ_INT(rmt_job_format(pkt, &len, &j), 0);
+	memcpy(j.qid, QID, sizeof QID);
+	T_EQ_INT(rmt_job_format(pkt, &len, &j), 1);
+	j.dest[0] = '\0';
+	T_EQ_INT(rmt_job_format(pkt, &len, &j), 0);
+	snprintf(j.dest, sizeof j.dest, "%s", "a b");
+	T_EQ_INT(rmt_job_format(pkt, &len, &j), 0);
+	snprintf(j.dest, sizeof j.dest, "%s", "a\tb");
+	T_EQ_INT(rmt_job_format(pkt, &len, &j), 0);
+	snprintf(j.dest, sizeof j.dest, "%s", "b\xc3\xbc.test");   /* UTF-8 passes */
+	T_EQ_INT(rmt_job_format(pkt, &len, &j), 1);
 }
 
 static void
 test_job_bad(void)
 {
 	static struct rmt_job k;
-	const char *good = QID " 1 2";
+	const char *good = QID " d.test 1 2";
 	size_t n;
 
 	T_EQ_INT(job_parse_s(good, &k), 1);
 	/* every truncation but the one that ends after a whole index */
 	for (n = 0; n < strlen(good); n++)
 		T_EQ_INT(rmt_job_parse(good, n, &k),
-		    n == strlen(QID " 1") ? 1 : 0);
+		    n == strlen(QID " d.test 1") ? 1 : 0);
 	T_EQ_INT(job_parse_s("", &k), 0);
 	T_EQ_INT(job_parse_s(QID, &k), 0);
-	T_EQ_INT(job_parse_s(QID " ", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 1 ", &k), 0);
-	T_EQ_INT(job_parse_s(QID "  1", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 1  2", &k), 0);
-	T_EQ_INT(job_parse_s(" " QID " 1", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 1\n", &k), 0);
-	T_EQ_INT(job_parse_s(QID " -1", &k), 0);
-	T_EQ_INT(job_parse_s(QID " +1", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 1x", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 100001", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 100000", &k), 1);
-	T_EQ_INT(job_parse_s(QID " 99999999999999999999999", &k), 0);
-	T_EQ_INT(job_parse_s(QID " 1 2 1", &k), 0);   /* repeated */
-	T_EQ_INT(job_parse_s(QID " 3 3", &k), 0);
-	T_EQ_INT(job_parse_s("5f3a2b1c0a1b2c3d4e5f 1", &k), 0);
-	T_EQ_INT(job_parse_s("5F3A2B1C0A1B2C3D4E5 1", &k), 0);
-	T_EQ_INT(job_parse_s("5F3A2B1C0A1B2C3D4E5F0 1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test", &k), 0);
+	T_EQ_INT(job_parse_s(QID " 1", &k), 0);   /* no DEST */
+	T_EQ_INT(job_parse_s(QID " d.test ", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 1 ", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test  1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 1  2", &k), 0);
+	T_EQ_INT(job_parse_s(" " QID " d.test 1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d\x7ftest 1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 1\n", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test -1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test +1", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 1x", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 100001", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 100000", &k), 1);
+	T_EQ_INT(job_parse_s(QID " d.test 99999999999999999999999", &k), 0);
+	T_EQ_INT(job_parse_s(QID " d.test 1 2 1", &k), 0);   /* repeated */
+	T_EQ_INT(job_parse_s(QID " d.test 3 3", &k), 0);
+	T_EQ_INT(job_parse_s("5f3a2b1c0a1b2c3d4e5f d.test 1", &k), 0);
+	T_EQ_INT(job_parse_s("5F3A2B1C0A1B2C3D4E5 d.test 1", &k), 0);
+	T_EQ_INT(job_parse_s("5F3A2B1C0A1B2C3D4E5F0 d.test 1", &k), 0);
 	/* a NUL inside */
-	T_EQ_INT(rmt_job_parse(QID " 1\0 2", strlen(QID) + 5, &k), 0);
+	T_EQ_INT(rmt_job_parse(QID " d.test 1\0 2", strlen(QID) + 12, &k), 0);
 	/* over the packet bound */
 	memset(pkt, '1', sizeof pkt);
-	memcpy(pkt, QID " ", strlen(QID) + 1);
+	memcpy(pkt, QID " d.test ", strlen(QID) + 8);
 	T_EQ_INT(rmt_job_parse(pkt, RMT_PKT_MAX + 1, &k), 0);
 }
 
