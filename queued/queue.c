@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "mail/addr.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
@@ -39,13 +40,9 @@ sq_safe(char *out, const char *s)
 /* ---- the table ---- */
 
 static size_t
-sq_hash(const char *id)
+sq_hash(const char *s)
 {
-	size_t h = 2166136261u;
-
-	while (*id)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h;
+	return str_hash(s, 0);
 }
 
 struct msg *

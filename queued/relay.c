@@ -39,11 +39,7 @@
 static size_t
 dhash(const char *s)
 {
-	size_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return str_hash(s, 0);
 }
 
 static void
