@@ -419,7 +419,7 @@ def test_show_history_and_relay():
         J.start()
         far = "far-%s@elsewhere.example" % uuid.uuid4().hex[:6]
         qid, _ = send(J, far)
-        J.stop_queue()
+        stop_and_wait(J)
         now = int(time.time())
         state = ("V1\nr 0 P 2 %d %d 451 4.7.1 try again\nm 0 0 mx.elsewhere[192.0.2.7]:25\n"
                  "a 0 %d Z mx.elsewhere[192.0.2.7]:25 421 4.4.2 timeout\n"
@@ -443,6 +443,24 @@ def test_show_history_and_relay():
         assert "relay=mx.elsewhere[192.0.2.7]:25" in J.queue_list(), J.queue_list()
 
 
+def gone(pid):
+    """pid has exited (a zombie holds no fds any more) or is reaped."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return any(l.startswith("State:") and "Z" in l.split()[1:2] for l in f)
+    except OSError:
+        return True
+
+
+def stop_and_wait(J):
+    """stop_queue, then wait until tern-queued has really exited: SIGKILL
+    is asynchronous, and a dying reader still holds the trigger FIFO."""
+    pid = J.pid("tern-queued")
+    J.stop_queue()
+    if pid:
+        harness.wait_for(lambda: gone(pid), what="tern-queued %d gone" % pid)
+
+
 def test_requests_go_through_ctl():
     """tern-queue writes no todo/ file and leaves no ctl/ file behind once
     tern-queued took the request; the request waits while it is stopped."""
@@ -452,7 +470,7 @@ def test_requests_go_through_ctl():
         ctl = J.path("spool", "ctl")
         st = os.stat(ctl)
         assert stat.S_IMODE(st.st_mode) == 0o1730, oct(st.st_mode)
-        J.stop_queue()
+        stop_and_wait(J)
         r = J.queue("hold", qid)
         assert r.returncode == 0 and "not running" in r.stderr.decode(), r.stderr
         assert len(os.listdir(ctl)) == 1 and os.listdir(J.path("spool", "todo")) == [], \
