@@ -10,6 +10,7 @@ import grp
 import json
 import os
 import pwd
+import socket
 import stat
 import subprocess
 import time
@@ -229,18 +230,50 @@ def test_queue_group_member_may_list():
 FULL = "full@example.test"
 
 
-def deferring(name, conf=None):
+class Silent:
+    """A TCP port that takes connections and never says a word: a job of
+    tern-remote to it stays in flight (its recipient is pending with no
+    attempt yet) until close(), whose reset ends the job at once."""
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+class deferring:
     """A started instance with FULL, a mailbox over its quota of 1 byte:
-    each attempt defers (4.2.2); the first retry is an hour away."""
-    c = {"queue_min_backoff": "3600s", "queue_max_backoff": "3600s"}
-    c.update(conf or {})
-    J = harness.Instance(name=name, conf=c)
-    users = os.path.join(J.etc, "users")
-    with open(users, "a") as f:
-        f.write("%s %s - 1\n" % (FULL, J.hash_password("full")))
-    J.map("users")
-    J.start()
-    return J
+    each attempt defers (4.2.2); the first retry is an hour away.  With
+    silent, mail for elsewhere.example goes to a Silent port: it stays in
+    flight, never tried; else it is tried at once (no route, no DNS:
+    deferred an hour)."""
+    def __init__(self, name, conf=None, silent=False):
+        c = {"queue_min_backoff": "3600s", "queue_max_backoff": "3600s"}
+        c.update(conf or {})
+        self.silent = Silent() if silent else None
+        J = harness.Instance(name=name, conf=c)
+        users = os.path.join(J.etc, "users")
+        with open(users, "a") as f:
+            f.write("%s %s - 1\n" % (FULL, J.hash_password("full")))
+        J.map("users")
+        if silent:
+            with open(os.path.join(J.etc, "routes"), "w") as f:
+                f.write("elsewhere.example 127.0.0.1:%d\n" % self.silent.port)
+            J.map("routes")
+        self.J = J
+
+    def __enter__(self):
+        self.J.__enter__()
+        self.J.start()
+        return self.J
+
+    def __exit__(self, *a):
+        if self.silent:
+            self.silent.close()
+        return self.J.__exit__(*a)
 
 
 def rcpts(J, qid):
@@ -326,7 +359,7 @@ def test_deferred_list_and_flush():
 
 def test_delete_all_deferred():
     # deferred: every remaining recipient pending and tried at least once
-    with deferring("qdelq") as J:
+    with deferring("qdelq", silent=True) as J:
         d, _ = send(J, FULL)
         wait_attempts(J, d, 1)
         w, _ = send(J, "far-%s@elsewhere.example" % uuid.uuid4().hex[:6])  # never tried
@@ -379,7 +412,7 @@ def test_json_schema():
     """SPEC 8: per message its id and sender, per recipient address, state,
     attempts, next attempt and last reply text; stats with counts per
     state and per domain, the oldest message, the total size."""
-    with deferring("qjson") as J:
+    with deferring("qjson", silent=True) as J:
         qid, _ = send(J, FULL)
         wait_attempts(J, qid, 1)
         far = "far-%s@Elsewhere.Example" % uuid.uuid4().hex[:6]
