@@ -412,6 +412,7 @@ sq_unload(struct msg *m)
 		sched.loaded = ld->lnext;
 	if (ld->lnext)
 		ld->lnext->ld->lprev = ld->lprev;
+	sy_unpin(ld);
 	close(ld->fd);
 	qenv_free(&ld->env);
 	free(ld->rf);

@@ -64,6 +64,7 @@ struct waitq {
 struct dest {
 	char *name;
 	unsigned inflight;       /* jobs at tern-remote */
+	unsigned pins;           /* loaded messages blocked on it (ld->blocked) */
 	struct waitq wq;
 	struct dest *next;       /* hash chain */
 };
@@ -178,6 +179,8 @@ int sy_replies(void);
 int sy_park(struct msg *m);
 /* m leaves memory or gets loaded: off its wait list. */
 void sy_unwait(struct msg *m);
+/* m is unloaded: its ld->blocked no longer keeps the destination. */
+void sy_unpin(struct load *ld);
 /* Wake waiting messages while slots are free. */
 void sy_wake_all(void);
 

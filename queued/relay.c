@@ -92,7 +92,7 @@ dest_maybe_free(struct dest *d)
 {
 	struct dest **pp;
 
-	if (d->inflight || d->wq.head || d->wq.woken)
+	if (d->inflight || d->wq.head || d->wq.woken || d->pins)
 		return;
 	for (pp = &sched.dtab[dhash(d->name) & (sched.dtabsz - 1)]; *pp;
 	    pp = &(*pp)->next)
@@ -201,21 +201,37 @@ sy_wake_all(void)
 		}
 }
 
+void
+sy_unpin(struct load *ld)
+{
+	struct dest *d = ld->blocked;
+
+	if (d == NULL)
+		return;
+	ld->blocked = NULL;
+	d->pins--;
+	dest_maybe_free(d);
+}
+
 int
 sy_park(struct msg *m)
 {
 	struct load *ld = m->ld;
+	struct dest *d = ld->blocked;
 
-	if (ld->blocked == NULL && !ld->gblocked)
+	if (d == NULL && !ld->gblocked)
 		return 0;
 	if (ld->gblocked) {
 		wq_add(&sched.gwait, m);
 		while (sched.gwait.head && global_free())
 			wq_wake(&sched.gwait);
 	} else {
-		wq_add(&ld->blocked->wq, m);
-		dest_wake(ld->blocked);
+		/* on its list before the pin goes, so d stays */
+		wq_add(&d->wq, m);
+		dest_wake(d);
 	}
+	ld->gblocked = 0;
+	sy_unpin(ld);
 	return 1;
 }
 
@@ -241,8 +257,10 @@ sy_send(struct msg *m, size_t i)
 	d = dest_get(dom);
 	if (d->inflight >= sched.dconc) {
 		ld->rf[i] |= RF_BLOCKED;
-		if (ld->blocked == NULL)
-			ld->blocked = d;
+		if (ld->blocked == NULL) {
+			ld->blocked = d;   /* pinned until it settles */
+			d->pins++;
+		}
 		return 0;
 	}
 	memset(&j, 0, sizeof j);
