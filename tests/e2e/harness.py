@@ -787,6 +787,34 @@ class Instance:
         return wait_for(have, timeout, what="%d line(s) /%s/ in %s" % (n, pattern, name),
                         info=self.diagnostics)
 
+    def queue_rcpts(self):
+        """[(message, recipient)] of tern-queue list --json (dicts as in
+        tern-queue(8) JSON OUTPUT: recipients not yet delivered)."""
+        out = []
+        for m in self.queue_list(as_json=True).get("messages", []):
+            for r in m.get("recipients", []):
+                out.append((m, r))
+        return out
+
+    def wait_rcpt(self, addr, cond=lambda m, r: True, timeout=20, what=None):
+        """Wait until tern-queue list --json shows recipient addr with
+        cond(message, recipient) true; return (message, recipient)."""
+        def have():
+            for m, r in self.queue_rcpts():
+                if r.get("address", "").lower() == addr.lower() and cond(m, r):
+                    return m, r
+            return None
+        return wait_for(have, timeout, what=what or "%s in tern-queue list --json" % addr,
+                        info=self.diagnostics)
+
+    def wait_queue_empty(self, timeout=20):
+        return wait_for(lambda: not self.queue_list(as_json=True).get("messages"),
+                        timeout, what="an empty queue", info=self.diagnostics)
+
+    def read_mail(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
     # -- mailboxes
     def maildir(self, addr, folder=None):
         local, _, domain = addr.partition("@")
@@ -1015,6 +1043,62 @@ def message(subject, body=b"hello\n", to="demo@example.test",
             % (sender, to, subject, subject.replace(" ", "-"))).encode()
     body = body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return head + extra + b"\r\n" + body
+
+
+def smtp_submit(s, sender, rcpts, msg, ctx=None, user=None, password=None,
+                rcpt_options=(), mail_options=()):
+    """On a connected smtplib.SMTP: EHLO, STARTTLS (ctx given), AUTH
+    (user given), one message; returns the queue id from the 250 reply
+    (or None) and quits."""
+    import re
+    import smtplib
+    s.ehlo()
+    if ctx is not None:
+        s.starttls(context=ctx)
+        s.ehlo()
+    if user is not None:
+        s.login(user, password)
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+    code, text = s.mail(sender, list(mail_options))
+    if code != 250:
+        raise AssertionError("MAIL FROM:<%s>: %d %s" % (sender, code, text))
+    for r in rcpts:
+        code, text = s.rcpt(r, list(rcpt_options))
+        if code not in (250, 251):
+            raise AssertionError("RCPT TO:<%s>: %d %s" % (r, code, text))
+    code, text = s.data(msg)
+    if code != 250:
+        raise AssertionError("DATA: %d %s" % (code, text))
+    try:
+        s.quit()
+    except smtplib.SMTPException:
+        pass
+    m = re.search(r"queued as (\S+)", text.decode("utf-8", "replace"))
+    return m.group(1) if m else None
+
+
+def dsn_report(data):
+    """An RFC 3464 report parsed with python's email package: (message,
+    per-message fields, [per-recipient fields]) with lower-case keys;
+    AssertionError if data is not multipart/report with a
+    message/delivery-status part."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    if msg.get_content_type() != "multipart/report":
+        raise AssertionError("not multipart/report but %s:\n%s"
+                             % (msg.get_content_type(), data[:600]))
+    if msg.get_param("report-type") != "delivery-status":
+        raise AssertionError("report-type %r" % msg.get_param("report-type"))
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            blocks = part.get_payload()
+            if not isinstance(blocks, list) or len(blocks) < 2:
+                raise AssertionError("message/delivery-status with %r" % blocks)
+            fields = [{k.lower(): v for k, v in b.items()} for b in blocks]
+            return msg, fields[0], fields[1:]
+    raise AssertionError("no message/delivery-status part:\n%s" % data[:600])
 
 
 def lf(data):

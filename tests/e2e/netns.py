@@ -16,7 +16,7 @@ namespace the tests run in, so no address of the machine can clash.
 Namespace names start with "ternt<pid>x": left-overs of an earlier run
 that died (its pid gone) are removed by the next make().
 
-LoopNet: the fallback where namespaces are missing (SPEC allows loopback):
+LoopNet (also with TERN_E2E_NETNS=no): the fallback where namespaces are missing (SPEC allows loopback):
 host K is 127.0.0.K+1 (the whole of 127/8 is loopback on Linux), no IPv6
 address of its own, argv run as is.  Every program on every host then
 shares one port space per address, which is enough: each host has its
@@ -59,6 +59,8 @@ def _ip(*args, check=True):
 def available():
     """(True, "") when network namespaces can be made here, else
     (False, reason).  Tried once per run."""
+    if os.environ.get("TERN_E2E_NETNS") == "no":
+        return (False, "TERN_E2E_NETNS=no")
     if _avail:
         return _avail[0]
     res = (True, "")
@@ -93,8 +95,12 @@ def _reap_stale():
 
 
 def make(force_loopback=False):
-    """A Net when namespaces work, else a LoopNet (its .reason says why)."""
+    """A Net when namespaces work, else a LoopNet (its .reason says why).
+    TERN_E2E_NETNS=no in the environment asks for loopback (to test the
+    fallback as root)."""
     ok, why = available()
+    if os.environ.get("TERN_E2E_NETNS") == "no":
+        ok, why = False, "TERN_E2E_NETNS=no"
     if ok and not force_loopback:
         return Net()
     n = LoopNet()
