@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,10 +30,16 @@ sd_backoff(unsigned attempts)
 	unsigned long max = (unsigned long)sched.max_backoff;
 	unsigned i;
 
-	/* queue_min_backoff * factor^(attempts-1), capped at the maximum */
+	/* queue_min_backoff * factor^(attempts-1), capped at the maximum,
+	 * plus up to a tenth more so that messages deferred together do
+	 * not all come back in the same second */
 	for (i = 1; i < attempts && d < max; i++)
 		d = d > max / sched.factor ? max : d * sched.factor;
-	return (time_t)(d < max ? d : max);
+	if (d > max)
+		d = max;
+	if (d >= 10)
+		d += (unsigned long)random() % (d / 10 + 1);
+	return (time_t)d;
 }
 
 void
@@ -78,13 +85,19 @@ sd_unsendable(struct msg *m, size_t i)
 	    r->attempts);
 }
 
-/* Send the next due recipient of m: 1 sent, 0 none left, -1 blocked. */
+/*
+ * Send the next due recipient of m: 1 sent, 0 none left, -1 blocked
+ * (local_concurrency reached, or a socket is full: m stays first on the
+ * ready list).  A remote recipient goes with the other due recipients of
+ * its domain as one job (relay.c), or waits for a slot.
+ */
 static int
 sd_next(struct msg *m)
 {
 	struct load *ld = m->ld;
 	char pkt[DLV_PKT_MAX];
 	size_t len;
+	int r2;
 
 	if (m->flags & (M_HELD | M_DELETE | M_BOUNCE))
 		return 0;
@@ -92,9 +105,21 @@ sd_next(struct msg *m)
 		size_t i = ld->cursor;
 		struct qrcpt *r = &ld->env.rcpt[i];
 
-		if (r->st != RS_PENDING || !(ld->rf[i] & RF_LOCAL) ||
-		    (ld->rf[i] & RF_INFLIGHT) || (r->next > sched.now && !ld->flush))
+		if (r->st != RS_PENDING || (ld->rf[i] & (RF_INFLIGHT |
+		    RF_BLOCKED)) || (r->next > sched.now && !ld->flush))
 			continue;
+		if (!(ld->rf[i] & RF_LOCAL)) {
+			if ((r2 = sy_send(m, i)) < 0)
+				return -1;
+			if (r2 == 0)
+				continue;
+			ld->cursor++;
+			return 1;
+		}
+		if (sched.inflight >= sched.conc) {
+			sched.local_blocked = 1;
+			return -1;
+		}
 		if (!dlv_req_format(pkt, &len, m->id, i, ld->env.body_off,
 		    ld->env.sender, r->addr)) {
 			sd_unsendable(m, i);
@@ -126,7 +151,8 @@ sd_dispatch(void)
 	struct msg *m;
 	int r;
 
-	while (!sched.stopping && !sched.sock_blocked && sched.inflight < sched.conc) {
+	while (!sched.stopping && !sched.sock_blocked && !sched.rsock_blocked &&
+	    !sched.local_blocked) {
 		if ((m = sched.ready) == NULL) {
 			m = heap_top();
 			/* the bound on loads guards against a message that is
@@ -147,15 +173,21 @@ sd_dispatch(void)
 				sq_settle(m);
 		}
 	}
+	/* slots left by messages woken that had nothing to send */
+	sy_wake_all();
 }
 
-/* A temporary failure: retry later, or fail once the message expired. */
-static void
+/* A temporary failure: retry later, or fail once the message expired
+ * (queue_lifetime; bounce_lifetime for mail with the null sender).
+ * 1 it failed for good, 0 it will be retried. */
+static int
 sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
 {
 	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
+	time_t life = m->ld->env.sender[0] == '\0' ? sched.bounce_lifetime :
+	    sched.lifetime;
 
-	if (sched.now - m->arrival >= sched.lifetime) {
+	if (sched.now - m->arrival >= life) {
 		/* RFC 3463 4.4.7: delivery time expired */
 		struct buf b = BUF_INIT;
 
@@ -170,60 +202,114 @@ sd_temporary(struct msg *m, struct qrcpt *r, const char *text)
 		log_info("%s failed to=<%s> attempts=%u status=5.4.7 "
 		    "reason=\"expired: %s\"", m->id, sq_safe(s, r->addr),
 		    r->attempts, sq_safe(t, text));
-		return;
+		return 1;
 	}
 	r->st = RS_PENDING;
 	r->next = sched.now + sd_backoff(r->attempts);
 	snprintf(r->text, sizeof r->text, "%s", text);
-	log_info("%s deferred to=<%s> attempts=%u next=%lld reason=\"%s\"",
-	    m->id, sq_safe(s, r->addr), r->attempts, (long long)r->next,
-	    sq_safe(t, text));
+	return 0;
+}
+
+/* The log line of a local result (the words tern(7) lists). */
+static void
+sd_log_local(struct msg *m, struct qrcpt *r, char code, int expired)
+{
+	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
+
+	if (code == 'K')
+		log_info("%s delivered to=<%s> attempts=%u delay=%llds "
+		    "status=sent (%s)", m->id, sq_safe(s, r->addr),
+		    r->attempts, (long long)(sched.now - m->arrival),
+		    sq_safe(t, r->text));
+	else if (code == 'D')
+		log_info("%s failed to=<%s> attempts=%u reason=\"%s\"", m->id,
+		    sq_safe(s, r->addr), r->attempts, sq_safe(t, r->text));
+	else if (!expired)
+		log_info("%s deferred to=<%s> attempts=%u next=%lld "
+		    "reason=\"%s\"", m->id, sq_safe(s, r->addr), r->attempts,
+		    (long long)r->next, sq_safe(t, r->text));
+}
+
+/* The log line of a remote result: one per recipient with the relay,
+ * the TLS version and the reply (SPEC 6). */
+static void
+sd_log_remote(struct msg *m, struct qrcpt *r, char code, int expired,
+    const char *tls)
+{
+	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX], rl[LOG_SAFE_MAX];
+	char nx[32] = "";
+
+	if (code != 'K' && code != 'D' && !expired)
+		snprintf(nx, sizeof nx, " next=%lld", (long long)r->next);
+	log_info("%s remote to=<%s> relay=%s delay=%llds attempts=%u tls=%s "
+	    "status=%s%s (%s)", m->id, sq_safe(s, r->addr),
+	    r->relay[0] ? sq_safe(rl, r->relay) : "none",
+	    (long long)(sched.now - m->arrival), r->attempts,
+	    tls && tls[0] ? tls : "none", code == 'K' ? "sent" :
+	    code == 'D' || expired ? "bounced" : "deferred", nx,
+	    sq_safe(t, r->text));
+}
+
+void
+sd_outcome(struct msg *m, size_t idx, char code, const char *text,
+    const char *relay, const char *tls, int dsn)
+{
+	struct load *ld = m->ld;
+	struct qrcpt *r = &ld->env.rcpt[idx];
+	int remote = !(ld->rf[idx] & RF_LOCAL), expired = 0;
+
+	ld->rf[idx] &= (unsigned char)~RF_INFLIGHT;
+	m->inflight--;
+	r->attempts++;
+	r->last = sched.now;
+	r->next = 0;
+	if (remote)
+		str_copy(r->relay, relay ? relay : "", sizeof r->relay);
+	switch (code) {
+	case 'K':
+		r->st = RS_DONE;
+		snprintf(r->text, sizeof r->text, "%s", text);
+		if (remote)
+			r->flags |= dsn ? QR_NEXTHOP_DSN : QR_RELAYED;
+		break;
+	case 'D':
+		r->st = RS_FAILED;
+		snprintf(r->text, sizeof r->text, "%s", text);
+		break;
+	default:
+		code = 'Z';
+		expired = sd_temporary(m, r, text);
+		break;
+	}
+	if (qstate_hist_add(&ld->env, idx, sched.now, code, remote ? relay :
+	    NULL, text) < 0)
+		log_fatal("out of memory");
+	if (remote)
+		sd_log_remote(m, r, code, expired, tls);
+	else
+		sd_log_local(m, r, code, expired);
+	ld->dirty++;
+	if (m->inflight == 0 && !ld->ready)
+		sq_settle(m);
+	else if (ld->dirty >= SCHED_PERSIST_EVERY)
+		(void)sq_persist(m);
 }
 
 static void
 sd_result(const struct dlv_reply *rep)
 {
 	struct msg *m = sq_find(rep->qid);
-	struct qrcpt *r;
-	char s[LOG_SAFE_MAX], t[LOG_SAFE_MAX];
 
 	if (m == NULL || m->ld == NULL || rep->idx >= m->ld->env.nrcpt ||
-	    !(m->ld->rf[rep->idx] & RF_INFLIGHT)) {
+	    !(m->ld->rf[rep->idx] & RF_INFLIGHT) ||
+	    !(m->ld->rf[rep->idx] & RF_LOCAL)) {
 		log_warn("%s unexpected result for recipient %lu ignored",
 		    rep->qid, rep->idx);
 		return;
 	}
-	m->ld->rf[rep->idx] &= (unsigned char)~RF_INFLIGHT;
-	m->inflight--;
 	sched.inflight--;
-	r = &m->ld->env.rcpt[rep->idx];
-	r->attempts++;
-	r->last = sched.now;
-	r->next = 0;
-	switch (rep->code) {
-	case 'K':
-		r->st = RS_DONE;
-		snprintf(r->text, sizeof r->text, "%s", rep->text);
-		log_info("%s delivered to=<%s> attempts=%u delay=%llds "
-		    "status=sent (%s)", m->id, sq_safe(s, r->addr),
-		    r->attempts, (long long)(sched.now - m->arrival),
-		    sq_safe(t, rep->text));
-		break;
-	case 'D':
-		r->st = RS_FAILED;
-		snprintf(r->text, sizeof r->text, "%s", rep->text);
-		log_info("%s failed to=<%s> attempts=%u reason=\"%s\"", m->id,
-		    sq_safe(s, r->addr), r->attempts, sq_safe(t, rep->text));
-		break;
-	default:
-		sd_temporary(m, r, rep->text);
-		break;
-	}
-	m->ld->dirty++;
-	if (m->inflight == 0 && !m->ld->ready)
-		sq_settle(m);
-	else if (m->ld->dirty >= SCHED_PERSIST_EVERY)
-		(void)sq_persist(m);
+	sched.local_blocked = 0;
+	sd_outcome(m, rep->idx, rep->code, rep->text, NULL, NULL, 0);
 }
 
 /*

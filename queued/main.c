@@ -1,12 +1,14 @@
 /*
  * tern-queued: the queue scheduler.
  *
- * Started by tern-start with the tern-deliverd socket on fd 3.  Drops to
+ * Started by tern-start with the tern-deliverd socket on fd 3 and the
+ * tern-remote socket on fd 4.  Drops to
  * queue_user with no capabilities, recovers the queue (scan.c), then
  * blocks in one poll(2) on: the self-pipe of its signal handlers, the
  * trigger FIFO (tern-enqueue and tern-queue write a byte there; 'F'
  * asks for a flush of every message), the
- * tern-deliverd socket, and a timeout for the next due retry.  Nothing is
+ * tern-deliverd and tern-remote sockets, and a timeout for the next due
+ * retry.  Nothing is
  * polled for: a new message is picked up as soon as its byte arrives.
  *
  * Signals (doc/CONVENTIONS.md rule 13: handlers only write to the self-pipe):
@@ -30,6 +32,7 @@
 #include "daemon/startup.h"
 #include "queue/dlv.h"
 #include "queue/enq.h"
+#include "queue/rmt.h"
 #include "queued.h"
 
 #define STOP_GRACE 10        /* seconds to wait for results at SIGTERM */
@@ -45,6 +48,9 @@ setup_config(void)
 	static char enqueue[FS_PATH_MAX];
 
 	sched.conc = cfg_num(local_concurrency);
+	sched.rconc = cfg_num(remote_concurrency);
+	sched.dconc = cfg_num(destination_concurrency);
+	sched.rmax = cfg_num(remote_max_recipients);
 	sched.min_backoff = (time_t)cfg_num(queue_min_backoff);
 	sched.max_backoff = (time_t)cfg_num(queue_max_backoff);
 	sched.factor = cfg_num(queue_backoff_factor);
@@ -60,9 +66,12 @@ setup_config(void)
 static void
 setup_fds(void)
 {
-	sched.sock = DLV_FD;   /* startup_begin made sure it is open */
-	if (fd_cloexec(sched.sock) < 0 || fd_nonblock(sched.sock) < 0)
-		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
+	sched.sock = DLV_FD;   /* startup_begin made sure both are open */
+	sched.rsock = RMT_FD_QUEUED;
+	if (fd_cloexec(sched.sock) < 0 || fd_nonblock(sched.sock) < 0 ||
+	    fd_cloexec(sched.rsock) < 0 || fd_nonblock(sched.rsock) < 0)
+		log_fatal("fd %d or %d: %s", DLV_FD, RMT_FD_QUEUED,
+		    strerror(errno));
 	if (chdir(cfg_str(spool_dir)) < 0)
 		log_fatal("cannot enter %s: %s", cfg_str(spool_dir),
 		    strerror(errno));
@@ -112,8 +121,8 @@ next_timeout(time_t stop_at, time_t house_at)
 
 	if (sched.stopping)
 		until = stop_at;
-	else if (m != NULL && sched.inflight < sched.conc && !sched.sock_blocked &&
-	    m->due < until)
+	else if (m != NULL && !sched.local_blocked && !sched.sock_blocked &&
+	    !sched.rsock_blocked && m->due < until)
 		until = m->due;
 	if (until <= sched.now)
 		return 0;
@@ -147,7 +156,7 @@ on_signals(time_t *stop_at)
 static void
 loop(void)
 {
-	struct pollfd p[4];
+	struct pollfd p[5];
 	time_t stop_at = 0, house_at = sched.now + HOUSEKEEPING;
 	int r;
 
@@ -156,7 +165,8 @@ loop(void)
 		refresh_config(0);
 		if (!sched.stopping)
 			sd_dispatch();
-		if (sched.stopping && (sched.inflight == 0 || sched.now >= stop_at))
+		if (sched.stopping && ((sched.inflight == 0 &&
+		    sched.rinflight == 0) || sched.now >= stop_at))
 			return;
 		p[0].fd = sig_fd();
 		p[0].events = POLLIN;
@@ -166,7 +176,9 @@ loop(void)
 		p[2].events = (short)(POLLIN | (sched.sock_blocked ? POLLOUT : 0));
 		p[3].fd = cfg_watch_fd();   /* -1: poll skips it */
 		p[3].events = POLLIN;
-		if (poll(p, 4, next_timeout(stop_at, house_at)) < 0) {
+		p[4].fd = sched.rsock;
+		p[4].events = (short)(POLLIN | (sched.rsock_blocked ? POLLOUT : 0));
+		if (poll(p, 5, next_timeout(stop_at, house_at)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
@@ -194,6 +206,18 @@ loop(void)
 			log_fatal("tern-deliverd is gone: %s", r == 0 ?
 			    "end of file" : strerror(saved));
 		}
+		if (p[4].revents & POLLOUT)
+			sched.rsock_blocked = 0;
+		if ((p[4].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    (r = sy_replies()) <= 0) {
+			int saved = errno;
+
+			if (sched.stopping)
+				return;
+			sq_persist_all();
+			log_fatal("tern-remote is gone: %s", r == 0 ?
+			    "end of file" : strerror(saved));
+		}
 		if (sched.now >= house_at) {
 			sq_housekeeping();
 			house_at = sched.now + HOUSEKEEPING;
@@ -205,7 +229,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct startup st = {
-		.name = "tern-queued", .keep_fd = DLV_FD,
+		.name = "tern-queued", .keep_fd = RMT_FD_QUEUED,
 		.user_key = "queue_user",
 		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
 	};
@@ -215,6 +239,7 @@ main(int argc, char **argv)
 	setup_config();
 	setup_fds();
 	sched.now = time(NULL);
+	srandom((unsigned)sched.now ^ (unsigned)getpid());  /* backoff jitter */
 	sq_recover();
 	if (sq_scan_todo())
 		sr_flush_all();

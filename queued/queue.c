@@ -108,6 +108,7 @@ sq_forget(struct msg *m)
 	if (m->ld != NULL)
 		log_panic("%s: forgetting a loaded message", m->id);
 	heap_del(m);
+	sy_unwait(m);
 	while (*pp && *pp != m)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -209,9 +210,9 @@ heap_all_due(time_t now)
 			sched.heap[i]->due = now;
 }
 
-/* After a configuration change: every waiting message that has remote
- * recipients and nothing scheduled goes back into the heap, due now, so
- * that sq_load sorts its recipients again (a domain may be local now). */
+/* After a configuration change: every message that has remote
+ * recipients and nothing in flight is due now, so that sq_load sorts its
+ * recipients again (a domain may be local now). */
 void
 sq_recheck_local(void)
 {
@@ -220,7 +221,7 @@ sq_recheck_local(void)
 
 	for (i = 0; i < sched.tabsz; i++)
 		for (m = sched.tab[i]; m; m = m->hnext)
-			if ((m->flags & M_REMOTE) && m->hpos == HPOS_NONE &&
+			if ((m->flags & M_REMOTE) && m->wq == NULL &&
 			    m->ld == NULL && m->inflight == 0 &&
 			    !(m->flags & M_HELD)) {
 				m->flags &= ~M_REMOTE;
@@ -356,6 +357,7 @@ sq_load(struct msg *m)
 
 	if (m->ld != NULL)
 		return 1;
+	sy_unwait(m);   /* looked at now: off any wait list */
 	if ((ld = calloc(1, sizeof *ld)) == NULL)
 		log_fatal("out of memory");
 	sq_path(p, "mess", m->id, "");
@@ -409,6 +411,7 @@ sq_unload(struct msg *m)
 	close(ld->fd);
 	qenv_free(&ld->env);
 	free(ld->rf);
+	free(ld->rj);   /* no job is in flight when a message is unloaded */
 	free(ld);
 	m->ld = NULL;
 }
@@ -474,8 +477,9 @@ sq_settle_bounce(struct msg *m)
 }
 
 /*
- * The earliest next attempt of m's local pending recipients (now when
- * flushed), or -1 when none is local; logs remote recipients once.
+ * The earliest next attempt of m's pending recipients (now when
+ * flushed), or -1 when none is pending; recipients waiting for a remote
+ * slot (RF_BLOCKED) are left to their wait list.
  */
 static time_t
 sq_due(struct msg *m)
@@ -483,24 +487,20 @@ sq_due(struct msg *m)
 	struct qenv *e = &m->ld->env;
 	time_t due = -1;
 	size_t i;
-	char s[LOG_SAFE_MAX];
 
+	m->flags &= (unsigned char)~M_REMOTE;
 	for (i = 0; i < e->nrcpt; i++) {
 		struct qrcpt *r = &e->rcpt[i];
 
 		if (r->st != RS_PENDING)
 			continue;
-		if (!(m->ld->rf[i] & RF_LOCAL)) {
-			if (!(m->flags & M_REMOTE))
-				log_info("%s remote to=<%s> relay=none "
-				    "status=queued (remote delivery not built "
-				    "yet)", m->id, sq_safe(s, r->addr));
+		if (!(m->ld->rf[i] & RF_LOCAL))
+			m->flags |= M_REMOTE;
+		if (m->ld->rf[i] & RF_BLOCKED)
 			continue;
-		}
 		if (due < 0 || r->next < due)
 			due = r->next;
 	}
-	m->flags |= M_REMOTE;
 	if (due >= 0 && (m->flags & M_FLUSH))
 		due = sched.now;
 	return due;
@@ -556,5 +556,8 @@ sq_settle(struct msg *m)
 		heap_del(m);
 	else
 		heap_set(m, due);
+	/* after the heap: a wait list may put it there due now */
+	if (!(m->flags & M_HELD))
+		(void)sy_park(m);
 	sq_unload(m);  /* a pending M_FLUSH stays for the next load */
 }

@@ -12,7 +12,10 @@
  *   main.c     start-up, signals, the poll loop, the trigger FIFO
  *   queue.c    message table, heap, load/settle, todo/
  *   scan.c     crash recovery at start-up (sq_recover), scans of todo/
- *   deliver.c  requests to tern-deliverd, results, backoff
+ *   deliver.c  the dispatch loop, requests to tern-deliverd, results,
+ *              backoff
+ *   relay.c    jobs to tern-remote: destinations, their concurrency and
+ *              wait lists, results
  *   bounce.c   DSNs for failed recipients, double bounces
  *   req.c      tern-queue requests: hold, release, delete, bounce, flush
  */
@@ -30,11 +33,12 @@
 #define M_FLUSH     0x02  /* attempt every pending recipient now */
 #define M_DELETE    0x04  /* delete when no attempt is in flight */
 #define M_BOUNCE    0x08  /* fail all pending recipients, then bounce */
-#define M_REMOTE    0x10  /* the "remote not built" line was logged */
+#define M_REMOTE    0x10  /* has remote recipients (for a config change) */
 
 /* per-recipient flags of a loaded message */
 #define RF_LOCAL    0x01  /* domain is a local domain */
-#define RF_INFLIGHT 0x02  /* a request is at tern-deliverd */
+#define RF_INFLIGHT 0x02  /* a request is at tern-deliverd or tern-remote */
+#define RF_BLOCKED  0x04  /* due, but its destination is at its limit */
 
 #define HPOS_NONE ((size_t)-1)
 #define SCHED_RETRY_LOAD 60    /* seconds before a failed load is retried */
@@ -42,10 +46,40 @@
 /* DESIGN.md: age of stale tmp/ and uncommitted mess/ files */
 #define SCHED_TMP_MAX_AGE (36 * 3600)
 
+struct msg;
+struct rjob;
+
+/* Messages waiting for a remote slot: of a destination, or any (the
+ * remote_concurrency limit).  woken counts messages taken off the list
+ * and put in the heap that have not been looked at yet, so that no more
+ * are woken than slots are free. */
+struct waitq {
+	struct msg *head, *tail;
+	unsigned woken;
+};
+
+/* A destination (a recipient domain, lower case) with jobs in flight or
+ * messages waiting. */
+struct dest {
+	char *name;
+	unsigned inflight;       /* jobs at tern-remote */
+	struct waitq wq;
+	struct dest *next;       /* hash chain */
+};
+
+/* A job at tern-remote: results left, and where it counts. */
+struct rjob {
+	struct dest *d;
+	unsigned left;
+};
+
 struct load {
 	struct qenv env;
 	int fd;                  /* mess/ID, read-only */
 	unsigned char *rf;       /* RF_* per recipient */
+	struct rjob **rj;        /* per recipient: its job at tern-remote */
+	struct dest *blocked;    /* a due recipient waits for this one */
+	int gblocked;            /* one waits for remote_concurrency */
 	size_t cursor;           /* next recipient to consider */
 	unsigned dirty;          /* results not yet in state/ID */
 	int flush;               /* M_FLUSH was set when loaded */
@@ -63,6 +97,9 @@ struct msg {
 	size_t hpos;             /* index in the heap or HPOS_NONE */
 	struct msg *hnext;       /* hash chain */
 	struct load *ld;         /* non-NULL while loaded */
+	struct waitq *wq;        /* the wait list it is on, or NULL */
+	struct waitq *woken;     /* the wait list that woke it */
+	struct msg *wnext, *wprev;
 };
 
 struct sched {
@@ -71,6 +108,16 @@ struct sched {
 	int sock_blocked;        /* a send would block: wait for POLLOUT */
 	unsigned long conc;      /* local_concurrency */
 	unsigned long inflight;  /* requests out, all messages */
+	int local_blocked;       /* local_concurrency reached: wait for one */
+	int rsock;               /* to tern-remote (RMT_FD_QUEUED) */
+	int rsock_blocked;
+	unsigned long rconc;     /* remote_concurrency */
+	unsigned long dconc;     /* destination_concurrency */
+	unsigned long rmax;      /* remote_max_recipients */
+	unsigned long rinflight; /* jobs out */
+	struct waitq gwait;      /* waiting for remote_concurrency */
+	struct dest **dtab;      /* destinations by name */
+	size_t dtabsz, ndest;
 	time_t min_backoff, max_backoff, lifetime;
 	time_t bounce_lifetime;  /* lifetime of mail with the null sender */
 	time_t delay_warning;    /* delay_warning_time, 0 off */
@@ -117,6 +164,25 @@ void sd_dispatch(void);
 void sd_ready_add(struct msg *m);
 int sd_replies(void);
 time_t sd_backoff(unsigned attempts);
+
+/* relay.c */
+/* Send a job for recipient i of m (loaded) and the other due recipients
+ * of its domain: 1 sent, 0 it must wait (RF_BLOCKED set, the message
+ * will be on a wait list when it settles), -1 the socket is full. */
+int sy_send(struct msg *m, size_t i);
+/* Read every result from tern-remote: 1 ok, 0 it is gone, -1 error. */
+int sy_replies(void);
+/* At settle: put m on the wait list it is blocked on (or in the heap
+ * when a slot is free meanwhile).  1 it waits, 0 it was not blocked. */
+int sy_park(struct msg *m);
+/* m leaves memory or gets loaded: off its wait list. */
+void sy_unwait(struct msg *m);
+/* Wake waiting messages while slots are free. */
+void sy_wake_all(void);
+
+/* deliver.c, the common part of a result */
+void sd_outcome(struct msg *m, size_t idx, char code, const char *text,
+    const char *relay, const char *tls, int dsn);
 
 /* bounce.c: the DSNs of a loaded message (RFC 3461, 3464).  Each
  * returns 1 done (or nothing to do), 0 try again later (the notice could

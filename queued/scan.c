@@ -7,12 +7,16 @@
  * to corrupt/.  After that mess/ is never read as a directory again: new
  * messages are announced by todo/ID markers, and tern-queue's requests
  * arrive as todo/ID.ACTION files (hold, release, delete, bounce, flush),
- * todo/ID for a message already known (flush) and todo/ALL.flush; all
- * are read on each wake-up.
+ * todo/ID for a message already known (flush) and todo/ALL.flush (from
+ * an older tern-queue), and as ctl/ files (tern-queue now: root,
+ * queue_user and the members of queue_admin_group; see ctl_scan); all are
+ * read on each wake-up.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,9 @@
 
 #include "util/log.h"
 #include "util/str.h"
+#include "daemon/cfg.h"
 #include "queue/qid.h"
+#include "queue/spool.h"
 #include "queued.h"
 
 #define NAME_SIZE 64
@@ -186,6 +192,283 @@ scan_do_requests(char (*req)[NAME_SIZE], size_t nreq, int all_flush)
 		scan_unlink("todo", "ALL.flush");
 }
 
+/* ---- ctl/: requests of tern-queue ---- */
+
+#define CTL_FILES_MAX 1000       /* request files per wake-up */
+#define CTL_TMP_MAX_AGE 3600     /* a ".name" older than that is debris */
+#define CTL_CACHE_SIZE 16        /* uids whose membership is remembered */
+#define CTL_CACHE_TTL 60         /* seconds: group edits count after that */
+#define CTL_GROUPS_MAX 65536     /* supplementary groups looked at */
+
+struct ctl_cache {
+	uid_t uid;
+	gid_t gid;               /* the admin gid it was checked against */
+	int ok;
+	time_t at;               /* 0: empty slot */
+};
+
+/*
+ * The admin group's gid, looked up at each scan that finds a request (a
+ * group made or renamed later counts without a restart); when it does not
+ * exist, queue_user's group (ours), as tern-start does, said once.
+ */
+static gid_t
+ctl_admin_gid(void)
+{
+	static int warned;
+	gid_t gid = getgid();
+	int r = spool_admin_gid(cfg_str(queue_admin_group), getgid(), &gid);
+
+	if (r < 0)
+		log_err("queue_admin_group %s: %s", cfg_str(queue_admin_group),
+		    strerror(errno));
+	else if (r == 0 && !warned++)
+		log_warn("queue_admin_group %s does not exist: requests are "
+		    "taken from root, queue_user and group %lu only",
+		    cfg_str(queue_admin_group), (unsigned long)gid);
+	else if (r > 0)
+		warned = 0;
+	return gid;
+}
+
+/* 1 if uid's primary or supplementary groups hold gid. */
+static int
+ctl_member(uid_t uid, gid_t gid)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t *groups = NULL, *ng;
+	int n = 64, i, ok = 0;
+
+	if (pw == NULL)
+		return 0;
+	if (pw->pw_gid == gid)
+		return 1;
+	for (;;) {
+		int want = n;
+
+		if ((ng = realloc(groups, (size_t)n * sizeof *groups)) == NULL)
+			break;
+		groups = ng;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0) {
+			for (i = 0; i < n && !ok; i++)
+				ok = groups[i] == gid;
+			break;
+		}
+		/* too small: n is now the number needed */
+		if (n <= want)
+			n = want * 2;
+		if (n > CTL_GROUPS_MAX)
+			break;
+	}
+	free(groups);
+	return ok;
+}
+
+/* May the owner of a request file make requests?  Root, queue_user (us)
+ * and members of the admin group; membership is remembered a minute. */
+static int
+ctl_allowed(uid_t uid, gid_t gid)
+{
+	static struct ctl_cache cache[CTL_CACHE_SIZE];
+	static size_t next;
+	size_t i;
+	int ok;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	for (i = 0; i < CTL_CACHE_SIZE; i++)
+		if (cache[i].at && cache[i].uid == uid && cache[i].gid == gid &&
+		    sched.now - cache[i].at < CTL_CACHE_TTL)
+			return cache[i].ok;
+	ok = ctl_member(uid, gid);
+	cache[next].uid = uid;
+	cache[next].gid = gid;
+	cache[next].ok = ok;
+	cache[next].at = sched.now;
+	next = (next + 1) % CTL_CACHE_SIZE;
+	return ok;
+}
+
+/* The lines of one request file, each handed to sr_request. */
+static void
+ctl_lines(const char *name, uid_t uid, const char *text, size_t len)
+{
+	struct spool_req rq;
+	const char *why;
+	size_t pos = 0, n, lines = 0;
+	char s[LOG_SAFE_MAX];
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+
+		if (nl == NULL) {
+			log_warn("ctl/%s: incomplete last line ignored", name);
+			return;
+		}
+		n = (size_t)(nl - (text + pos));
+		if (++lines > SPOOL_CTL_LINES_MAX) {
+			log_warn("ctl/%s: more than %d lines: the rest ignored",
+			    name, SPOOL_CTL_LINES_MAX);
+			return;
+		}
+		if (!str_printable(text + pos, n))
+			why = "control character";
+		else if (spool_req_parse(text + pos, n, &rq, &why) > 0)
+			why = NULL;
+		if (why != NULL) {
+			log_warn("ctl/%s line %zu: %s: \"%s\" ignored", name,
+			    lines, why, log_safe(s, sizeof s, text + pos, n));
+		} else {
+			log_info("request uid=%lu %s %s", (unsigned long)uid,
+			    spool_act_name(rq.act), rq.target == ST_ID ? rq.id :
+			    rq.target == ST_ALL ? "ALL" : rq.target ==
+			    ST_DEFERRED ? "DEFERRED" : rq.domain);
+			if (rq.target == ST_DOMAIN) {
+				char at[SPOOL_DOMAIN_MAX + 2];
+
+				at[0] = '@';
+				str_copy(at + 1, rq.domain, sizeof at - 1);
+				sr_request(at, spool_act_name(rq.act));
+			} else
+				sr_request(rq.target == ST_ID ? rq.id :
+				    rq.target == ST_ALL ? "ALL" : "DEFERRED",
+				    spool_act_name(rq.act));
+		}
+		pos += n + 1;
+	}
+}
+
+/* Read, check and carry out ctl/name, then remove it. */
+static void
+ctl_file(int dfd, const char *name, gid_t gid)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_err("ctl/%s: %s: removed", name, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		log_err("ctl/%s: %s: removed", name, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > SPOOL_CTL_SIZE_MAX) {
+		log_warn("ctl/%s: %s: refused", name, S_ISREG(st.st_mode) ?
+		    "too large" : "not a regular file");
+		goto out;
+	}
+	if (!ctl_allowed(st.st_uid, gid)) {
+		log_warn("ctl/%s: from uid %lu, who is neither root, queue_user "
+		    "nor in queue_admin_group (gid %lu): refused", name,
+		    (unsigned long)st.st_uid, (unsigned long)gid);
+		goto out;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		log_err("ctl/%s: out of memory: removed", name);
+		goto out;
+	}
+	while (len <= (size_t)st.st_size) {
+		r = read(fd, text + len, (size_t)st.st_size + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			log_err("ctl/%s: %s: removed", name, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > (size_t)st.st_size) {
+		log_warn("ctl/%s: grew while read: refused", name);
+		goto out;
+	}
+	ctl_lines(name, st.st_uid, text, len);
+out:
+	free(text);
+	if (fd >= 0)
+		close(fd);
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		log_err("unlink ctl/%s: %s", name, strerror(errno));
+}
+
+static int
+ctl_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * ctl/: the request files of tern-queue, oldest first (their names sort
+ * by time).  A file is taken only when its owner is root, queue_user or
+ * a member of queue_admin_group: the directory (1730) lets only those
+ * create files, and the check keeps a file left by a former member, or a
+ * directory someone loosened, from counting.  Files being written (".")
+ * are left alone unless they are old debris.
+ */
+static void
+ctl_scan(void)
+{
+	static char (*names)[SPOOL_CTL_NAME_LEN + 1];
+	static int said;
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, i;
+	char s[LOG_SAFE_MAX];
+	DIR *d = opendir(SPOOL_CTL);
+	gid_t gid;
+
+	if (d == NULL) {
+		/* a spool from before ctl/: tern-start makes it */
+		if (!said++)
+			log_err("cannot read %s/: %s", SPOOL_CTL,
+			    strerror(errno));
+		return;
+	}
+	said = 0;
+	if (names == NULL && (names = calloc(CTL_FILES_MAX,
+	    sizeof *names)) == NULL)
+		log_fatal("out of memory");
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (name[0] == '.') {
+			if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW)
+			    == 0 && sched.now - st.st_mtime > CTL_TMP_MAX_AGE &&
+			    unlinkat(dirfd(d), name, 0) < 0)
+				log_err("unlink ctl/%s: %s", sq_safe(s, name),
+				    strerror(errno));
+		} else if (!spool_ctl_name(name)) {
+			log_warn("ctl/%s: not a request file name, removed",
+			    sq_safe(s, name));
+			if (unlinkat(dirfd(d), name, 0) < 0 && errno != ENOENT)
+				log_err("unlink ctl/%s: %s", sq_safe(s, name),
+				    strerror(errno));
+		} else if (n < CTL_FILES_MAX) {
+			str_copy(names[n++], name, sizeof names[0]);
+		}
+	}
+	if (n > 0) {
+		qsort(names, n, sizeof names[0], ctl_cmp);
+		gid = ctl_admin_gid();
+		for (i = 0; i < n; i++)
+			ctl_file(dirfd(d), names[i], gid);
+	}
+	closedir(d);
+	/* more than one pass takes: wake ourselves up again */
+	if (n == CTL_FILES_MAX && write(sched.fifo, "", 1) < 0)
+		log_warn("cannot write to the trigger: %s", strerror(errno));
+}
+
 /*
  * todo/: markers of new messages first (so a request for a message that
  * was just queued finds it), then tern-queue's requests.  Returns 1 when
@@ -229,6 +512,7 @@ sq_scan_todo(void)
 	}
 	closedir(d);
 	scan_do_requests(req, nreq, all_flush);
+	ctl_scan();
 	/* more requests than one pass takes: wake ourselves up again */
 	if (nreq == REQ_MAX && write(sched.fifo, "", 1) < 0)
 		log_warn("cannot write to the trigger: %s", strerror(errno));

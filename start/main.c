@@ -2,24 +2,27 @@
  * tern-start: the supervisor of the queue side.
  *
  *   tern-start [-C DIR] [-f]      set up the spool, run and watch
- *                                 tern-queued and tern-deliverd
+ *                                 tern-queued, tern-deliverd and
+ *                                 tern-remote
  *   tern-start [-C DIR] stop      SIGTERM the running tern-start, wait
  *   tern-start [-C DIR] reload    check tern.conf, then SIGHUP the
  *                                 running tern-start
  *   tern-start --version
  *
  * It creates what the queue needs (spool_dir and its subdirectories, the
- * trigger FIFO), makes the SOCK_SEQPACKET socketpair the two children
- * talk over (fd 3 in both) and execs them; each child drops its own
- * privileges (lib/daemon/priv.c).  It stays in the foreground, for systemd,
- * supervise/runit and the quickstart, which backgrounds it.  If either
- * child dies, the other is stopped too and both are started again (they
- * share the socket and the requests in flight), at most once a second,
- * backing off to RESTART_MAX seconds while they keep dying young.
- * SIGTERM/SIGINT stop both and exit 0.  SIGHUP is the one way to apply
+ * trigger FIFO), makes the SOCK_SEQPACKET socketpairs the children talk
+ * over (tern-queued has tern-deliverd's on fd 3 and tern-remote's on fd
+ * 4; each of those has its end on fd 3) and execs them; each child drops
+ * its own privileges (lib/daemon/priv.c).  It stays in the foreground,
+ * for systemd, supervise/runit and the quickstart, which backgrounds it.
+ * If any child dies, the others are stopped too and all are started
+ * again (they share the sockets and the requests in flight), at most
+ * once a second, backing off to RESTART_MAX seconds while they keep
+ * dying young.
+ * SIGTERM/SIGINT stop all and exit 0.  SIGHUP is the one way to apply
  * a changed tern.conf to the queue side: tern-start reads and checks it
  * (the same cfg_load every program uses) and, only if it is good,
- * restarts both children so they read it too; a bad file is logged with
+ * restarts the children so they read it too; a bad file is logged with
  * file:line and the children keep running on the old one.  Signals
  * arrive through a self-pipe and everything happens in one poll loop
  * (doc/CONVENTIONS.md rule 13).
@@ -51,11 +54,12 @@
 #include "queue/spool.h"
 #include "net/tls.h"
 
-#define CHILD_FD 3         /* the socket in each child (lib/queue/dlv.h) */
+#define CHILD_FD 3         /* the first socket of each child (lib/queue/dlv.h) */
+#define NKIDS 3
 #define KILL_GRACE 15000   /* ms from SIGTERM to SIGKILL */
 #define RESTART_MIN 1000   /* ms between starts, at least */
 #define RESTART_MAX 30000  /* ms, while children keep dying young */
-#define YOUNG 10000        /* ms: a pair that ran less died young */
+#define YOUNG 10000        /* ms: children that ran less died young */
 #define STOP_WAIT 30       /* seconds "tern-start stop" waits */
 
 struct kid {
@@ -63,9 +67,12 @@ struct kid {
 	pid_t pid;
 };
 
-static struct kid kids[2] = { { "tern-deliverd", 0 }, { "tern-queued", 0 } };
+/* tern-queued last: it is the one signalled first at a stop */
+enum { K_DELIVERD, K_REMOTE, K_QUEUED };
+static struct kid kids[NKIDS] = { { "tern-deliverd", 0 },
+	{ "tern-remote", 0 }, { "tern-queued", 0 } };
 static char pidfile[FS_PATH_MAX];
-/* CHLD: restart the pair; HUP: restart on request; TERM/INT: stop */
+/* CHLD: restart the children; HUP: restart on request; TERM/INT: stop */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
 static void check_tls(void);
@@ -145,27 +152,74 @@ make_maildir_base(void)
 	make_dir(md, 0750, uid, gid);
 }
 
+/*
+ * The group of the directories the queue admin group reads (spool.h):
+ * queue_admin_group, or queue_user's own group when that group does not
+ * exist (a fresh box; said in the log).  Not root: nothing is chowned.
+ */
+static gid_t
+admin_gid(gid_t queue_gid)
+{
+	gid_t g = queue_gid;
+	int r;
+
+	if (!priv_is_root())
+		return queue_gid;
+	r = spool_admin_gid(cfg_str(queue_admin_group), queue_gid, &g);
+	if (r < 0)
+		log_fatal("queue_admin_group %s: %s",
+		    cfg_str(queue_admin_group), strerror(errno));
+	if (r == 0)
+		log_warn("queue_admin_group %s does not exist: the spool gets "
+		    "the group of queue_user %s (gid %lu) instead",
+		    cfg_str(queue_admin_group), cfg_str(queue_user),
+		    (unsigned long)queue_gid);
+	return g;
+}
+
+/* An existing directory of the admin group: group and the mode's bits
+ * (a spool made before the admin group or ctl/ existed). */
+static void
+fix_admin_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (!priv_is_root() || stat(path, &st) < 0)
+		return;
+	if ((st.st_uid != uid || st.st_gid != gid) && chown(path, uid, gid) < 0)
+		log_fatal("chown %s: %s", path, strerror(errno));
+	if ((st.st_mode & mode) != mode &&
+	    chmod(path, (st.st_mode & 07777) | mode) < 0)
+		log_fatal("chmod %s: %s", path, strerror(errno));
+}
+
 static void
 make_spool(void)
 {
 	const char *spool = cfg_str(spool_dir);
 	char p[FS_PATH_MAX];
 	uid_t uid = 0;
-	gid_t gid = 0;
+	gid_t gid = 0, agid;
 	struct stat st;
 	size_t i;
 
 	if (priv_is_root() && priv_user(cfg_str(queue_user), &uid, &gid) <= 0)
 		log_fatal("queue_user %s does not exist (see tern.conf)",
 		    cfg_str(queue_user));
+	agid = admin_gid(gid);
 	make_parent(spool);
-	make_dir(spool, SPOOL_MODE, uid, gid);
-	/* the layout of lib/queue/spool.h (mess/ set-group-id, so that the
-	 * queue admin group can list what tern-enqueue writes there) */
+	make_dir(spool, SPOOL_MODE, uid, agid);
+	fix_admin_dir(spool, SPOOL_MODE, uid, agid);
+	/* the layout of lib/queue/spool.h (mess/ and state/ set-group-id,
+	 * so that the queue admin group can read what is written there) */
 	for (i = 0; spool_dirs[i].name != NULL; i++) {
+		gid_t g = spool_dirs[i].admin ? agid : gid;
+
 		if (fs_join(p, sizeof p, spool, spool_dirs[i].name) < 0)
 			log_fatal("%s: %s", spool, strerror(errno));
-		make_dir(p, spool_dirs[i].mode, uid, gid);
+		make_dir(p, spool_dirs[i].mode, uid, g);
+		if (spool_dirs[i].admin)
+			fix_admin_dir(p, spool_dirs[i].mode, uid, g);
 	}
 	make_maildir_base();
 	if (fs_join(p, sizeof p, spool, SPOOL_TRIGGER) < 0)
@@ -323,9 +377,10 @@ do_reload(void)
 	return 0;
 }
 
-/* fork + exec program_dir/NAME -C DIR with sock as fd 3 */
+/* fork + exec program_dir/NAME -C DIR with sock as fd 3 and sock2 (if
+ * not -1) as fd 4 */
 static pid_t
-spawn(const char *name, int sock)
+spawn(const char *name, int sock, int sock2)
 {
 	char path[FS_PATH_MAX];
 	char *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
@@ -343,60 +398,95 @@ spawn(const char *name, int sock)
 	sig_reset();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* sock2 first out of the way of fd 3 and 4 */
+	if (sock2 >= 0 && sock2 <= CHILD_FD + 1) {
+		int t = fcntl(sock2, F_DUPFD_CLOEXEC, CHILD_FD + 2);
+
+		if (t < 0)
+			_exit(111);
+		sock2 = t;
+	}
 	if (sock == CHILD_FD ? fcntl(sock, F_SETFD, 0) < 0 :
 	    dup2(sock, CHILD_FD) < 0)
+		_exit(111);
+	if (sock2 >= 0 && dup2(sock2, CHILD_FD + 1) < 0)
 		_exit(111);
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || (null != 0 && dup2(null, 0) < 0))
 		_exit(111);
 	if (null != 0)
 		close(null);
-	fd_close_from(CHILD_FD + 1);
+	fd_close_from(sock2 >= 0 ? CHILD_FD + 2 : CHILD_FD + 1);
 	execv(path, argv);
 	log_err("cannot run %s: %s", path, strerror(errno));
 	_exit(111);
 }
 
 static int
-start_pair(void)
+start_all(void)
 {
-	int sv[2];
+	int dv[2], rv[2], i, ok;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, dv) < 0) {
 		log_err("socketpair: %s", strerror(errno));
 		return -1;
 	}
-	kids[0].pid = spawn(kids[0].name, sv[0]);
-	if (kids[0].pid > 0)
-		kids[1].pid = spawn(kids[1].name, sv[1]);
-	close(sv[0]);
-	close(sv[1]);
-	if (kids[0].pid <= 0 || kids[1].pid <= 0) {
-		kids[0].pid = kids[0].pid < 0 ? 0 : kids[0].pid;
-		kids[1].pid = kids[1].pid < 0 ? 0 : kids[1].pid;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) < 0) {
+		log_err("socketpair: %s", strerror(errno));
+		close(dv[0]);
+		close(dv[1]);
 		return -1;
 	}
-	log_info("started tern-deliverd pid=%ld tern-queued pid=%ld",
-	    (long)kids[0].pid, (long)kids[1].pid);
+	kids[K_DELIVERD].pid = spawn(kids[K_DELIVERD].name, dv[0], -1);
+	if (kids[K_DELIVERD].pid > 0)
+		kids[K_REMOTE].pid = spawn(kids[K_REMOTE].name, rv[0], -1);
+	if (kids[K_DELIVERD].pid > 0 && kids[K_REMOTE].pid > 0)
+		kids[K_QUEUED].pid = spawn(kids[K_QUEUED].name, dv[1], rv[1]);
+	close(dv[0]);
+	close(dv[1]);
+	close(rv[0]);
+	close(rv[1]);
+	for (ok = 1, i = 0; i < NKIDS; i++)
+		if (kids[i].pid <= 0) {
+			kids[i].pid = 0;
+			ok = 0;
+		}
+	if (!ok)
+		return -1;
+	log_info("started tern-deliverd pid=%ld tern-remote pid=%ld "
+	    "tern-queued pid=%ld", (long)kids[K_DELIVERD].pid,
+	    (long)kids[K_REMOTE].pid, (long)kids[K_QUEUED].pid);
 	return 1;
 }
 
+static int
+kids_alive(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < NKIDS; i++)
+		n += kids[i].pid > 0;
+	return n;
+}
+
 /*
- * SIGTERM goes to tern-queued first and to tern-deliverd only once
- * tern-queued is gone: tern-queued waits for the results in flight, which
- * tern-deliverd must still be there to send.  SIGKILL goes to both.
+ * SIGTERM goes to tern-queued first and to tern-deliverd and
+ * tern-remote only once tern-queued is gone: tern-queued waits for the
+ * results in flight, which they must still be there to send.  SIGKILL
+ * goes to all.
  */
 static void
 signal_kids(int sig)
 {
-	if (sig == SIGTERM && kids[1].pid > 0) {
-		(void)kill(kids[1].pid, sig);
+	int i;
+
+	if (sig == SIGTERM && kids[K_QUEUED].pid > 0) {
+		(void)kill(kids[K_QUEUED].pid, sig);
 		return;
 	}
-	if (kids[1].pid > 0)
-		(void)kill(kids[1].pid, sig);
-	if (kids[0].pid > 0)
-		(void)kill(kids[0].pid, sig);
+	for (i = NKIDS - 1; i >= 0; i--)
+		if (kids[i].pid > 0)
+			(void)kill(kids[i].pid, sig);
 }
 
 /* Reap; 1 if a child exited. */
@@ -407,7 +497,7 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < NKIDS; i++) {
 			if (kids[i].pid != pid)
 				continue;
 			kids[i].pid = 0;
@@ -443,7 +533,7 @@ sup_restart(struct sup *s, long long now, const char *why)
 	s->restart_at = s->started + s->backoff;
 	if (s->restart_at < now)
 		s->restart_at = now;
-	log_warn("%s: restarting both in %lld ms", why, s->restart_at - now);
+	log_warn("%s: restarting all in %lld ms", why, s->restart_at - now);
 	signal_kids(SIGTERM);
 }
 
@@ -519,7 +609,7 @@ sup_signals(struct sup *s, long long now)
 			if (!reload_config())
 				continue;
 			log_info("reload: tern.conf read");
-			/* restarting already: the new pair reads it anyway */
+			/* restarting already: the new ones read it anyway */
 			if (s->mode != RUN)
 				continue;
 			s->started = 0;  /* no backoff for this one */
@@ -557,17 +647,17 @@ supervise(void)
 	int alive;
 
 	s.started = now_ms();
-	if (start_pair() < 0)
+	if (start_all() < 0)
 		sup_restart(&s, s.started, "start failed");
 	for (;;) {
 		now = now_ms();
-		alive = (kids[0].pid > 0) + (kids[1].pid > 0);
+		alive = kids_alive();
 		if (s.mode == STOP && alive == 0)
 			return;
 		if (s.mode == RESTART && alive == 0 && now >= s.restart_at) {
 			s.started = now;
 			s.mode = RUN;
-			if (start_pair() < 0)
+			if (start_all() < 0)
 				sup_restart(&s, now, "start failed");
 			continue;
 		}

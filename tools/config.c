@@ -171,9 +171,52 @@ check_dir(const char *what, const char *path, mode_t max, const char *key)
 	return 1;
 }
 
+/*
+ * As root: the group a spool directory of the admin group must have
+ * (spool.h): queue_admin_group, or queue_user's group when that group
+ * does not exist (tern-start falls back to it; said once here too).
+ */
+static int
+admin_group(gid_t *gid_r)
+{
+	static int said;
+	uid_t uid;
+	gid_t qgid;
+	int r;
+
+	if (!priv_is_root() || priv_user(cfg_str(queue_user), &uid, &qgid) <= 0)
+		return 0;
+	r = spool_admin_gid(cfg_str(queue_admin_group), qgid, gid_r);
+	if (r < 0) {
+		problem("queue_admin_group %s: %s", cfg_str(queue_admin_group),
+		    strerror(errno));
+		return 0;
+	}
+	if (r == 0 && !said++)
+		printf("note: queue_admin_group %s does not exist: the spool "
+		    "uses the group of queue_user %s; only root can use "
+		    "tern-queue's request commands besides queue_user\n",
+		    cfg_str(queue_admin_group), cfg_str(queue_user));
+	return 1;
+}
+
+/* The group of an admin directory (what tern-start sets at start). */
+static void
+check_group(const char *what, const char *path)
+{
+	struct stat st;
+	gid_t gid;
+
+	if (!admin_group(&gid) || stat(path, &st) < 0 || st.st_gid == gid)
+		return;
+	problem("%s %s: group %lu, should be %lu (queue_admin_group; "
+	    "tern-start sets it)", what, path, (unsigned long)st.st_gid,
+	    (unsigned long)gid);
+}
+
 /* spool_dir and what tern-start makes in it (lib/queue/spool.h):
- * the subdirectories with their modes, owned by queue_user, and the
- * trigger FIFO. */
+ * the subdirectories with their modes, owned by queue_user, the group of
+ * the ones the admin group reads, and the trigger FIFO. */
 static void
 check_spool(void)
 {
@@ -184,13 +227,15 @@ check_spool(void)
 
 	if (!check_dir("spool_dir", spool, 0755, "queue_user"))
 		return;
+	check_group("spool_dir", spool);
 	for (i = 0; spool_dirs[i].name != NULL; i++) {
 		if (fs_join(p, sizeof p, spool, spool_dirs[i].name) < 0) {
 			problem("spool_dir %s: name too long", spool);
 			return;
 		}
-		check_dir("spool directory", p, spool_dirs[i].mode,
-		    "queue_user");
+		if (check_dir("spool directory", p, spool_dirs[i].mode,
+		    "queue_user") && spool_dirs[i].admin)
+			check_group("spool directory", p);
 	}
 	if (fs_join(p, sizeof p, spool, SPOOL_TRIGGER) < 0)
 		return;

@@ -2,16 +2,20 @@
  * tern-queue: look at the queue and ask tern-queued to act on it.
  *
  * list, show and stats only read mess/, state/ and corrupt/ (a member of
- * the queue's group can run them; nothing is written, nothing locked).
- * flush, hold, release, delete and bounce never touch a message: they
- * leave a request in todo/ and wake tern-queued through the trigger FIFO,
- * because tern-queued is the one writer of state/ and mess/ removal
- * (doc/DESIGN.md "The queue"):
- *   flush ID     todo/ID          attempt ID's deferred recipients now
- *   flush        todo/ALL.flush   and a byte "F": every message now
- *   hold ID      todo/ID.hold     and release, delete, bounce likewise
- * The request commands take several ids, or ALL (every message in
- * mess/); ids are accepted in either case.  --json may stand anywhere.
+ * queue_admin_group can run them: those directories and their files have
+ * that group; nothing is written, nothing locked).  flush, hold, release,
+ * delete and bounce never touch a message: they leave one request file in
+ * ctl/ (spool.h: lines "ACTION TARGET", written under a "." name and
+ * linked into place, so tern-queued never reads half a file) and wake
+ * tern-queued with a byte on the trigger FIFO; tern-queued checks who
+ * owns the file (root, queue_user or a member of queue_admin_group), acts
+ * and removes it, because it is the one writer of state/ and of mess/
+ * removal (doc/DESIGN.md "Requests to tern-queued").  ctl/ is 1730, so
+ * members may drop requests there without being able to read or remove
+ * anyone else's.
+ *   flush [ID... | ALL | -d DOMAIN]   hold|release ID... | ALL | -all
+ *   delete ID... | ALL | -all-deferred   bounce ID... | ALL
+ * ids are accepted in either case.  --json may stand anywhere.
  * Exit: 0 done, 1 no such message (for any of the ids), 100 usage,
  * 111 error.
  */
@@ -31,11 +35,14 @@
 #include "util/fsutil.h"
 #include "util/str.h"
 #include "util/log.h"
+#include "mail/addr.h"
 #include "mail/hdr.h"
+#include "mail/smtpparse.h"
 #include "daemon/cfg.h"
 #include "daemon/startup.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
+#include "queue/spool.h"
 
 #define STATE_MAX (8 * 1024 * 1024)  /* > QFILE_RCPT_MAX full lines */
 #define SHOW_HEADER_MAX 65536        /* header bytes shown by "show" */
@@ -70,7 +77,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	die(100, "usage: tern-queue [-C DIR] [--json] list | show ID | stats"
-	    " | flush [ID... | ALL] | hold|release|delete|bounce ID... | ALL;"
+	    " | flush [ID... | ALL | -d DOMAIN] | hold|release ID... | ALL |"
+	    " -all | delete ID... | ALL | -all-deferred | bounce ID... | ALL;"
 	    " tern-queue --version");
 }
 
@@ -238,10 +246,30 @@ ids_in(const char *dir, size_t *n)
 
 /* ---- list and show ---- */
 
+/* DSN NOTIFY as written in the envelope ("" when not given). */
+static const char *
+notify_text(unsigned f, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s%s%s%s", f & SMTP_NOTIFY_NEVER ? "NEVER" : "",
+	    f & SMTP_NOTIFY_SUCCESS ? "SUCCESS," : "",
+	    f & SMTP_NOTIFY_FAILURE ? "FAILURE," : "",
+	    f & SMTP_NOTIFY_DELAY ? "DELAY," : "");
+	if (out[0] && out[strlen(out) - 1] == ',')
+		out[strlen(out) - 1] = '\0';
+	return out;
+}
+
+static const char *
+code_name(char code)
+{
+	return code == 'K' ? "delivered" : code == 'Z' ? "deferred" :
+	    code == 'D' ? "failed" : "unknown";
+}
+
 static void
 rcpt_text(const struct qrcpt *r, int all)
 {
-	char a[1100], t[1700], w[32];
+	char a[1100], t[1700], w[32], n[40];
 
 	printf("    %-9s <%s>", state_name(r), safe(r->addr, a, sizeof a));
 	if (r->attempts)
@@ -250,20 +278,44 @@ rcpt_text(const struct qrcpt *r, int all)
 		printf(" next=%s", when(r->next, w, sizeof w));
 	if (all && r->last)
 		printf(" last=%s", when(r->last, w, sizeof w));
+	if (r->relay[0])
+		printf(" relay=%s", safe(r->relay, t, sizeof t));
+	if (all && r->notify)
+		printf(" notify=%s", notify_text(r->notify, n, sizeof n));
+	if (all && r->orcpt)
+		printf(" orcpt=%s", safe(r->orcpt, t, sizeof t));
 	putchar('\n');
 	if (r->text[0])
 		printf("              %s\n", safe(r->text, t, sizeof t));
 }
 
+/* null or the string */
 static void
-rcpt_json(const struct qrcpt *r)
+jstr_or_null(const char *s)
 {
-	printf("{\"address\":");
+	if (s == NULL)
+		printf("null");
+	else
+		jstr(s);
+}
+
+static void
+rcpt_json(const struct qrcpt *r, size_t idx)
+{
+	char n[40];
+
+	printf("{\"index\":%zu,\"address\":", idx);
 	jstr(r->addr);
-	printf(",\"state\":\"%s\",\"attempts\":%u,\"next\":%lld,\"last\":%lld,"
-	    "\"result\":", state_name(r), r->attempts, (long long)r->next,
-	    (long long)r->last);
+	printf(",\"state\":\"%s\",\"attempts\":%u,\"next\":%lld,"
+	    "\"last\":%lld,\"result\":", state_name(r), r->attempts,
+	    (long long)r->next, (long long)r->last);
 	jstr(r->text);
+	printf(",\"relay\":");
+	jstr_or_null(r->relay[0] ? r->relay : NULL);
+	printf(",\"notify\":");
+	jstr_or_null(r->notify ? notify_text(r->notify, n, sizeof n) : NULL);
+	printf(",\"orcpt\":");
+	jstr_or_null(r->orcpt);
 	putchar('}');
 }
 
@@ -290,9 +342,14 @@ msg_json(const struct msg *m, int all)
 	printf(",\"sender\":");
 	jstr(e->sender);
 	printf(",\"client_ip\":");
-	e->client_ip ? jstr(e->client_ip) : (void)printf("null");
+	jstr_or_null(e->client_ip);
 	printf(",\"helo\":");
-	e->helo ? jstr(e->helo) : (void)printf("null");
+	jstr_or_null(e->helo);
+	printf(",\"envid\":");
+	jstr_or_null(e->envid);
+	printf(",\"ret\":%s,\"smtputf8\":%s,\"body_8bitmime\":%s",
+	    e->ret == 'F' ? "\"FULL\"" : e->ret == 'H' ? "\"HDRS\"" : "null",
+	    e->smtputf8 ? "true" : "false", e->body8 ? "true" : "false");
 	printf(",\"held\":%s,\"recipients\":[", e->held ? "true" : "false");
 	for (i = 0; i < e->nrcpt; i++) {
 		if (!all && e->rcpt[i].st == RS_DONE)
@@ -300,9 +357,53 @@ msg_json(const struct msg *m, int all)
 		if (!first)
 			putchar(',');
 		first = 0;
-		rcpt_json(&e->rcpt[i]);
+		rcpt_json(&e->rcpt[i], i);
 	}
 	putchar(']');
+}
+
+/* show's history of attempts (state file a lines), oldest first. */
+static void
+hist_json(const struct qenv *e)
+{
+	size_t i;
+
+	printf(",\"history\":[");
+	for (i = 0; i < e->nhist; i++) {
+		const struct qhist *h = &e->hist[i];
+
+		printf("%s{\"time\":%lld,\"index\":%lu,\"address\":",
+		    i ? "," : "", (long long)h->t, h->idx);
+		jstr_or_null(h->idx < e->nrcpt ? e->rcpt[h->idx].addr : NULL);
+		printf(",\"result\":\"%s\",\"relay\":", code_name(h->code));
+		jstr_or_null(h->relay[0] ? h->relay : NULL);
+		printf(",\"text\":");
+		jstr(h->text);
+		putchar('}');
+	}
+	putchar(']');
+}
+
+static void
+hist_text(const struct qenv *e)
+{
+	char a[1100], t[1700], r[700], w[32];
+	size_t i;
+
+	if (e->nhist == 0) {
+		printf("history: none\n");
+		return;
+	}
+	printf("history:\n");
+	for (i = 0; i < e->nhist; i++) {
+		const struct qhist *h = &e->hist[i];
+
+		printf("    %s %-9s <%s>%s%s\n              %s\n",
+		    when(h->t, w, sizeof w), code_name(h->code),
+		    h->idx < e->nrcpt ? safe(e->rcpt[h->idx].addr, a, sizeof a)
+		    : "?", h->relay[0] ? " relay=" : "", h->relay[0] ?
+		    safe(h->relay, r, sizeof r) : "", safe(h->text, t, sizeof t));
+	}
 }
 
 static void
@@ -430,6 +531,7 @@ cmd_show(const char *id)
 	if (json) {
 		msg_json(&m, 1);
 		if (!m.err[0]) {
+			hist_json(&m.e);
 			printf(",\"headers\":[");
 			headers(&m, header_json, &first);
 			putchar(']');
@@ -447,9 +549,17 @@ cmd_show(const char *id)
 			printf("client: %s helo=%s\n", m.e.client_ip ?
 			    safe(m.e.client_ip, s, sizeof s) : "-", m.e.helo ?
 			    safe(m.e.helo, h, sizeof h) : "-");
+		if (m.e.envid || m.e.ret)
+			printf("dsn: envid=%s ret=%s\n", m.e.envid ?
+			    safe(m.e.envid, s, sizeof s) : "-", m.e.ret == 'F' ?
+			    "FULL" : m.e.ret == 'H' ? "HDRS" : "-");
+		if (m.e.smtputf8 || m.e.body8)
+			printf("flags:%s%s\n", m.e.smtputf8 ? " SMTPUTF8" : "",
+			    m.e.body8 ? " BODY=8BITMIME" : "");
 		printf("held: %s\nrecipients:\n", m.e.held ? "yes" : "no");
 		for (i = 0; i < m.e.nrcpt; i++)
 			rcpt_text(&m.e.rcpt[i], 1);
+		hist_text(&m.e);
 		headers(&m, header_text, &first);
 	}
 	qenv_free(&m.e);
@@ -458,85 +568,188 @@ cmd_show(const char *id)
 
 /* ---- stats ---- */
 
-/* Entries of dir that are not hidden (corrupt/ may hold any name). */
-static size_t
-count_in(const char *dir)
+/* Messages in corrupt/ (a message's state file there, ID.state, is not
+ * counted again).  -1 when it cannot be read (errno set). */
+static long
+count_corrupt(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir("corrupt");
 	struct dirent *de;
-	size_t n = 0;
+	long n = 0;
+	size_t len;
 
-	if (d == NULL && errno == EACCES) {
-		/* a member of the queue's group: corrupt/ is 0700 */
-		fprintf(stderr, "tern-queue: %s/: %s: not counted\n", dir,
-		    strerror(errno));
-		return 0;
-	}
 	if (d == NULL)
-		return 0;   /* an older spool without corrupt/ */
-	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.';
+		return errno == ENOENT ? 0 : -1;  /* ENOENT: an older spool */
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (len > 6 &&
+		    strcmp(de->d_name + len - 6, ".state") == 0))
+			continue;
+		n++;
+	}
 	closedir(d);
 	return n;
+}
+
+struct dom {
+	char *name;
+	char st;        /* 'p' pending, 'd' deferred, 'f' failed */
+};
+
+static int
+cmp_dom(const void *a, const void *b)
+{
+	return strcmp(((const struct dom *)a)->name,
+	    ((const struct dom *)b)->name);
+}
+
+struct stats {
+	size_t msgs, held, corrupt, pend, defer, failed, done;
+	unsigned long long size;
+	struct dom *dom;
+	size_t ndom, domcap;
+	char oldest[QID_SIZE];
+	time_t first;
+};
+
+static void
+stats_rcpt(struct stats *t, const struct qrcpt *r)
+{
+	char st;
+
+	if (r->st == RS_DONE) {
+		t->done++;
+		return;
+	}
+	if (r->st == RS_FAILED || r->st == RS_BOUNCED)
+		t->failed++, st = 'f';
+	else if (r->attempts)
+		t->defer++, st = 'd';
+	else
+		t->pend++, st = 'p';
+	if (t->ndom == t->domcap && (t->dom = realloc(t->dom,
+	    (t->domcap = t->domcap * 2 + 64) * sizeof *t->dom)) == NULL)
+		die(111, "out of memory");
+	if ((t->dom[t->ndom].name = strdup(addr_domain(r->addr))) == NULL)
+		die(111, "out of memory");
+	str_lower(t->dom[t->ndom].name, strlen(t->dom[t->ndom].name));
+	t->dom[t->ndom++].st = st;
+}
+
+/* The per-domain counts, one callback per domain (sorted). */
+static void
+stats_domains(struct stats *t, void (*fn)(const char *, size_t[3], int))
+{
+	size_t i = 0, j, c[3];
+
+	if (t->ndom)
+		qsort(t->dom, t->ndom, sizeof *t->dom, cmp_dom);
+	while (i < t->ndom) {
+		c[0] = c[1] = c[2] = 0;
+		for (j = i; j < t->ndom && strcmp(t->dom[j].name,
+		    t->dom[i].name) == 0; j++)
+			c[t->dom[j].st == 'p' ? 0 : t->dom[j].st == 'd' ? 1 : 2]++;
+		fn(t->dom[i].name, c, i == 0);
+		i = j;
+	}
+	for (i = 0; i < t->ndom; i++)
+		free(t->dom[i].name);
+	free(t->dom);
+}
+
+static void
+dom_json(const char *d, size_t c[3], int first)
+{
+	if (!first)
+		putchar(',');
+	printf("{\"domain\":");
+	jstr(d);
+	printf(",\"pending\":%zu,\"deferred\":%zu,\"failed\":%zu}", c[0],
+	    c[1], c[2]);
+}
+
+static void
+dom_text(const char *d, size_t c[3], int first)
+{
+	char s[1100];
+
+	if (first)
+		printf("domains:\n");
+	printf("    %s pending=%zu deferred=%zu failed=%zu\n",
+	    d[0] ? safe(d, s, sizeof s) : "(none)", c[0], c[1], c[2]);
 }
 
 static int
 cmd_stats(void)
 {
-	size_t n, i, j, msgs = 0, held = 0, corrupt = count_in("corrupt");
-	size_t pend = 0, defer = 0, failed = 0, done = 0;
-	char **ids = ids_in("mess", &n), oldest[QID_SIZE] = "";
-	time_t first = 0, now = time(NULL);
+	struct stats t;
+	size_t n, i, j;
+	char **ids = ids_in("mess", &n);
+	long cor = count_corrupt();
+	int cor_errno = errno;
+	time_t now = time(NULL);
 	struct msg m;
 
+	memset(&t, 0, sizeof t);
 	for (i = 0; i < n; i++) {
 		memset(&m, 0, sizeof m);
 		if (load(ids[i], &m) == 0)
 			goto next;
-		msgs++;
+		t.msgs++;
 		if (m.err[0]) {
-			corrupt++;
+			t.corrupt++;
 			goto next;
 		}
-		held += m.e.held != 0;
-		if (oldest[0] == '\0' || m.e.arrival < first)
-			first = m.e.arrival, memcpy(oldest, m.id, QID_SIZE);
-		for (j = 0; j < m.e.nrcpt; j++) {
-			const struct qrcpt *r = &m.e.rcpt[j];
-
-			if (r->st == RS_DONE)
-				done++;
-			else if (r->st == RS_FAILED || r->st == RS_BOUNCED)
-				failed++;
-			else if (r->attempts)
-				defer++;
-			else
-				pend++;
-		}
+		t.size += m.size;
+		t.held += m.e.held != 0;
+		if (t.oldest[0] == '\0' || m.e.arrival < t.first)
+			t.first = m.e.arrival, memcpy(t.oldest, m.id, QID_SIZE);
+		for (j = 0; j < m.e.nrcpt; j++)
+			stats_rcpt(&t, &m.e.rcpt[j]);
 next:
 		qenv_free(&m.e);
 		free(ids[i]);
 	}
 	free(ids);
+	if (cor > 0)
+		t.corrupt += (size_t)cor;
+	if (cor < 0)
+		fprintf(stderr, "tern-queue: corrupt/: %s: those files are not "
+		    "counted\n", strerror(cor_errno));
 	if (json) {
-		printf("{\"messages\":%zu,\"held\":%zu,\"corrupt\":%zu,"
-		    "\"recipients\":{\"pending\":%zu,\"deferred\":%zu,"
-		    "\"failed\":%zu,\"delivered\":%zu},\"oldest\":", msgs,
-		    held, corrupt, pend, defer, failed, done);
-		if (oldest[0])
+		printf("{\"messages\":%zu,\"held\":%zu,\"corrupt\":", t.msgs,
+		    t.held);
+		if (cor < 0)
+			printf("null,\"corrupt_in_mess\":%zu", t.corrupt);
+		else
+			printf("%zu", t.corrupt);
+		printf(",\"size\":%llu,\"recipients\":{\"pending\":%zu,"
+		    "\"deferred\":%zu,\"failed\":%zu,\"delivered\":%zu},"
+		    "\"domains\":[", t.size, t.pend, t.defer, t.failed, t.done);
+		stats_domains(&t, dom_json);
+		printf("],\"unreadable\":[%s],\"oldest\":", cor < 0 ?
+		    "\"corrupt/\"" : "");
+		if (t.oldest[0])
 			printf("{\"id\":\"%s\",\"arrival\":%lld,\"age\":%lld}}\n",
-			    oldest, (long long)first, (long long)(now - first));
+			    t.oldest, (long long)t.first,
+			    (long long)(now - t.first));
 		else
 			printf("null}\n");
 		return 0;
 	}
-	printf("messages: %zu\nheld: %zu\ncorrupt: %zu\n"
-	    "recipients pending: %zu\nrecipients deferred: %zu\n"
-	    "recipients failed: %zu\nrecipients delivered: %zu\n", msgs, held,
-	    corrupt, pend, defer, failed, done);
-	if (oldest[0])
-		printf("oldest: %s age=%llds\n", oldest,
-		    (long long)(now - first));
+	printf("messages: %zu\nheld: %zu\n", t.msgs, t.held);
+	if (cor < 0)
+		printf("corrupt: unknown (corrupt/: %s; %zu in mess/)\n",
+		    strerror(cor_errno), t.corrupt);
+	else
+		printf("corrupt: %zu\n", t.corrupt);
+	printf("size: %llu\nrecipients pending: %zu\nrecipients deferred: %zu\n"
+	    "recipients failed: %zu\nrecipients delivered: %zu\n", t.size,
+	    t.pend, t.defer, t.failed, t.done);
+	if (t.oldest[0])
+		printf("oldest: %s age=%llds\n", t.oldest,
+		    (long long)(now - t.first));
+	stats_domains(&t, dom_text);
 	return 0;
 }
 
@@ -558,77 +771,149 @@ wake(char byte)
 	return 1;
 }
 
-/* todo/ID (flush) or todo/ID.WHAT for a message in the queue (a valid
- * id, upper case).  0 done, 1 not in the queue (said on stderr). */
-static int
-request(const char *id, const char *what)
+static void
+write_all(int fd, const char *s, size_t n, const char *path)
 {
-	char path[64];
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			die(111, "%s: %s", path, strerror(errno));
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * The lines in b as one request file: ctl/.NAME written, given mode
+ * SPOOL_CTL_FILE_MODE (tern-queued reads it whatever our group), then
+ * linked to ctl/NAME (a name that exists already is never replaced, not
+ * even our own) and the "." name removed; then one wake-up byte.
+ */
+static void
+submit(const struct buf *b)
+{
+	char tmp[64], name[64];
+	struct timespec ts;
+	unsigned try;
 	int fd;
 
-	snprintf(path, sizeof path, "mess/%s", id);
-	if (access(path, F_OK) < 0) {
-		if (errno != ENOENT)
-			die(111, "%s: %s", id, strerror(errno));
-		fflush(stdout);
-		fprintf(stderr, "tern-queue: %s: not in the queue\n", id);
-		return 1;
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		die(111, "clock_gettime: %s", strerror(errno));
+	for (try = 0;; try++) {
+		snprintf(name, sizeof name, "%s/%012lld.%09ld.%010ld", SPOOL_CTL,
+		    (long long)ts.tv_sec, (long)ts.tv_nsec, (long)getpid());
+		snprintf(tmp, sizeof tmp, "%s/.%012lld.%09ld.%010ld", SPOOL_CTL,
+		    (long long)ts.tv_sec, (long)ts.tv_nsec, (long)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, SPOOL_CTL_FILE_MODE);
+		if (fd >= 0)
+			break;
+		if (errno != EEXIST || try > 100)
+			die(111, "%s: %s%s", tmp, strerror(errno), errno ==
+			    EACCES ? " (requests need root, queue_user or "
+			    "membership in queue_admin_group)" : errno == ENOENT ?
+			    " (a spool from before ctl/: restart tern-start)" : "");
+		ts.tv_nsec = (ts.tv_nsec + 1) % 1000000000L;
 	}
-	snprintf(path, sizeof path, "todo/%s%s%s", id, what ? "." : "",
-	    what ? what : "");
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || close(fd) < 0)
-		die(111, "%s: %s", path, strerror(errno));
-	printf("%s: %s requested\n", id, what ? what : "flush");
+	if (fchmod(fd, SPOOL_CTL_FILE_MODE) < 0)
+		die(111, "%s: %s", tmp, strerror(errno));
+	write_all(fd, b->s, b->len, tmp);
+	if (close(fd) < 0)
+		die(111, "%s: %s", tmp, strerror(errno));
+	for (try = 0; link(tmp, name) < 0; try++) {
+		if (errno != EEXIST || try > 100) {
+			int saved = errno;
+
+			(void)unlink(tmp);
+			die(111, "%s: %s", name, strerror(saved));
+		}
+		ts.tv_nsec = (ts.tv_nsec + 1) % 1000000000L;
+		snprintf(name, sizeof name, "%s/%012lld.%09ld.%010ld", SPOOL_CTL,
+		    (long long)ts.tv_sec, (long)ts.tv_nsec, (long)getpid());
+	}
+	if (unlink(tmp) < 0)
+		die(111, "%s: %s", tmp, strerror(errno));
+	if (!wake('N'))
+		fprintf(stderr, "tern-queue: tern-queued is not running; "
+		    "the request waits in %s/\n", SPOOL_CTL);
+}
+
+/* 1 if mess/ID is there; else says so on stderr and 0. */
+static int
+in_queue(const char *id)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "mess/%s", id);
+	if (access(path, F_OK) == 0)
+		return 1;
+	if (errno != ENOENT)
+		die(111, "%s: %s", id, strerror(errno));
+	fflush(stdout);
+	fprintf(stderr, "tern-queue: %s: not in the queue\n", id);
 	return 0;
 }
 
-/* One request for each id (ALL: every message in the queue), then one
- * wake-up.  0 done, 1 some id was not in the queue. */
+/*
+ * One request file for the command: a line per id that is in the queue,
+ * or one line for ALL, DEFERRED or @DOMAIN (tern-queued picks the
+ * messages, so nothing it does not know is named).  0 done, 1 some id
+ * was not in the queue.
+ */
 static int
-requests(char **ids, int n, const char *what)
+requests(char **ids, int n, const char *what, const char *target)
 {
-	char **all = NULL;
-	size_t nall = 0, i, made = 0;
-	int r = 0, k;
+	struct buf b = BUF_INIT;
+	size_t nall, i;
+	char **all;
+	int r = 0, k, made = 0;
 
-	if (n == 1 && strcmp(ids[0], "ALL") == 0) {
+	if (target != NULL) {
+		if (buf_catf(&b, "%s %s\n", what, target) < 0)
+			die(111, "out of memory");
+		/* an empty queue is said, as for the ids below */
 		all = ids_in("mess", &nall);
-		for (i = 0; i < nall; i++) {
-			/* one that left since the listing is no error */
-			made += request(all[i], what) == 0;
+		for (i = 0; i < nall; i++)
 			free(all[i]);
-		}
 		free(all);
-		if (nall == 0)
+		if (nall == 0 && target[0] != '@' && strcmp(what, "flush")) {
 			printf("Mail queue is empty\n");
-	} else
-		for (k = 0; k < n; k++) {
-			int q = request(ids[k], what);
-
-			r |= q;
-			made += q == 0;
+			buf_free(&b);
+			return 0;
 		}
-	if (made && !wake('N'))
-		fprintf(stderr, "tern-queue: tern-queued is not running; "
-		    "the requests wait in todo/\n");
+		submit(&b);
+		if (strcmp(target, "ALL") == 0 && strcmp(what, "flush") == 0)
+			printf("flush requested\n");
+		else if (strcmp(target, "ALL") == 0)
+			printf("%s of all messages requested\n", what);
+		else if (strcmp(target, "DEFERRED") == 0)
+			printf("%s of all deferred messages requested\n", what);
+		else
+			printf("%s of domain %s requested\n", what, target + 1);
+		buf_free(&b);
+		return 0;
+	}
+	if (n > SPOOL_CTL_LINES_MAX)
+		die(100, "at most %d ids at a time", SPOOL_CTL_LINES_MAX);
+	for (k = 0; k < n; k++) {
+		if (!in_queue(ids[k])) {
+			r = 1;
+			continue;
+		}
+		if (buf_catf(&b, "%s %s\n", what, ids[k]) < 0)
+			die(111, "out of memory");
+		made++;
+	}
+	if (made)
+		submit(&b);
+	for (k = 0; made && k < n; k++)
+		if (strstr(b.s, ids[k]) != NULL)
+			printf("%s: %s requested\n", ids[k], what);
+	buf_free(&b);
 	return r;
-}
-
-/* todo/ALL.flush and a byte "F": either alone asks for the flush; the
- * file keeps the request while tern-queued is not running. */
-static int
-flush_all(void)
-{
-	int fd = open("todo/ALL.flush", O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-
-	if (fd < 0 || close(fd) < 0)
-		die(111, "todo/ALL.flush: %s", strerror(errno));
-	if (!wake('F'))
-		fprintf(stderr, "tern-queue: tern-queued is not running; "
-		    "the request waits in todo/\n");
-	printf("flush requested\n");
-	return 0;
 }
 
 /* A queue id from the command line, in either case, made upper case in
@@ -668,30 +953,52 @@ enter_spool(void)
 		snprintf(gname, sizeof gname, "%s", g->gr_name);
 	else
 		snprintf(gname, sizeof gname, "%lu", (unsigned long)st.st_gid);
-	die(111, "%s: %s: reading the queue needs root or membership in "
-	    "group %s (the group of queue_user %s); request commands need "
-	    "root or queue_user", spool, strerror(EACCES), gname,
-	    cfg_str(queue_user));
+	die(111, "%s: %s: tern-queue needs root, queue_user %s or membership "
+	    "in group %s (queue_admin_group %s%s)", spool, strerror(EACCES),
+	    cfg_str(queue_user), gname, cfg_str(queue_admin_group),
+	    getgrnam(cfg_str(queue_admin_group)) ? "" : ", which does not "
+	    "exist: the spool has the group of queue_user");
+}
+
+/* A domain for flush -d: what spool_req_parse takes (checked there too). */
+static const char *
+domain_target(const char *d, char *out, size_t outsz)
+{
+	struct spool_req rq;
+	const char *why;
+	char line[SPOOL_CTL_LINE_MAX + 1];
+
+	if (snprintf(line, sizeof line, "flush @%s", d) >= (int)sizeof line ||
+	    spool_req_parse(line, strlen(line), &rq, &why) <= 0)
+		die(100, "%s: not a domain name", d);
+	snprintf(out, outsz, "@%s", rq.domain);
+	return out;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const char *const req[] = { "hold", "release", "delete",
-	    "bounce", NULL };
+	static const char *const req[] = { "flush", "hold", "release",
+	    "delete", "bounce", NULL };
 	const char *dir = cfg_take_dir(&argc, argv), *cmd = NULL;
-	char err[512], **ids;
-	int i, n = 0, r = -1;
+	const char *target = NULL, *opt = NULL, *domain = NULL;
+	char err[512], dom[SPOOL_DOMAIN_MAX + 2], **ids;
+	int i, n = 0, r = -1, isreq = 0;
 
 	log_init("tern-queue", LOG_TO_STDERR, 0);
 	if (startup_want_version(argc, argv))
 		startup_version("tern-queue");
-	/* the command, its ids, and --json anywhere */
+	/* the command, its ids and options, and --json anywhere */
 	if ((ids = calloc((size_t)argc, sizeof *ids)) == NULL)
 		die(111, "out of memory");
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc && !opt)
+			opt = argv[i], domain = argv[++i];
+		else if ((strcmp(argv[i], "-all") == 0 ||
+		    strcmp(argv[i], "-all-deferred") == 0) && !opt)
+			opt = argv[i];
 		else if (argv[i][0] == '-')
 			usage();
 		else if (cmd == NULL)
@@ -701,28 +1008,38 @@ main(int argc, char **argv)
 	}
 	if (cmd == NULL)
 		usage();
+	for (i = 0; req[i]; i++)
+		isreq |= strcmp(cmd, req[i]) == 0;
+	/* an option belongs to one command and stands alone */
+	if (opt != NULL && (n > 0 || (strcmp(opt, "-d") == 0 ?
+	    strcmp(cmd, "flush") : strcmp(opt, "-all") == 0 ?
+	    strcmp(cmd, "hold") && strcmp(cmd, "release") :
+	    strcmp(cmd, "delete"))))
+		usage();
 	for (i = 0; i < n; i++)
 		check_id(ids[i]);
 	/* ALL only alone, and not for show */
 	for (i = 0; i < n; i++)
-		if (strcmp(ids[i], "ALL") == 0 && (n > 1 ||
-		    strcmp(cmd, "show") == 0))
+		if (strcmp(ids[i], "ALL") == 0 && (n > 1 || !isreq))
 			usage();
+	if (opt != NULL)
+		target = domain ? domain_target(domain, dom, sizeof dom) :
+		    strcmp(opt, "-all") == 0 ? "ALL" : "DEFERRED";
+	else if (n == 1 && strcmp(ids[0], "ALL") == 0)
+		target = "ALL";
+	else if (n == 0 && strcmp(cmd, "flush") == 0)
+		target = "ALL";
 	if (cfg_load(dir, err, sizeof err) < 0)
 		die(111, "%s", err);
 	enter_spool();
-	if (strcmp(cmd, "list") == 0 && n == 0)
+	if (strcmp(cmd, "list") == 0 && n == 0 && !opt)
 		r = cmd_list();
-	else if (strcmp(cmd, "show") == 0 && n == 1)
+	else if (strcmp(cmd, "show") == 0 && n == 1 && !opt)
 		r = cmd_show(ids[0]);
-	else if (strcmp(cmd, "stats") == 0 && n == 0)
+	else if (strcmp(cmd, "stats") == 0 && n == 0 && !opt)
 		r = cmd_stats();
-	else if (strcmp(cmd, "flush") == 0 && !json)
-		r = n == 0 || strcmp(ids[0], "ALL") == 0 ? flush_all() :
-		    requests(ids, n, NULL);
-	for (i = 0; r < 0 && req[i]; i++)
-		if (strcmp(cmd, req[i]) == 0 && n > 0 && !json)
-			r = requests(ids, n, req[i]);
+	else if (isreq && !json && (n > 0 || target != NULL))
+		r = requests(ids, n, cmd, target);
 	if (r < 0)
 		usage();
 	free(ids);

@@ -16,7 +16,7 @@
  *            key's domain, or for a bare key left bare (lib/lookup/local.c
  *            qualifies it with the domain looked up).
  *   access   KEY ACTION [TEXT]                 -> "ACTION TEXT"
- *   routes   DOMAIN HOST[:PORT]                -> "HOST[:PORT]"
+ *   routes   DOMAIN HOST[:PORT] [OPTION...]   -> "HOST[:PORT][ OPTION...]"
  * Keys are stored in lower case; lookups lower-case the key too.
  */
 #ifndef TERN_MAP_H

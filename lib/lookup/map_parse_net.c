@@ -11,7 +11,8 @@
 #include "mail/addr.h"
 #include "lookup/map_int.h"
 
-#define ACCESS_TEXT_MAX 200  /* leaves room in a 512-octet reply line */
+#define ACCESS_TEXT_MAX 200
+#define ROUTE_FIELDS 8       /* DOMAIN HOST and up to six options */  /* leaves room in a 512-octet reply line */
 
 static const char *const actions[] = {
 	"OK", "REJECT", "RELAY", "DEFER", "DISCARD", NULL
@@ -102,7 +103,8 @@ mapp_access(const char *s, const char *end, struct buf *key, struct buf *val,
 	return 1;
 }
 
-/* HOST[:PORT] with HOST a name or [IP] -> normalised into val */
+/* HOST[:PORT] with HOST a name, an IPv4 address, [NAME] or [IP]
+ * (brackets: no MX lookup) -> normalised into val */
 static int
 route_dest(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
 {
@@ -114,25 +116,47 @@ route_dest(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
 
 	if (n > 0 && s[0] == '[') {
 		he = memchr(s, ']', n);
-		if (he == NULL || (size_t)(he - s - 1) >= sizeof ip)
-			return mapp_msgf(msg, msgsz, "bad [IP] host");
+		if (he == NULL || he == s + 1 || (size_t)(he - s - 1) >=
+		    sizeof ip)
+			return mapp_msgf(msg, msgsz, "bad [HOST]");
 		memcpy(ip, s + 1, (size_t)(he - s - 1));
 		ip[he - s - 1] = '\0';
 		if (inet_pton(AF_INET, ip, bin) != 1 &&
-		    inet_pton(AF_INET6, ip, bin) != 1)
-			return mapp_msgf(msg, msgsz, "bad IP address '%s'", ip);
+		    inet_pton(AF_INET6, ip, bin) != 1) {
+			/* [name]: a host name without MX lookup; digits
+			 * and dots (or a colon) only are a bad address */
+			if (ip[strspn(ip, "0123456789.")] == '\0' ||
+			    strchr(ip, ':') != NULL)
+				return mapp_msgf(msg, msgsz,
+				    "bad IP address '%s'", ip);
+			if (buf_copys(val, "[") < 0)
+				return -1;
+			if ((r = mapp_key_domain(ip, strlen(ip), 0, val, msg,
+			    msgsz)) <= 0)
+				return r;
+			if (buf_copys(val, "[") < 0 || buf_cats(val, ip) < 0 ||
+			    buf_catc(val, ']') < 0)
+				return -1;
+		} else if (buf_copy(val, s, (size_t)(he - s + 1)) < 0)
+			return -1;
+		str_lower(val->s, val->len);
 		he++;
 		colon = he < end ? he : NULL;
 		if (colon && *colon != ':')
-			return mapp_msgf(msg, msgsz, "garbage after [IP]");
-		if (buf_copy(val, s, (size_t)(he - s)) < 0)
-			return -1;
-		str_lower(val->s, val->len);
+			return mapp_msgf(msg, msgsz, "garbage after [HOST]");
 	} else {
 		colon = memchr(s, ':', n);
 		he = colon ? colon : end;
-		if ((r = mapp_key_domain(s, (size_t)(he - s), 0, val, msg,
-		    msgsz)) <= 0)
+		if ((size_t)(he - s) < sizeof ip) {
+			memcpy(ip, s, (size_t)(he - s));
+			ip[he - s] = '\0';
+		} else
+			ip[0] = '\0';
+		if (inet_pton(AF_INET, ip, bin) == 1) {
+			if (buf_copys(val, ip) < 0)
+				return -1;
+		} else if ((r = mapp_key_domain(s, (size_t)(he - s), 0, val,
+		    msg, msgsz)) <= 0)
 			return r;
 	}
 	if (colon == NULL)
@@ -145,18 +169,71 @@ route_dest(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
 	return 1;
 }
 
-/* routes: DOMAIN HOST[:PORT] with DOMAIN, .DOMAIN or * */
+/* 1 if s[0..n) is a credentials name (auth=NAME) */
+static int
+route_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* One route option, checked, appended to val as " opt[=v]". */
+static int
+route_opt(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
+{
+	const char *eq = memchr(s, '=', n);
+	size_t kn = eq ? (size_t)(eq - s) : n, vn = eq ? n - kn - 1 : 0;
+	const char *v = eq ? eq + 1 : NULL;
+
+	if (kn == 5 && memcmp(s, "smtps", 5) == 0 && !eq)
+		;
+	else if (kn == 3 && memcmp(s, "tls", 3) == 0 && eq) {
+		if (!((vn == 4 && memcmp(v, "none", 4) == 0) ||
+		    (vn == 3 && memcmp(v, "may", 3) == 0) ||
+		    (vn == 7 && memcmp(v, "encrypt", 7) == 0) ||
+		    (vn == 6 && memcmp(v, "verify", 6) == 0)))
+			return mapp_msgf(msg, msgsz,
+			    "tls= must be none, may, encrypt or verify");
+	} else if (kn == 4 && memcmp(s, "auth", 4) == 0 && eq) {
+		if (!route_name_ok(v, vn))
+			return mapp_msgf(msg, msgsz, "auth= wants a name of "
+			    "letters, digits, '.', '_' and '-'");
+	} else if (kn == 6 && memcmp(s, "cafile", 6) == 0 && eq) {
+		if (vn == 0 || v[0] != '/' || vn > 1024 ||
+		    !str_printable(v, vn))
+			return mapp_msgf(msg, msgsz, "cafile= wants an "
+			    "absolute path");
+	} else
+		return mapp_msgf(msg, msgsz, "unknown route option '%.*s' "
+		    "(tls=, auth=, cafile=, smtps)", (int)(n > 40 ? 40 : n),
+		    s);
+	if (buf_catc(val, ' ') < 0 || buf_cat(val, s, n) < 0)
+		return -1;
+	return 1;
+}
+
+/* routes: DOMAIN HOST[:PORT] [OPTION...] with DOMAIN, .DOMAIN or * */
 int
 mapp_routes(const char *s, const char *end, struct buf *key, struct buf *val,
     char *msg, size_t msgsz)
 {
-	struct fld f[MAPP_FIELDS];
-	size_t nf = mapp_fields(s, end, f, 2), dot;
+	struct fld f[ROUTE_FIELDS];
+	size_t nf = mapp_fields(s, end, f, ROUTE_FIELDS), dot, i;
 	int r;
 
-	if (nf != 2)
-		return mapp_msgf(msg, msgsz, nf < 2 ?
-		    "expected DOMAIN HOST[:PORT]" : "too many fields");
+	if (nf < 2)
+		return mapp_msgf(msg, msgsz,
+		    "expected DOMAIN HOST[:PORT] [OPTION...]");
+	if (nf > ROUTE_FIELDS)
+		return mapp_msgf(msg, msgsz, "too many fields");
 	if (f[0].n == 1 && f[0].s[0] == '*') {
 		if (buf_copys(key, "*") < 0)
 			return -1;
@@ -170,7 +247,12 @@ mapp_routes(const char *s, const char *end, struct buf *key, struct buf *val,
 		    key->len) < 0 || buf_copy(key, val->s, val->len) < 0))
 			return -1;
 	}
-	return route_dest(f[1].s, f[1].n, val, msg, msgsz);
+	if ((r = route_dest(f[1].s, f[1].n, val, msg, msgsz)) <= 0)
+		return r;
+	for (i = 2; i < nf; i++)
+		if ((r = route_opt(f[i].s, f[i].n, val, msg, msgsz)) <= 0)
+			return r;
+	return 1;
 }
 
 int

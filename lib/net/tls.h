@@ -47,6 +47,9 @@ int tls_server_start(struct io *io, char *err, size_t errsz);
  * SNI and, when verify is 1, certificate and host name verification. */
 int tls_client_start(struct io *io, const char *servername, int verify,
     char *err, size_t errsz);
+/* Client: trust the CA certificates of the PEM file path too (besides
+ * the system store), for tls=verify with a private CA.  1 or -1 (err). */
+int tls_client_cafile(const char *path, char *err, size_t errsz);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384 256" for Received and logs, or "" */
 const char *tls_info(const struct io *io);
 /* 1 if io runs over TLS */

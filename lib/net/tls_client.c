@@ -161,6 +161,18 @@ tls_client_start(struct io *io, const char *servername, int verify,
 }
 
 int
+tls_client_cafile(const char *path, char *err, size_t errsz)
+{
+	if (tls_client_ctx(err, errsz) < 0)
+		return -1;
+	if (SSL_CTX_load_verify_locations(cli_ctx, path, NULL) != 1) {
+		tls_error(err, errsz, "CA file");
+		return -1;
+	}
+	return 1;
+}
+
+int
 tls_client_session_save(const struct io *io, struct buf *out)
 {
 	const struct tls_conn *c = tls_conn_of(io);

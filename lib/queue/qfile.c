@@ -198,6 +198,7 @@ qenv_free(struct qenv *e)
 		free(e->rcpt[i].orcpt);
 	}
 	free(e->rcpt);
+	free(e->hist);
 	free(e->envid);
 	free(e->sender);
 	free(e->client_ip);

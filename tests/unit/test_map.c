@@ -303,6 +303,9 @@ t_routes(void)
 	    "example.org      mx.Example.org\n"
 	    ".example.org     [192.0.2.25]:2525\n"
 	    "v6.test          [2001:DB8::1]\n"
+	    "ip.test          127.0.0.1:2626\n"
+	    "name.test        [Relay.Test]:2525  tls=verify cafile=/etc/ca.pem\n"
+	    "auth.test        relay.test:587 auth=corp_1 tls=encrypt smtps\n"
 	    "*                smarthost.test:587\n", NULL), 1);
 	T_EQ_STR(err, "");
 	snprintf(cdb, sizeof cdb, "%s.cdb", path_of("routes"));
@@ -314,13 +317,26 @@ t_routes(void)
 	T_EQ_STR(buf_str(&val), "[192.0.2.25]:2525");
 	T_EQ_INT(map_route(&m, "v6.test", &val), 1);
 	T_EQ_STR(buf_str(&val), "[2001:db8::1]");
+	T_EQ_INT(map_route(&m, "ip.test", &val), 1);
+	T_EQ_STR(buf_str(&val), "127.0.0.1:2626");
+	T_EQ_INT(map_route(&m, "name.test", &val), 1);
+	T_EQ_STR(buf_str(&val), "[relay.test]:2525 tls=verify cafile=/etc/ca.pem");
+	T_EQ_INT(map_route(&m, "auth.test", &val), 1);
+	T_EQ_STR(buf_str(&val), "relay.test:587 auth=corp_1 tls=encrypt smtps");
 	T_EQ_INT(map_route(&m, "elsewhere.net", &val), 1);
 	T_EQ_STR(buf_str(&val), "smarthost.test:587");
 	T_EQ_INT(map_route(&m, "[192.0.2.1]", &val), 1);
 	map_close(&m);
 
 	bad("routes", MAP_ROUTES, "example.org", "expected DOMAIN HOST");
-	bad("routes", MAP_ROUTES, "a b c", "too many fields");
+	bad("routes", MAP_ROUTES, "a b c", "unknown route option 'c'");
+	bad("routes", MAP_ROUTES, "a b tls=x", "tls= must be");
+	bad("routes", MAP_ROUTES, "a b auth=", "auth= wants");
+	bad("routes", MAP_ROUTES, "a b auth=x/y", "auth= wants");
+	bad("routes", MAP_ROUTES, "a b cafile=rel", "cafile= wants");
+	bad("routes", MAP_ROUTES, "a b smtps=1", "unknown route option");
+	bad("routes", MAP_ROUTES, "a b tls=may tls=may tls=may tls=may "
+	    "tls=may tls=may tls=may", "too many fields");
 	bad("routes", MAP_ROUTES, "a.test host:0", "bad port");
 	bad("routes", MAP_ROUTES, "a.test host:65536", "bad port");
 	bad("routes", MAP_ROUTES, "a.test host:", "bad port");

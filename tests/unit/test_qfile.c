@@ -218,6 +218,147 @@ test_state(void)
 	buf_free(&b);
 }
 
+/* state lines m and a (relay, flags, the history of attempts) */
+static void
+test_state_hist(void)
+{
+	struct qenv e;
+	struct buf b = BUF_INIT, b2 = BUF_INIT;
+	const char *env = "V1\nT5\nU0\nFa@x\nRb@x\nRc@x\n\nmsg\n";
+	const char *st = "V1\nr 0 P 2 900 800 451 4.4.1 refused\n"
+	    "m 0 3 mx.b[192.0.2.1]:25\nr 1 D 1 0 700 250 ok\nm 1 0 -\n"
+	    "a 0 700 Z mx.b[192.0.2.1]:25 451 busy\na 1 700 K - 250 ok\n"
+	    "a 0 800 Z mx.b[192.0.2.1]:25 451 4.4.1 refused\n";
+	char err[128], big[QSTATE_TEXT_MAX + 100];
+	size_t i;
+
+	if (!T_EQ_INT(parse(env, strlen(env), &e, err, sizeof err), 1))
+		return;
+	T_EQ_INT(qstate_parse(&e, st, strlen(st), err, sizeof err), 1);
+	T_EQ_INT(e.rcpt[0].flags, QR_NEXTHOP_DSN | QR_RELAYED);
+	T_EQ_STR(e.rcpt[0].relay, "mx.b[192.0.2.1]:25");
+	T_EQ_INT(e.rcpt[1].flags, 0);
+	T_EQ_STR(e.rcpt[1].relay, "");
+	T_EQ_INT(e.nhist, 3);
+	T_EQ_INT(e.hist[0].idx, 0);
+	T_EQ_INT(e.hist[0].t, 700);
+	T_EQ_INT(e.hist[0].code, 'Z');
+	T_EQ_STR(e.hist[0].text, "451 busy");
+	T_EQ_STR(e.hist[1].relay, "");
+	T_EQ_INT(e.hist[1].code, 'K');
+	T_EQ_STR(e.hist[2].text, "451 4.4.1 refused");
+
+	/* round trip: format, parse again (the history is replaced, not
+	 * added to), format gives the same bytes */
+	T_EQ_INT(qstate_format(&b, &e), 1);
+	T_EQ_STR(buf_str(&b), "V1\nr 0 P 2 900 800 451 4.4.1 refused\n"
+	    "m 0 3 mx.b[192.0.2.1]:25\nr 1 D 1 0 700 250 ok\n"
+	    "a 0 700 Z mx.b[192.0.2.1]:25 451 busy\na 1 700 K - 250 ok\n"
+	    "a 0 800 Z mx.b[192.0.2.1]:25 451 4.4.1 refused\n");
+	T_EQ_INT(qstate_parse(&e, b.s, b.len, err, sizeof err), 1);
+	T_EQ_INT(e.nhist, 3);
+	T_EQ_INT(qstate_format(&b2, &e), 1);
+	T_EQ_STR(buf_str(&b2), buf_str(&b));
+
+	/* a fresh recipient with only a relay still gets its r line */
+	e.rcpt[1].st = RS_PENDING;
+	e.rcpt[1].attempts = 0;
+	e.rcpt[1].last = 0;
+	e.rcpt[1].text[0] = '\0';
+	e.rcpt[1].flags = QR_WARNED;
+	buf_reset(&b);
+	T_EQ_INT(qstate_format(&b, &e), 1);
+	T_CHECK(strstr(buf_str(&b), "r 1 P 0 0 0\nm 1 8 -\n") != NULL);
+
+	/* hist_add: texts cut and cleaned, relays without spaces, at most
+	 * QSTATE_HIST_MAX kept, the oldest dropped */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	big[3] = '\n';
+	T_EQ_INT(qstate_hist_add(&e, 1, 1000, 'D', "a b\r", big), 1);
+	T_EQ_INT(e.nhist, 4);
+	T_EQ_STR(e.hist[3].relay, "a?b?");
+	T_EQ_INT(strlen(e.hist[3].text), QSTATE_TEXT_MAX);
+	T_EQ_INT(e.hist[3].text[3], '?');
+	T_EQ_INT(qstate_hist_add(&e, 1, 1000, 'X', NULL, "x"), -1);
+	T_EQ_INT(errno, EINVAL);
+	for (i = 0; i < QSTATE_HIST_MAX; i++)
+		T_EQ_INT(qstate_hist_add(&e, 0, (time_t)(2000 + i), 'Z', NULL,
+		    "451 again"), 1);
+	T_EQ_INT(e.nhist, QSTATE_HIST_MAX);
+	T_EQ_INT(e.hist[0].t, 2000);
+	T_EQ_INT(e.hist[QSTATE_HIST_MAX - 1].t, 2000 + QSTATE_HIST_MAX - 1);
+	T_EQ_STR(e.hist[0].relay, "");
+	buf_reset(&b);
+	T_EQ_INT(qstate_format(&b, &e), 1);
+	T_EQ_INT(qstate_parse(&e, b.s, b.len, err, sizeof err), 1);
+	T_EQ_INT(e.nhist, QSTATE_HIST_MAX);
+	T_EQ_INT(e.hist[0].t, 2000);
+	/* one more a line than allowed is malformed */
+	buf_cats(&b, "a 0 5 Z - x\n");
+	T_EQ_INT(qstate_parse(&e, b.s, b.len, err, sizeof err), -1);
+	T_EQ_INT(errno, EINVAL);
+	T_CHECK(strstr(err, "too many history lines") != NULL);
+	qenv_free(&e);
+	T_CHECK(e.hist == NULL);
+	buf_free(&b);
+	buf_free(&b2);
+}
+
+/* Old files (no m or a lines) still parse; malformed m/a lines do not. */
+static void
+test_state_hist_bad(void)
+{
+	static const char *const badv[] = {
+		"V1\nm 0 1 -\n",                      /* before its r line */
+		"V1\nr 0 P 1 0 0\nm 0 1 -\nm 0 1 -\n", /* repeated */
+		"V1\nr 0 P 1 0 0\nm 0 x -\n",        /* bad flags */
+		"V1\nr 0 P 1 0 0\nm 0 99999999 -\n", /* flags too big */
+		"V1\nr 0 P 1 0 0\nm 0 1\n",          /* no relay */
+		"V1\nr 0 P 1 0 0\nm 0 1 a b\n",      /* relay with a space */
+		"V1\nr 0 P 1 0 0\nm 5 1 -\n",        /* no such recipient */
+		"V1\na 5 1 K -\n",                    /* no such recipient */
+		"V1\na 0 x K -\n",                    /* bad time */
+		"V1\na 0 1 Q -\n",                    /* bad code */
+		"V1\na 0 1 K\n",                      /* no relay */
+		"V1\na 0 1 KZ -\n",                   /* bad code */
+		"V1\na\n",
+		"V1\nm\n",
+		NULL,
+	};
+	const char *env = "V1\nT5\nU0\nFa@x\nRb@x\n\nmsg\n";
+	const char *old = "V1\nr 0 P 3 400 300 451 4.2.0 later\nZ new\n";
+	char err[128], relay[QSTATE_RELAY_MAX + 40];
+	struct buf b = BUF_INIT;
+	struct qenv e;
+	size_t i;
+
+	if (!T_EQ_INT(parse(env, strlen(env), &e, err, sizeof err), 1))
+		return;
+	T_EQ_INT(qstate_parse(&e, old, strlen(old), err, sizeof err), 1);
+	T_EQ_INT(e.nhist, 0);
+	T_EQ_INT(e.rcpt[0].flags, 0);
+	T_EQ_STR(e.rcpt[0].relay, "");
+	for (i = 0; badv[i]; i++) {
+		err[0] = '\0';
+		if (!T_EQ_INT(qstate_parse(&e, badv[i], strlen(badv[i]), err,
+		    sizeof err), -1))
+			printf("accepted: %s\n", badv[i]);
+		T_EQ_INT(errno, EINVAL);
+		T_CHECK(strncmp(err, "line 2: ", 8) == 0 ||
+		    strncmp(err, "line 3: ", 8) == 0 ||
+		    strncmp(err, "line 4: ", 8) == 0);
+	}
+	/* a relay longer than QSTATE_RELAY_MAX */
+	memset(relay, 'r', sizeof relay - 1);
+	relay[sizeof relay - 1] = '\0';
+	buf_catf(&b, "V1\nr 0 P 1 0 0\nm 0 1 %s\n", relay);
+	T_EQ_INT(qstate_parse(&e, b.s, b.len, err, sizeof err), -1);
+	T_CHECK(strstr(err, "bad relay") != NULL);
+	qenv_free(&e);
+	buf_free(&b);
+}
+
 /* qenv_line over the client lines s (LF-separated, no final empty line)
  * as tern-enqueue reads them: 1 accepted, 0 refused, -1 ENOMEM. */
 static int
@@ -415,6 +556,8 @@ main(void)
 	test_roundtrip();
 	test_malformed();
 	test_state();
+	test_state_hist();
+	test_state_hist_bad();
 	test_one_grammar();
 	test_many_dsn_lines();
 	test_limits();
