@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/str.h"
 #include "mail/addr.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
@@ -39,13 +40,9 @@ sq_safe(char *out, const char *s)
 /* ---- the table ---- */
 
 static size_t
-sq_hash(const char *id)
+sq_hash(const char *s)
 {
-	size_t h = 2166136261u;
-
-	while (*id)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h;
+	return str_hash(s, 0);
 }
 
 struct msg *
@@ -225,6 +222,7 @@ sq_recheck_local(void)
 			    m->ld == NULL && m->inflight == 0 &&
 			    !(m->flags & M_HELD)) {
 				m->flags &= ~M_REMOTE;
+				m->flags |= M_RECHECK;
 				heap_set(m, sched.now);
 				n++;
 			}
@@ -379,9 +377,15 @@ sq_load(struct msg *m)
 		const char *dom = addr_domain(ld->env.rcpt[i].addr);
 
 		/* a recipient without a domain is left to tern-deliverd */
-		if (dom[0] == '\0' || local_domain(dom) > 0)
+		if (dom[0] == '\0' || local_domain(dom) > 0) {
 			ld->rf[i] |= RF_LOCAL;
+			/* deferred as remote before a config change made
+			 * its domain local: due now */
+			if (m->flags & M_RECHECK)
+				ld->env.rcpt[i].next = 0;
+		}
 	}
+	m->flags &= (unsigned char)~M_RECHECK;
 	m->arrival = ld->env.arrival;
 	m->flags = (unsigned char)((m->flags & ~M_HELD) |
 	    (ld->env.held ? M_HELD : 0));
@@ -518,6 +522,7 @@ sq_settle(struct msg *m)
 	struct qenv *e = &m->ld->env;
 	size_t i, pending = 0, failed = 0, done = 0;
 	time_t due;
+	int notices;
 
 	if (m->flags & M_DELETE) {
 		sq_settle_delete(m);
@@ -527,16 +532,27 @@ sq_settle(struct msg *m)
 		sq_settle_bounce(m);
 	/* success and delay notices (RFC 3461); a notice that cannot be
 	 * queued now is tried at the next settle */
-	(void)sb_success(m);
-	(void)sb_delay(m);
+	notices = sb_success(m) > 0;
+	notices &= sb_delay(m) > 0;
+	for (i = 0; i < e->nrcpt; i++)
+		failed += e->rcpt[i].st == RS_FAILED;
+	/* failures are reported at once, not when the last deferred
+	 * recipient is done (the sender learns of a typo in minutes) */
+	if (failed > 0) {
+		if (sb_finish_failed(m) > 0)
+			m->ld->dirty++;
+		else
+			notices = 0;
+	}
+	failed = 0;
 	for (i = 0; i < e->nrcpt; i++) {
 		pending += e->rcpt[i].st == RS_PENDING;
-		failed += e->rcpt[i].st == RS_FAILED;
+		failed += e->rcpt[i].st == RS_BOUNCED;
 		done += e->rcpt[i].st == RS_DONE;
 	}
 	if (pending == 0) {
-		if (failed > 0 && sb_finish_failed(m) == 0) {
-			/* the bounce could not be queued: try again later */
+		if (!notices) {
+			/* a notice could not be queued: try again later */
 			(void)sq_persist(m);
 			heap_set(m, sched.now + sched.min_backoff);
 			sq_unload(m);

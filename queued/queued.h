@@ -34,6 +34,7 @@
 #define M_DELETE    0x04  /* delete when no attempt is in flight */
 #define M_BOUNCE    0x08  /* fail all pending recipients, then bounce */
 #define M_REMOTE    0x10  /* has remote recipients (for a config change) */
+#define M_RECHECK   0x20  /* config changed: local recipients due now */
 
 /* per-recipient flags of a loaded message */
 #define RF_LOCAL    0x01  /* domain is a local domain */

@@ -39,11 +39,7 @@
 static size_t
 dhash(const char *s)
 {
-	size_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return str_hash(s, 0);
 }
 
 static void
@@ -251,6 +247,7 @@ sy_send(struct msg *m, size_t i)
 	}
 	memset(&j, 0, sizeof j);
 	memcpy(j.qid, m->id, QID_SIZE);
+	str_copy(j.dest, d->name, sizeof j.dest);
 	for (k = i; k < e->nrcpt && j.n < sched.rmax &&
 	    j.n < RMT_JOB_RCPT_MAX; k++) {
 		struct qrcpt *r = &e->rcpt[k];
@@ -261,8 +258,23 @@ sy_send(struct msg *m, size_t i)
 			continue;
 		j.idx[j.n++] = k;
 	}
-	if (!rmt_job_format(pkt, &len, &j))
-		log_panic("%s a job that does not format", m->id);
+	if (!rmt_job_format(pkt, &len, &j)) {
+		/* a domain the protocol cannot carry would fail the same
+		 * way forever */
+		for (k = 0; k < j.n; k++) {
+			struct qrcpt *r = &e->rcpt[j.idx[k]];
+
+			r->st = RS_FAILED;
+			r->last = sched.now;
+			str_copy(r->text, "5.1.2 bad destination domain",
+			    sizeof r->text);
+		}
+		ld->dirty++;
+		log_err("%s cannot make a job for domain %zu bytes long",
+		    m->id, strlen(dom));
+		dest_maybe_free(d);
+		return 0;
+	}
 	if (dlv_send(sched.rsock, pkt, len, ld->fd, MSG_DONTWAIT) < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == ENOBUFS) {

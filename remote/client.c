@@ -53,6 +53,7 @@ struct sess {
 	char tls[RMT_TLS_MAX + 1];
 	char rs[RMT_TEXT_MAX + 1];     /* the last reply as one line */
 	const char *doing;             /* for "lost connection while ..." */
+	int broken;                    /* lost, timed out or garbled */
 };
 
 static struct io sess_io;          /* large: not on the stack */
@@ -86,6 +87,7 @@ reply(struct sess *s, int timeout)
 		if (r < 0 && errno == EMSGSIZE) {
 			job_fail(s->j, 0, "4.4.2 %s sent an over-long reply "
 			    "line while %s", s->relay, s->doing);
+			s->broken = 1;
 			return -1;
 		}
 		if (r <= 0)
@@ -96,6 +98,7 @@ reply(struct sess *s, int timeout)
 		if (r == 0) {
 			job_fail(s->j, 0, "4.4.2 %s sent a malformed reply "
 			    "while %s", s->relay, s->doing);
+			s->broken = 1;
 			return -1;
 		}
 		if (r == 2)
@@ -104,6 +107,7 @@ reply(struct sess *s, int timeout)
 	smtp_reply_str(&s->r, s->rs, sizeof s->rs);
 	return 1;
 lost:
+	s->broken = 1;
 	job_fail(s->j, 0, "4.4.2 lost connection with %s while %s: %s",
 	    s->relay, s->doing, errno == ETIMEDOUT ? "timed out" :
 	    r == 0 ? "connection closed" : strerror(errno));
@@ -118,6 +122,7 @@ say(struct sess *s, const char *line, const char *doing, int timeout)
 	if (cmd(s, line) < 0) {
 		job_fail(s->j, 0, "4.4.2 cannot write to %s while %s: %s",
 		    s->relay, doing, strerror(errno));
+		s->broken = 1;
 		return -1;
 	}
 	return reply(s, timeout);
@@ -126,9 +131,12 @@ say(struct sess *s, const char *line, const char *doing, int timeout)
 static void
 quit(struct sess *s)
 {
+	if (s->broken)
+		return;
 	s->doing = "saying goodbye";
 	if (cmd(s, "QUIT") > 0)
 		(void)reply(s, 10);
+	s->broken = 1;   /* nothing more on this connection */
 }
 
 /* The reply as the reason to try the next host; if no host takes the
@@ -462,8 +470,6 @@ transaction(struct sess *s)
 		if (s->r.code / 100 == 5)
 			job_set_rest(j, 'D', s->relay, s->tls, s->rs);
 		end = s->r.code / 100 == 5 ? SESS_DONE : next_said(s, "MAIL");
-		if (end == SESS_DONE)
-			quit(s);
 		goto out;
 	}
 	for (k = 0; k < j->n; k++) {
@@ -493,7 +499,6 @@ transaction(struct sess *s)
 			goto out;
 		if (mail_code / 100 == 5) {
 			job_set_rest(j, 'D', s->relay, s->tls, mail_rs);
-			quit(s);
 			end = SESS_DONE;
 		} else {
 			job_fail(j, 0, "%s (in reply to MAIL FROM)", mail_rs);
@@ -509,7 +514,6 @@ transaction(struct sess *s)
 			if (cmd(s, ".") < 0 || reply(s, t) < 0)
 				goto out;
 		}
-		quit(s);
 		end = SESS_DONE;
 		goto out;
 	}
@@ -518,13 +522,13 @@ transaction(struct sess *s)
 			if (acc[k])
 				job_set(j, k, s->r.code / 100 == 5 ? 'D' : 'Z',
 				    s->relay, s->tls, 0, s->rs);
-		quit(s);
 		end = SESS_DONE;
 		goto out;
 	}
 	s->doing = "sending the message";
 	s->io->timeout = (int)cfg_num(remote_data_timeout);
 	if (body_send(j, s->io) < 0) {
+		s->broken = 1;
 		job_fail(j, 0, "4.4.2 lost connection with %s while sending "
 		    "the message: %s", s->relay, errno == ETIMEDOUT ?
 		    "timed out" : strerror(errno));
@@ -546,7 +550,6 @@ transaction(struct sess *s)
 			job_set(j, k, s->r.code / 100 == 2 ? 'K' :
 			    s->r.code / 100 == 5 ? 'D' : 'Z', s->relay, s->tls,
 			    (s->ext.flags & SMTP_EXT_DSN) != 0, s->rs);
-	quit(s);
 	end = SESS_DONE;
 out:
 	buf_free(&b);
@@ -558,8 +561,42 @@ oom:
 	return SESS_NEXT;
 }
 
+/* The connection kept for the next job to the same destination
+ * (remote_max_messages, remote_idle_time): its session, socket and
+ * address. */
+static struct sess live;
+static struct cand live_cand;
+static int live_fd = -1;
+
+/* After a session or a reused one: keep the connection when asked and
+ * it is at a clean point, else say goodbye and close it. */
+static void
+finish(struct sess *s, enum sess_end end, int fd, int keep, int *kept)
+{
+	*kept = 0;
+	if (keep && end == SESS_DONE && !s->broken) {
+		if (s != &live) {
+			live_cand = *s->c;
+			live = *s;
+			live.c = &live_cand;
+		}
+		live_fd = fd;
+		*kept = 1;
+		return;
+	}
+	if (end == SESS_DONE)
+		quit(s);
+	if (tls_active(s->io))
+		tls_end(s->io);
+	if (s == &live) {
+		close(live_fd);
+		live_fd = -1;
+	}
+}
+
 enum sess_end
-client_session(struct job *j, const struct cand *c, int fd, int plain)
+client_session(struct job *j, const struct cand *c, int fd, int plain,
+    int keep, int *kept)
 {
 	struct sess s;
 	enum sess_end end = SESS_NEXT;
@@ -593,14 +630,51 @@ client_session(struct job *j, const struct cand *c, int fd, int plain)
 	}
 	if (!starttls(&s, plain, &end) || !auth(&s, &end))
 		goto out;
-	if (!limits(&s)) {
-		quit(&s);
-		end = SESS_DONE;
-		goto out;
-	}
-	end = transaction(&s);
+	end = limits(&s) ? transaction(&s) : SESS_DONE;
 out:
-	if (tls_active(s.io))
-		tls_end(s.io);
+	finish(&s, end, fd, keep, kept);
 	return end;
+}
+
+int
+client_live(void)
+{
+	return live_fd >= 0;
+}
+
+int
+client_reuse(struct job *j, int keep, int *kept, enum sess_end *end_r)
+{
+	enum sess_end end;
+
+	*kept = 0;
+	if (live_fd < 0)
+		return 0;
+	live.j = j;
+	/* RSET (RFC 5321 4.1.1.5) checks that the connection still works
+	 * and starts the next transaction clean; a failure here costs
+	 * nothing, the job goes on with a new connection */
+	if (say(&live, "RSET", "resetting for the next message",
+	    (int)cfg_num(remote_command_timeout)) < 0 ||
+	    live.r.code / 100 != 2) {
+		log_info("%s reuse of %s failed: new connection", j->qid,
+		    live.relay);
+		j->last_err[0] = '\0';
+		live.broken = 1;
+		finish(&live, SESS_NEXT, live_fd, 0, kept);
+		return 0;
+	}
+	end = limits(&live) ? transaction(&live) : SESS_DONE;
+	finish(&live, end, live_fd, keep, kept);
+	*end_r = end;
+	return 1;
+}
+
+void
+client_close(void)
+{
+	int kept;
+
+	if (live_fd >= 0)
+		finish(&live, SESS_DONE, live_fd, 0, &kept);
 }

@@ -12,15 +12,18 @@
  * parent, and the child exits.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "util/io.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "mail/addr.h"
+#include "daemon/cfg.h"
 #include "queue/dlv.h"
 #include "remote.h"
 
@@ -120,20 +123,24 @@ job_load(struct job *j)
 	return 1;
 }
 
-/* Try each address in turn until every recipient has a result. */
+/* Try the kept connection, then each address in turn, until every
+ * recipient has a result.  keep: leave the connection open after. */
 static void
-job_try(struct job *j)
+job_try(struct job *j, int keep)
 {
 	static struct cand c[CAND_MAX];
 	char err[RMT_TEXT_MAX + 1];
 	size_t n, i;
 	enum sess_end e;
-	int fd, plain;
+	int fd, plain, kept = 0;
 
 	if (route_get(j->domain, &j->route, err, sizeof err) < 0) {
 		job_set_rest(j, 'Z', NULL, NULL, err);
+		client_close();
 		return;
 	}
+	if (client_reuse(j, keep, &kept, &e) && job_done(j))
+		return;
 	n = hosts_find(j, c, CAND_MAX);
 	for (i = 0; i < n && !job_done(j); i++) {
 		hosts_relay(&c[i], last_relay, sizeof last_relay);
@@ -145,8 +152,9 @@ job_try(struct job *j)
 				    "timed out" : strerror(errno));
 				break;
 			}
-			e = client_session(j, &c[i], fd, plain);
-			close(fd);
+			e = client_session(j, &c[i], fd, plain, keep, &kept);
+			if (!kept)
+				close(fd);
 			/* tls=may and a failed handshake: once more
 			 * without TLS on the same address */
 			plain = e == SESS_PLAIN && !plain;
@@ -158,16 +166,13 @@ job_try(struct job *j)
 		    "4.4.1 no host to deliver to");
 }
 
-void
-job_run(struct job *j, int out)
+static void
+job_results(struct job *j, int out)
 {
 	char pkt[RMT_PKT_MAX];
 	struct rmt_result r;
 	size_t k, len;
 
-	j->started = time(NULL);
-	if (job_load(j))
-		job_try(j);
 	for (k = 0; k < j->n; k++) {
 		memset(&r, 0, sizeof r);
 		memcpy(r.qid, j->qid, QID_SIZE);
@@ -182,5 +187,61 @@ job_run(struct job *j, int out)
 			log_fatal("%s cannot send a result: %s", j->qid,
 			    strerror(errno));
 	}
+}
+
+/* Wait for the parent's next job for this destination: 1 (j set up), 0
+ * the parent closed our socket (or sent nothing in time). */
+static int
+job_next(struct job *j, int in)
+{
+	char pkt[RMT_PKT_MAX];
+	struct rmt_job rj;
+	ssize_t n;
+	int fd;
+
+	/* the parent decides when an idle connection ends; the timeout
+	 * only guards against a parent that forgot us */
+	if (fd_poll(in, POLLIN, ((int)cfg_num(remote_idle_time) + 60) *
+	    1000) < 0)
+		return 0;
+	n = dlv_recv(in, pkt, sizeof pkt, &fd);
+	if (n <= 0 || fd < 0 || !rmt_job_parse(pkt, (size_t)n, &rj)) {
+		if (n > 0)
+			log_warn("malformed job from the parent");
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	qenv_free(&j->env);
+	close(j->fd);
+	memset(j, 0, sizeof *j);
+	memcpy(j->qid, rj.qid, QID_SIZE);
+	j->n = rj.n;
+	memcpy(j->idx, rj.idx, rj.n * sizeof rj.idx[0]);
+	j->fd = fd;
+	return 1;
+}
+
+void
+job_run(struct job *j, int out)
+{
+	unsigned long sent = 0, max = cfg_num(remote_max_messages);
+	int keep;
+
+	for (;;) {
+		j->started = time(NULL);
+		keep = ++sent < max && cfg_num(remote_idle_time) > 0;
+		if (job_load(j))
+			job_try(j, keep);
+		/* "I" first: the parent marks us idle once the results are
+		 * in, before the next job of this destination arrives */
+		if (client_live() && dlv_send(out, "I", 1, -1, 0) < 0)
+			log_fatal("%s cannot reach the parent: %s", j->qid,
+			    strerror(errno));
+		job_results(j, out);
+		if (!client_live() || !job_next(j, out))
+			break;
+	}
+	client_close();
 	_exit(0);
 }

@@ -41,10 +41,16 @@
 #include "remote.h"
 
 #define STOP_GRACE 10    /* seconds the children get at SIGTERM */
+#define JOB_MAX 3600     /* seconds a job may take in all; then SIGKILL */
 
 struct kid {
 	pid_t pid;               /* 0: a free slot */
 	int sock;                /* our end of its socketpair, -1 closed */
+	time_t started;
+	char dest[RMT_DEST_MAX + 1];
+	int will_idle;           /* it said "I": keeps its connection */
+	int idle;                /* done, connection open, waiting */
+	time_t idle_since;
 	char qid[QID_SIZE];
 	size_t n;
 	unsigned long idx[RMT_JOB_RCPT_MAX];
@@ -52,7 +58,7 @@ struct kid {
 };
 
 static struct kid *kids;
-static size_t maxkids, nkids;
+static size_t maxkids, nkids, nbusy, nslots;
 static int qsock = RMT_FD_REMOTE;
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGCHLD };
 static struct job jb;    /* the job being started (large) */
@@ -83,6 +89,37 @@ temp_result(const char *qid, unsigned long idx, const char *text)
 	forward(&r);
 }
 
+/* Every result of k's job is in: it is free, and idle when it keeps
+ * its connection (else it exits by itself). */
+static void
+kid_maybe_idle(struct kid *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (!k->got[i])
+			return;
+	if (k->idle)
+		return;
+	nbusy--;
+	k->n = 0;
+	if (k->will_idle) {
+		k->idle = 1;
+		k->will_idle = 0;
+		k->idle_since = time(NULL);
+	}
+}
+
+/* End k's idle connection: it says QUIT and exits. */
+static void
+kid_release(struct kid *k)
+{
+	if (k->sock >= 0)
+		close(k->sock);
+	k->sock = -1;
+	k->idle = 0;
+}
+
 /* A result packet from kid k: checked, forwarded. */
 static void
 kid_packet(struct kid *k, const char *pkt, size_t n)
@@ -90,6 +127,10 @@ kid_packet(struct kid *k, const char *pkt, size_t n)
 	struct rmt_result r;
 	size_t i;
 
+	if (n == 1 && pkt[0] == 'I') {
+		k->will_idle = 1;
+		return;
+	}
 	if (!rmt_result_parse(pkt, n, &r) || strcmp(r.qid, k->qid) != 0) {
 		log_warn("%s malformed result from a delivery process", k->qid);
 		return;
@@ -98,6 +139,7 @@ kid_packet(struct kid *k, const char *pkt, size_t n)
 		if (k->idx[i] == r.idx && !k->got[i]) {
 			k->got[i] = 1;
 			forward(&r);
+			kid_maybe_idle(k);
 			return;
 		}
 	log_warn("%s result for recipient %lu that the job does not have",
@@ -149,6 +191,11 @@ kid_gone(struct kid *k, int status)
 			log_warn("%s recipient %lu: %s", k->qid, k->idx[i], t);
 			temp_result(k->qid, k->idx[i], t);
 		}
+	if (k->n > 0 && !k->idle)
+		nbusy--;
+	k->n = 0;
+	k->idle = 0;
+	k->will_idle = 0;
 	k->pid = 0;
 	nkids--;
 }
@@ -161,7 +208,7 @@ reap(void)
 	size_t i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (i = 0; i < maxkids; i++)
+		for (i = 0; i < nslots; i++)
 			if (kids[i].pid == pid) {
 				kid_gone(&kids[i], status);
 				break;
@@ -177,25 +224,106 @@ child(int sock, int fd)
 	/* nothing of the parent's: not tern-queued's socket, not the
 	 * other children's */
 	close(qsock);
-	for (i = 0; i < maxkids; i++)
+	for (i = 0; i < nslots; i++)
 		if (kids[i].sock >= 0)
 			close(kids[i].sock);
 	jb.fd = fd;
 	job_run(&jb, sock);
 }
 
+static void
+kid_job(struct kid *k, const struct rmt_job *j)
+{
+	memcpy(k->qid, j->qid, QID_SIZE);
+	str_copy(k->dest, j->dest, sizeof k->dest);
+	k->n = j->n;
+	memcpy(k->idx, j->idx, j->n * sizeof j->idx[0]);
+	memset(k->got, 0, sizeof k->got);
+	k->started = time(NULL);
+	k->idle = 0;
+	k->will_idle = 0;
+	nbusy++;
+}
+
+/* Hand j to a child idle with a connection to the same destination:
+ * 1 done (fd passed on and closed), 0 none (or it would not take it). */
+static int
+reuse(const struct rmt_job *j, int fd)
+{
+	char pkt[RMT_PKT_MAX];
+	size_t i, len;
+
+	for (i = 0; i < nslots; i++) {
+		struct kid *k = &kids[i];
+
+		if (!k->idle || k->sock < 0 || strcmp(k->dest, j->dest) != 0)
+			continue;
+		if (!rmt_job_format(pkt, &len, j) ||
+		    dlv_send(k->sock, pkt, len, fd, MSG_DONTWAIT) < 0) {
+			kid_release(k);
+			continue;
+		}
+		close(fd);
+		kid_job(k, j);
+		return 1;
+	}
+	return 0;
+}
+
+/* More slots: busy children are at most remote_concurrency, idle ones
+ * as many, and those that are saying goodbye take a slot until reaped.
+ * 1 ok (the new half is free), 0 at the hard limit. */
+static int
+kids_grow(void)
+{
+	size_t n = nslots * 2, i;
+	struct kid *nk;
+
+	if (n > 8 * maxkids + 16 || (nk = realloc(kids, n * sizeof *nk)) ==
+	    NULL)
+		return 0;
+	memset(nk + nslots, 0, (n - nslots) * sizeof *nk);
+	for (i = nslots; i < n; i++)
+		nk[i].sock = -1;
+	kids = nk;
+	nslots = n;
+	return 1;
+}
+
+/* The idle child that waited longest (to make room), or NULL. */
+static struct kid *
+oldest_idle(void)
+{
+	struct kid *o = NULL;
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		if (kids[i].idle && (o == NULL ||
+		    kids[i].idle_since < o->idle_since))
+			o = &kids[i];
+	return o;
+}
+
 /* Start a child for job j with queue file fd (closed here). */
 static void
 start(const struct rmt_job *j, int fd)
 {
-	struct kid *k = NULL;
+	struct kid *k = NULL, *o;
 	int sv[2];
 	size_t i;
 	pid_t pid;
 
-	for (i = 0; i < maxkids && k == NULL; i++)
+	if (reuse(j, fd))
+		return;
+	/* idle connections give way: they wait for a destination that
+	 * has nothing more now */
+	if (nkids - nbusy >= maxkids && (o = oldest_idle()) != NULL)
+		kid_release(o);
+	for (i = 0; i < nslots && k == NULL && nbusy < maxkids; i++)
 		if (kids[i].pid == 0)
 			k = &kids[i];
+	if (k == NULL && nbusy < maxkids && kids_grow())
+		k = &kids[nslots / 2];
 	if (k == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 	    sv) < 0) {
 		if (k != NULL)
@@ -229,10 +357,7 @@ start(const struct rmt_job *j, int fd)
 		log_fatal("fd_nonblock: %s", strerror(errno));
 	k->pid = pid;
 	k->sock = sv[0];
-	memcpy(k->qid, j->qid, QID_SIZE);
-	k->n = j->n;
-	memcpy(k->idx, j->idx, j->n * sizeof j->idx[0]);
-	memset(k->got, 0, sizeof k->got);
+	kid_job(k, j);
 	nkids++;
 }
 
@@ -284,34 +409,51 @@ loop(void)
 {
 	struct pollfd *p;
 	struct kid **pk;
-	time_t stop_at = 0;
+	time_t stop_at = 0, now, idle_time = (time_t)cfg_num(remote_idle_time);
 	int stopping = 0, sig, open_q = 1;
 	size_t i, np;
 
-	p = calloc(maxkids + 2, sizeof *p);
-	pk = calloc(maxkids + 2, sizeof *pk);
-	if (p == NULL || pk == NULL)
-		log_fatal("out of memory");
+	size_t cap = 0;
+
+	p = NULL;
+	pk = NULL;
 	for (;;) {
+		if (cap < nslots + 2) {
+			cap = nslots + 2;
+			p = realloc(p, cap * sizeof *p);
+			pk = realloc(pk, cap * sizeof *pk);
+			if (p == NULL || pk == NULL)
+				log_fatal("out of memory");
+		}
 		if (stopping && nkids == 0)
 			break;
-		if (stopping && time(NULL) >= stop_at) {
-			for (i = 0; i < maxkids; i++)
-				if (kids[i].pid > 0)
-					(void)kill(kids[i].pid, SIGKILL);
-		}
+		now = time(NULL);
+		for (i = 0; i < nslots; i++)
+			if (kids[i].idle && (stopping || now -
+			    kids[i].idle_since >= idle_time))
+				kid_release(&kids[i]);
+		for (i = 0; i < nslots; i++)
+			if (kids[i].pid > 0 && !kids[i].idle &&
+			    ((stopping && now >= stop_at) ||
+			    now - kids[i].started > JOB_MAX)) {
+				if (!stopping)
+					log_warn("%s job took more than %d s: "
+					    "killed", kids[i].qid, JOB_MAX);
+				(void)kill(kids[i].pid, SIGKILL);
+			}
 		np = 0;
 		p[np].fd = sig_fd();
 		p[np++].events = POLLIN;
 		p[np].fd = open_q ? qsock : -1;
 		p[np++].events = POLLIN;
-		for (i = 0; i < maxkids; i++)
+		for (i = 0; i < nslots; i++)
 			if (kids[i].pid > 0 && kids[i].sock >= 0) {
 				pk[np] = &kids[i];
 				p[np].fd = kids[i].sock;
 				p[np++].events = POLLIN;
 			}
-		if (poll(p, (nfds_t)np, stopping ? 1000 : -1) < 0) {
+		if (poll(p, (nfds_t)np, stopping || nkids > nbusy ? 1000 :
+		    nkids ? 60000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
@@ -327,7 +469,7 @@ loop(void)
 					reap();
 				else if (!stopping) {
 					log_info("stopping: %zu deliveries in "
-					    "flight", nkids);
+					    "flight", nbusy);
 					stopping = 1;
 					stop_at = time(NULL) + STOP_GRACE;
 				}
@@ -364,10 +506,13 @@ main(int argc, char **argv)
 	startup_drop(&st);
 	if (fd_cloexec(qsock) < 0 || fd_nonblock(qsock) < 0)
 		log_fatal("fd %d: %s", qsock, strerror(errno));
+	/* busy children at most remote_concurrency; as many again may sit
+	 * idle with a connection open (kids_grow) */
 	maxkids = cfg_num(remote_concurrency);
-	if ((kids = calloc(maxkids, sizeof *kids)) == NULL)
+	nslots = 2 * maxkids;
+	if ((kids = calloc(nslots, sizeof *kids)) == NULL)
 		log_fatal("out of memory");
-	for (i = 0; i < maxkids; i++)
+	for (i = 0; i < nslots; i++)
 		kids[i].sock = -1;
 	log_info("started: concurrency %zu, DNS %s", maxkids,
 	    dns_enabled() ? "on" : "off");

@@ -135,8 +135,20 @@ int hosts_connect(const struct cand *c);
 void hosts_relay(const struct cand *c, char *out, size_t outsz);
 
 /* client.c */
+/* One session on the connected fd.  With keep, a connection left at a
+ * clean point stays open for the next job (*kept = 1, fd not to be
+ * closed by the caller); else it is closed here (*kept = 0) unless it is
+ * the caller's fd (SESS_NEXT/PLAIN: the caller closes it). */
 enum sess_end client_session(struct job *j, const struct cand *c, int fd,
-    int plain);
+    int plain, int keep, int *kept);
+/* 1 if a connection is kept open */
+int client_live(void);
+/* Run job j over the kept connection: 1 done (*end_r, *kept as above),
+ * 0 there is none or it no longer works (it is closed; nothing of j was
+ * sent). */
+int client_reuse(struct job *j, int keep, int *kept, enum sess_end *end_r);
+/* QUIT and close the kept connection, if any. */
+void client_close(void);
 
 /* body.c */
 /* Measure the message (length, line count, 8-bit).  1 or -1 (errno). */

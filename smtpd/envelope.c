@@ -333,16 +333,7 @@ rcpt_decide(struct session *s, const char *addr)
 static size_t
 rcpt_hashof(const char *a)
 {
-	size_t h = (size_t)2166136261u;
-
-	for (; *a; a++) {
-		unsigned char c = (unsigned char)*a;
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h = (h ^ c) * (size_t)16777619u;
-	}
-	return h;
+	return str_hash(a, 1);
 }
 
 /* 1 if a and b are one recipient: the same canonical address, or, in a

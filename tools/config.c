@@ -192,10 +192,11 @@ admin_group(gid_t *gid_r)
 		    strerror(errno));
 		return 0;
 	}
+	/* not a problem (tern-start falls back too): said on stderr, so that
+	 * a clean check still prints only "ok" */
 	if (r == 0 && !said++)
-		printf("note: queue_admin_group %s does not exist: the spool "
-		    "uses the group of queue_user %s; only root can use "
-		    "tern-queue's request commands besides queue_user\n",
+		fprintf(stderr, "%s: note: queue_admin_group %s does not exist: "
+		    "the spool uses the group of queue_user %s instead\n", prog,
 		    cfg_str(queue_admin_group), cfg_str(queue_user));
 	return 1;
 }

@@ -14,33 +14,9 @@
 #include "util/str.h"
 #include "queue/dlv.h"
 #include "queue/qid.h"
+#include "queue/pkt_int.h"
 
 #define DLV_OFF_MAX ((unsigned long)1 << 40)  /* far above any message */
-
-/* Take the next field of s[*pos..n) up to the byte sep; 1 ok, 0 none. */
-static int
-dlv_field(const char *s, size_t n, size_t *pos, int sep, const char **f_r,
-    size_t *flen_r)
-{
-	const char *e = str_chr(s + *pos, n - *pos, sep);
-
-	if (e == NULL)
-		return 0;
-	*f_r = s + *pos;
-	*flen_r = (size_t)(e - *f_r);
-	*pos += *flen_r + 1;
-	return 1;
-}
-
-static int
-dlv_qid(const char *f, size_t n, char out[QID_SIZE])
-{
-	if (n != QID_LEN)
-		return 0;
-	memcpy(out, f, n);
-	out[n] = '\0';
-	return qid_valid(out);
-}
 
 /* An address field: bounded, no control characters. */
 static int
@@ -82,20 +58,20 @@ dlv_req_parse(const char *pkt, size_t len, struct dlv_req *r)
 
 	if (len > DLV_PKT_MAX)
 		return 0;
-	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
-	    !dlv_qid(f, fl, r->qid))
+	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !pkt_qid(f, fl, r->qid))
 		return 0;
-	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) ||
 	    !str_ulong(f, fl, DLV_IDX_MAX, &r->idx))
 		return 0;
-	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	if (!pkt_field(pkt, len, &pos, '\n', &f, &fl) ||
 	    !str_ulong(f, fl, DLV_OFF_MAX, &u))
 		return 0;
 	r->off = (off_t)u;
-	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	if (!pkt_field(pkt, len, &pos, '\n', &f, &fl) ||
 	    !dlv_addr(f, fl, r->sender, 1))
 		return 0;
-	if (!dlv_field(pkt, len, &pos, '\n', &f, &fl) ||
+	if (!pkt_field(pkt, len, &pos, '\n', &f, &fl) ||
 	    !dlv_addr(f, fl, r->rcpt, 0))
 		return 0;
 	return pos == len;
@@ -105,7 +81,6 @@ int
 dlv_reply_format(char *pkt, size_t *len_r, const char *qid,
     unsigned long idx, char code, const char *text)
 {
-	size_t i;
 	int n;
 
 	if (!qid_valid(qid) || (code != 'K' && code != 'Z' && code != 'D'))
@@ -113,12 +88,7 @@ dlv_reply_format(char *pkt, size_t *len_r, const char *qid,
 	n = snprintf(pkt, DLV_PKT_MAX, "%s %lu %c ", qid, idx, code);
 	if (n < 0 || n >= DLV_PKT_MAX - DLV_TEXT_MAX)
 		return 0;
-	for (i = 0; text != NULL && text[i] != '\0' && i < DLV_TEXT_MAX; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		pkt[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	*len_r = (size_t)n;
+	*len_r = (size_t)n + pkt_text_put(pkt + n, text, DLV_TEXT_MAX);
 	return 1;
 }
 
@@ -130,10 +100,10 @@ dlv_reply_parse(const char *pkt, size_t len, struct dlv_reply *r)
 
 	if (len > DLV_PKT_MAX)
 		return 0;
-	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
-	    !dlv_qid(f, fl, r->qid))
+	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) ||
+	    !pkt_qid(f, fl, r->qid))
 		return 0;
-	if (!dlv_field(pkt, len, &pos, ' ', &f, &fl) ||
+	if (!pkt_field(pkt, len, &pos, ' ', &f, &fl) ||
 	    !str_ulong(f, fl, DLV_IDX_MAX, &r->idx))
 		return 0;
 	if (pos >= len)

@@ -334,7 +334,7 @@ qstate_hist_add(struct qenv *e, unsigned long idx, time_t t, char code,
 	struct qhist *h;
 	size_t i;
 
-	if (code != 'K' && code != 'Z' && code != 'D') {
+	if ((code != 'K' && code != 'Z' && code != 'D') || idx >= e->nrcpt) {
 		errno = EINVAL;   /* the reader would refuse the line */
 		return -1;
 	}

@@ -7,9 +7,11 @@
  * is one job or one result; text is ASCII and every field is bounded.
  *
  *   job     (queued -> remote), the open mess/ID fd attached (SCM_RIGHTS):
- *             "QID IDX[ IDX...]"
+ *             "QID DEST IDX[ IDX...]"
  *           the recipients (indexes into the envelope) of one message
- *           that share one domain, at most RMT_JOB_RCPT_MAX of them.
+ *           that share one domain, at most RMT_JOB_RCPT_MAX of them;
+ *           DEST is that domain in lower case (tern-remote hands the job
+ *           to a connection it keeps open to the same destination).
  *           tern-remote reads the envelope (sender, DSN values) from the
  *           fd itself, so the packet stays small.
  *   result  (remote -> queued), one per recipient of a job:
@@ -38,9 +40,11 @@
 #define RMT_TLS_MAX 15        /* "TLSv1.3" */
 #define RMT_TEXT_MAX 400      /* same as QSTATE_TEXT_MAX */
 #define RMT_IDX_MAX 100000
+#define RMT_DEST_MAX 255      /* a domain (RFC 5321 4.5.3.1.2) */
 
 struct rmt_job {
 	char qid[QID_SIZE];
+	char dest[RMT_DEST_MAX + 1];  /* no space, no control character */
 	size_t n;
 	unsigned long idx[RMT_JOB_RCPT_MAX];
 };
@@ -55,8 +59,8 @@ struct rmt_result {
 	char text[RMT_TEXT_MAX + 1];
 };
 
-/* Format a job into pkt (RMT_PKT_MAX bytes).  1 ok, 0 bad qid, no
- * recipient, too many, or an index above RMT_IDX_MAX. */
+/* Format a job into pkt (RMT_PKT_MAX bytes).  1 ok, 0 bad qid or dest,
+ * no recipient, too many, or an index above RMT_IDX_MAX. */
 int rmt_job_format(char *pkt, size_t *len_r, const struct rmt_job *j);
 /* Parse a job packet.  1 ok, 0 malformed (also: an index repeated). */
 int rmt_job_parse(const char *pkt, size_t len, struct rmt_job *j);

@@ -138,3 +138,18 @@ str_8bit(const char *s)
 			return 1;
 	return 0;
 }
+
+size_t
+str_hash(const char *s, int fold)
+{
+	size_t h = (size_t)2166136261u;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (fold && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		h = (h ^ c) * (size_t)16777619u;
+	}
+	return h;
+}

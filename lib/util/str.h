@@ -34,5 +34,8 @@ size_t str_uncomment(const char *s, size_t n);
 /* 1 if the C string s holds a byte over 0x7f (an address that needs
  * SMTPUTF8, RFC 6531 3.4; 8-bit text), else 0. */
 int str_8bit(const char *s);
+/* FNV-1a hash of the C string s, ASCII letters folded to lower case
+ * when fold is 1 (for hash tables of names). */
+size_t str_hash(const char *s, int fold);
 
 #endif

@@ -400,6 +400,9 @@ class Instance:
             "mail_dir": "../mail",
             "program_dir": "../bin",
             "log": "stderr",
+            # tests never use the machine's resolver: DNS only where a
+            # test sets dns_servers to a server it started
+            "dns_resolv_conf": "no",
         }
         self.cafile = None
         if tls:
@@ -618,8 +621,9 @@ class Instance:
     def wait_queue_up(self, timeout=10):
         def up():
             self._check_start_alive()
-            return self.pid("tern-queued") and self.pid("tern-deliverd")
-        wait_for(up, timeout, what="tern-queued and tern-deliverd under tern-start",
+            return (self.pid("tern-queued") and self.pid("tern-deliverd") and
+                    self.pid("tern-remote"))
+        wait_for(up, timeout, what="tern-queued, tern-deliverd and tern-remote under tern-start",
                  info=lambda: tail(self.path("log", "queue.log")))
 
     def pids(self, name):

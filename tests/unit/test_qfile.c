@@ -282,6 +282,9 @@ test_state_hist(void)
 	T_EQ_INT(e.hist[3].text[3], '?');
 	T_EQ_INT(qstate_hist_add(&e, 1, 1000, 'X', NULL, "x"), -1);
 	T_EQ_INT(errno, EINVAL);
+	T_EQ_INT(qstate_hist_add(&e, 2, 1000, 'K', NULL, "x"), -1);
+	T_EQ_INT(errno, EINVAL);
+	T_EQ_INT(e.nhist, 4);
 	for (i = 0; i < QSTATE_HIST_MAX; i++)
 		T_EQ_INT(qstate_hist_add(&e, 0, (time_t)(2000 + i), 'Z', NULL,
 		    "451 again"), 1);

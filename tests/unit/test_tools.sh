@@ -45,7 +45,7 @@ mkdir "$t/etc" "$t/spool" "$t/bin" "$t/mail"
 chmod 755 "$t/etc"
 chmod 750 "$t/spool"
 # the spool as tern-start makes it (start/main.c make_spool)
-for d in tmp:700 mess:750 todo:700 state:750 corrupt:700; do
+for d in tmp:700 mess:2750 todo:700 state:2750 corrupt:2750 ctl:1730; do
 	mkdir -m "${d#*:}" "$t/spool/${d%:*}"
 done
 mkfifo -m 622 "$t/spool/trigger"
