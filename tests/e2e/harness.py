@@ -108,6 +108,58 @@ def tls_pem():
     return c, k
 
 
+_ca = []   # [(dir, ca cert path, ca key path)] once made
+
+
+def make_cert(dest, names=("localhost",), ips=("127.0.0.1",), cn=None):
+    """A certificate for names/ips signed by the test run's own CA (made
+    with openssl(1) on first use): (ca_path, cert_path, key_path), the
+    cert and key written to the directory dest (key mode 0600).  For
+    peers that check names against a CA file (tls=verify cafile=...)."""
+    openssl = need_tool("openssl")
+    os.makedirs(dest, exist_ok=True)
+    if not _ca:
+        os.makedirs(TMPROOT, exist_ok=True)
+        d = tempfile.mkdtemp(prefix="ca.", dir=TMPROOT)
+        os.chmod(d, 0o755)
+        ck, cc = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+        r = subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                            "-subj", "/CN=tern test CA", "-addext",
+                            "basicConstraints=critical,CA:TRUE", "-addext",
+                            "keyUsage=critical,keyCertSign,cRLSign",
+                            "-keyout", ck, "-out", cc],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("openssl (CA) failed: %s" % r.stderr.decode("utf-8", "replace"))
+        os.chmod(cc, 0o644)
+        _ca.append((d, cc, ck))
+        import atexit
+        atexit.register(shutil.rmtree, d, True)
+    _, cc, ck = _ca[0]
+    key = os.path.join(dest, "key.pem")
+    csr = os.path.join(dest, "req.csr")
+    cert = os.path.join(dest, "cert.pem")
+    ext = os.path.join(dest, "ext.cnf")
+    san = ",".join(["DNS:" + n for n in names] + ["IP:" + i for i in ips])
+    with open(ext, "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n" % san)
+    for argv in ([openssl, "req", "-new", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-subj",
+                  "/CN=%s" % (cn or (names[0] if names else ips[0])),
+                  "-keyout", key, "-out", csr],
+                 [openssl, "x509", "-req", "-in", csr, "-CA", cc, "-CAkey", ck,
+                  "-CAcreateserial", "-CAserial", os.path.join(dest, "ca.srl"),
+                  "-days", "30", "-extfile", ext, "-out", cert]):
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("openssl failed: %s" % r.stderr.decode("utf-8", "replace"))
+    os.chmod(key, 0o600)
+    os.chmod(cert, 0o644)
+    return cc, cert, key
+
+
 # ---------------------------------------------------------------- helpers
 
 def verbose():
@@ -541,16 +593,18 @@ class Instance:
         return r.stdout.decode().strip()
 
     # -- the queue side
-    def start(self, timeout=10):
+    def start(self, timeout=10, prefix=()):
         """bin/tern-start -C DIR/etc in the background; wait until
-        tern-queued and tern-deliverd run."""
+        tern-queued and tern-deliverd run.  prefix: argv put in front
+        (e.g. ["ip", "netns", "exec", NS] to run it in a namespace; that
+        execs, so the pid is still tern-start's)."""
         prog = self.prog("tern-start")
         self.prog("tern-queued")
         self.prog("tern-deliverd")
         log = open(self.path("log", "queue.log"), "ab")
         try:
             self.start_proc = subprocess.Popen(
-                [prog, "-C", self.etc], stdin=subprocess.DEVNULL, stdout=log,
+                list(prefix) + [prog, "-C", self.etc], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=log, env=self.env(), start_new_session=True)
         finally:
             log.close()
@@ -653,6 +707,117 @@ class Instance:
                 return sorted(pid for pid, i in descendants(p.pid).items()
                               if prog_name(i) == "tern-smtpd")
         return []
+
+    def listen(self, addr="127.0.0.1", port=None, mode=None, prefix=(), extra=(),
+               env=None):
+        """tern-smtpd [-m MODE] -C etc -l ADDR:PORT (the standalone
+        listener) in the background, prefix put in front (a namespace);
+        waits for its "listening on" log line and returns the port (a
+        free one when port is None; only free in our own namespace, so
+        give one inside a namespace).  Stopped with the instance."""
+        smtpd = self.prog("tern-smtpd")
+        logp = self.path("log", "smtpd.log")
+        for _ in range(10):
+            pt = port or free_port()
+            spec = ("[%s]:%d" if ":" in addr else "%s:%d") % (addr, pt)
+            argv = list(prefix) + [smtpd] + (["-m", mode] if mode else []) + \
+                ["-C", self.etc, "-l", spec] + list(extra)
+            log = open(logp, "ab")
+            try:
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=log,
+                                     env=self.env(env), start_new_session=True)
+            finally:
+                log.close()
+
+            def up():
+                if p.poll() is not None:
+                    return "exited"
+                try:
+                    with open(logp, "rb") as f:
+                        return ("listening on %s " % spec).encode() in f.read() and "up"
+                except OSError:
+                    return False
+            if wait_for(up, 10, what="tern-smtpd -l %s" % spec,
+                        info=lambda: tail(logp)) == "up":
+                self.tcpservers.append((p, pt))
+                return pt
+            if port is not None:
+                break
+        raise AssertionError("tern-smtpd -l %s would not start\n%s" % (addr, tail(logp)))
+
+    def install_cert(self, cert_path, key_path):
+        """Replace etc/cert.pem and etc/key.pem by these files (e.g. from
+        make_cert) and point tls_cert/tls_key at them."""
+        with open(cert_path, "rb") as f:
+            self.write_etc("cert.pem", f.read().decode())
+        with open(key_path, "rb") as f:
+            self._write_secret("key.pem", f.read())
+        if not os.path.exists(os.path.join(self.etc, "ticket.key")):
+            self._write_secret("ticket.key", os.urandom(80))
+        self.conf.update({"tls_cert": "cert.pem", "tls_key": "key.pem",
+                          "tls_ticket_key": "ticket.key"})
+        self.write_conf()
+
+    def write_routes(self, text):
+        """etc/routes (tern-routes(5)) compiled with tern-map."""
+        self.write_etc("routes", text if text.endswith("\n") else text + "\n")
+        self.map("routes")
+
+    def write_remote_auth(self, lines, name="remote-auth"):
+        """etc/remote-auth: NAME USER PASSWORD lines, mode 0600, owned by
+        the remote user (ternr) when root."""
+        p = self._write_secret(name, "".join(l + "\n" for l in lines).encode())
+        if IS_ROOT:
+            os.chown(p, ids("ternr")[0], ids("ternr")[1])
+        return p
+
+    def log_text(self, name="queue.log"):
+        try:
+            with open(self.path("log", name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=20, name="queue.log", n=1):
+        """Wait until log/NAME has n lines matching the regular expression
+        pattern; return the matching lines."""
+        import re
+        rx = re.compile(pattern)
+
+        def have():
+            got = [l for l in self.log_text(name).splitlines() if rx.search(l)]
+            return got if len(got) >= n else None
+        return wait_for(have, timeout, what="%d line(s) /%s/ in %s" % (n, pattern, name),
+                        info=self.diagnostics)
+
+    def queue_rcpts(self):
+        """[(message, recipient)] of tern-queue list --json (dicts as in
+        tern-queue(8) JSON OUTPUT: recipients not yet delivered)."""
+        out = []
+        for m in self.queue_list(as_json=True).get("messages", []):
+            for r in m.get("recipients", []):
+                out.append((m, r))
+        return out
+
+    def wait_rcpt(self, addr, cond=lambda m, r: True, timeout=20, what=None):
+        """Wait until tern-queue list --json shows recipient addr with
+        cond(message, recipient) true; return (message, recipient)."""
+        def have():
+            for m, r in self.queue_rcpts():
+                if r.get("address", "").lower() == addr.lower() and cond(m, r):
+                    return m, r
+            return None
+        return wait_for(have, timeout, what=what or "%s in tern-queue list --json" % addr,
+                        info=self.diagnostics)
+
+    def wait_queue_empty(self, timeout=20):
+        return wait_for(lambda: not self.queue_list(as_json=True).get("messages"),
+                        timeout, what="an empty queue", info=self.diagnostics)
+
+    def read_mail(self, path):
+        with open(path, "rb") as f:
+            return f.read()
 
     # -- mailboxes
     def maildir(self, addr, folder=None):
@@ -882,6 +1047,62 @@ def message(subject, body=b"hello\n", to="demo@example.test",
             % (sender, to, subject, subject.replace(" ", "-"))).encode()
     body = body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return head + extra + b"\r\n" + body
+
+
+def smtp_submit(s, sender, rcpts, msg, ctx=None, user=None, password=None,
+                rcpt_options=(), mail_options=()):
+    """On a connected smtplib.SMTP: EHLO, STARTTLS (ctx given), AUTH
+    (user given), one message; returns the queue id from the 250 reply
+    (or None) and quits."""
+    import re
+    import smtplib
+    s.ehlo()
+    if ctx is not None:
+        s.starttls(context=ctx)
+        s.ehlo()
+    if user is not None:
+        s.login(user, password)
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+    code, text = s.mail(sender, list(mail_options))
+    if code != 250:
+        raise AssertionError("MAIL FROM:<%s>: %d %s" % (sender, code, text))
+    for r in rcpts:
+        code, text = s.rcpt(r, list(rcpt_options))
+        if code not in (250, 251):
+            raise AssertionError("RCPT TO:<%s>: %d %s" % (r, code, text))
+    code, text = s.data(msg)
+    if code != 250:
+        raise AssertionError("DATA: %d %s" % (code, text))
+    try:
+        s.quit()
+    except smtplib.SMTPException:
+        pass
+    m = re.search(r"queued as (\S+)", text.decode("utf-8", "replace"))
+    return m.group(1) if m else None
+
+
+def dsn_report(data):
+    """An RFC 3464 report parsed with python's email package: (message,
+    per-message fields, [per-recipient fields]) with lower-case keys;
+    AssertionError if data is not multipart/report with a
+    message/delivery-status part."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    if msg.get_content_type() != "multipart/report":
+        raise AssertionError("not multipart/report but %s:\n%s"
+                             % (msg.get_content_type(), data[:600]))
+    if msg.get_param("report-type") != "delivery-status":
+        raise AssertionError("report-type %r" % msg.get_param("report-type"))
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            blocks = part.get_payload()
+            if not isinstance(blocks, list) or len(blocks) < 2:
+                raise AssertionError("message/delivery-status with %r" % blocks)
+            fields = [{k.lower(): v for k, v in b.items()} for b in blocks]
+            return msg, fields[0], fields[1:]
+    raise AssertionError("no message/delivery-status part:\n%s" % data[:600])
 
 
 def lf(data):
