@@ -383,6 +383,36 @@ check_values(void)
 			check_user(users[i], &uid);
 }
 
+/* remote_credentials holds passwords: when it exists it must be
+ * readable by remote_user alone (tern-remote refuses it otherwise), and
+ * the routes that name credentials must find them there. */
+static void
+check_credentials(void)
+{
+	const char *path = cfg_str(remote_credentials);
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			problem("remote_credentials %s: %s", path,
+			    strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode))
+		problem("remote_credentials %s: not a regular file", path);
+	else if (st.st_mode & 077)
+		problem("remote_credentials %s: readable by group or others "
+		    "(mode %04o): tern-remote refuses it; chmod 600", path,
+		    (unsigned)(st.st_mode & 07777));
+	if (priv_is_root() && priv_user(cfg_str(remote_user), &uid, &gid) > 0 &&
+	    st.st_uid != uid)
+		problem("remote_credentials %s: owned by uid %lu, not "
+		    "remote_user %s (which must read it)", path,
+		    (unsigned long)st.st_uid, cfg_str(remote_user));
+}
+
 /* The certificate, key, ticket key and cipher settings load (the
  * servers build their TLS context lazily, so only this finds a broken
  * one before a client does). */
@@ -413,6 +443,7 @@ check(void)
 	check_maildir();
 	check_programs();
 	check_keys();
+	check_credentials();
 	check_tls();
 	if (problems)
 		return 1;

@@ -162,6 +162,12 @@ no" "$out"
 "$config" -C "$t/etc" no_such_key 2>/dev/null; expect "config unknown" 1 $?
 out=$("$config" -C "$t/etc" check); expect "config check rc" 0 $?
 expect "config check" "ok" "$out"
+# remote_credentials readable by others: tern-remote would refuse it
+printf 'isp me secret\n' > "$t/etc/remote-auth"
+chmod 644 "$t/etc/remote-auth"
+out=$("$config" -C "$t/etc" check); expect "config check credentials rc" 1 $?
+contains "check credentials mode" "remote-auth: readable by group or others" "$out"
+rm -f "$t/etc/remote-auth"
 # problems: stale cdb, syntax error in a table, world-readable users.cdb
 sleep 0.01
 printf '1.2.3.4 OK\n' >> "$t/etc/access"
