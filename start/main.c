@@ -557,6 +557,7 @@ static int
 reload_config(void)
 {
 	static const char *const users[] = { "queue_user", "deliver_user",
+	    "remote_user",
 	    NULL };
 	char err[512], newpid[FS_PATH_MAX];
 	uid_t uid;
