@@ -33,7 +33,9 @@ def setup():
     SINKS["nodsn"] = smtpsink.Sink(dsn=False)
     SINKS["seven"] = smtpsink.Sink(eightbit=False)
     SINKS["small"] = smtpsink.Sink(size=200)
-    I = harness.Instance(name="rdsn")
+    aliases = dict(harness.ALIASES)
+    aliases["fwd@example.test"] = "away@nodsn.test"
+    I = harness.Instance(name="rdsn", aliases=aliases)
     with open(os.path.join(I.etc, "access"), "w") as f:
         f.write("127.0.0.1 RELAY\n")
     I.map("access")
@@ -151,3 +153,15 @@ def test_too_big_for_host_bounces():
     send(rcpt, mk, body=b"x" * 400 + b"\n")
     m = harness.wait_for(lambda: notice(mk), what="a bounce", info=I.diagnostics)
     assert re.search(r"(?mi)^Status: 5\.3\.4", status_fields(m)), status_fields(m)
+
+
+def test_alias_forwards_to_remote_keeping_the_sender():
+    """A local alias whose target is remote: tern-deliverd re-injects it,
+    tern-remote sends it on, the envelope sender is the original one (no
+    SRS yet)."""
+    mk = "fwd-%s" % uuid.uuid4().hex[:8]
+    send("fwd@example.test", mk)
+    env = harness.wait_for(lambda: [e for e in SINKS["nodsn"].messages
+                                    if "away@nodsn.test" in e.rcpts and mk.encode() in e.data],
+                           what="the forwarded copy at the sink", info=I.diagnostics)[0]
+    assert env.mail_from == SENDER, env.mail_from
