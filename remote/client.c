@@ -131,11 +131,21 @@ say(struct sess *s, const char *line, const char *doing, int timeout)
 static void
 quit(struct sess *s)
 {
+	static char keep_err[RMT_TEXT_MAX + 1];
+	int keep_perm = s->j->last_perm;
+
 	if (s->broken)
 		return;
+	/* a server that hangs up instead of answering QUIT is not worth a
+	 * log line, and the reason of a failure before it is kept */
+	str_copy(keep_err, s->j->last_err, sizeof keep_err);
 	s->doing = "saying goodbye";
+	s->j->quiet = 1;
 	if (cmd(s, "QUIT") > 0)
 		(void)reply(s, 10);
+	s->j->quiet = 0;
+	str_copy(s->j->last_err, keep_err, sizeof s->j->last_err);
+	s->j->last_perm = keep_perm;
 	s->broken = 1;   /* nothing more on this connection */
 }
 

@@ -75,8 +75,9 @@ job_fail(struct job *j, int perm, const char *fmt, ...)
 	(void)vsnprintf(j->last_err, sizeof j->last_err, fmt, ap);
 	va_end(ap);
 	j->last_perm = perm;
-	log_info("%s attempt failed: %s", j->qid,
-	    log_safe(s, sizeof s, j->last_err, strlen(j->last_err)));
+	if (!j->quiet)
+		log_info("%s attempt failed: %s", j->qid,
+		    log_safe(s, sizeof s, j->last_err, strlen(j->last_err)));
 }
 
 /* The envelope and the job's recipients: 1, or 0 with every result set. */

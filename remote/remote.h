@@ -88,6 +88,7 @@ struct job {
 	/* the last failure that left recipients without a result */
 	char last_err[RMT_TEXT_MAX + 1];
 	int last_perm;                  /* last_err is permanent */
+	int quiet;                      /* job_fail does not log (QUIT) */
 	time_t started;
 };
 
