@@ -89,24 +89,29 @@ static char (*sr_ids(size_t *n_r))[QID_SIZE]
 }
 
 /* m's envelope, loaded for a look if it was not: 1 (*mine_r: loaded here,
- * give it back with sr_unpeek), 0 gone or unreadable. */
+ * give it back with sr_unpeek; 2 when it was waiting for a remote slot,
+ * which the load took it off), 0 gone or unreadable. */
 static int
 sr_peek(struct msg *m, int *mine_r)
 {
-	*mine_r = m->ld == NULL;
+	*mine_r = m->ld != NULL ? 0 : m->wq != NULL || m->woken != NULL ? 2 : 1;
 	return m->ld != NULL || sq_load(m) > 0;
 }
 
 /* Unload what sr_peek loaded, keeping a flush that was waiting (sq_load
- * moved it into the load). */
+ * moved it into the load); a message taken off a wait list goes back in
+ * the heap, due now, so that it finds its place again (it would be in
+ * neither, never attempted). */
 static void
-sr_unpeek(struct msg *m)
+sr_unpeek(struct msg *m, int mine)
 {
 	int flush = m->ld->flush;
 
 	sq_unload(m);
 	if (flush)
 		m->flags |= M_FLUSH;
+	if (mine == 2 && !(m->flags & M_HELD))
+		heap_set(m, sched.now);
 }
 
 /* DEFERRED, as the header comment says. */
@@ -158,7 +163,7 @@ sr_delete_deferred(struct msg *m)
 		}
 	}
 	if (mine)
-		sr_unpeek(m);
+		sr_unpeek(m, mine);
 	return hit;
 }
 
@@ -172,7 +177,7 @@ sr_flush_domain(struct msg *m, const char *domain)
 		return 0;
 	hit = sr_in_domain(&m->ld->env, domain);
 	if (mine)
-		sr_unpeek(m);
+		sr_unpeek(m, mine);
 	if (hit)
 		sr_flush_one(m, 1);
 	return hit;

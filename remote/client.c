@@ -76,7 +76,7 @@ reply(struct sess *s, int timeout)
 {
 	char line[SMTP_REPLY_LINE_MAX + 2];
 	size_t n;
-	int r;
+	int r = -1;
 
 	if (io_flush(s->io) < 0)
 		goto lost;
@@ -576,6 +576,7 @@ oom:
  * address. */
 static struct sess live;
 static struct cand live_cand;
+static struct route live_route;   /* the route it was opened under */
 static int live_fd = -1;
 
 /* After a session or a reused one: keep the connection when asked and
@@ -587,6 +588,7 @@ finish(struct sess *s, enum sess_end end, int fd, int keep, int *kept)
 	if (keep && end == SESS_DONE && !s->broken) {
 		if (s != &live) {
 			live_cand = *s->c;
+			live_route = s->j->route;
 			live = *s;
 			live.c = &live_cand;
 		}
@@ -661,6 +663,15 @@ client_reuse(struct job *j, int keep, int *kept, enum sess_end *end_r)
 	if (live_fd < 0)
 		return 0;
 	live.j = j;
+	/* a route or policy changed since the connection was opened: a new
+	 * connection, under the new one (route_get zeroes the struct, so
+	 * the bytes compare) */
+	if (memcmp(&live_route, &j->route, sizeof live_route) != 0) {
+		log_info("%s route of %s changed: new connection", j->qid,
+		    j->domain);
+		finish(&live, SESS_DONE, live_fd, 0, kept);
+		return 0;
+	}
 	/* RSET (RFC 5321 4.1.1.5) checks that the connection still works
 	 * and starts the next transaction clean; a failure here costs
 	 * nothing, the job goes on with a new connection */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -183,11 +184,35 @@ hosts_find(struct job *j, struct cand *c, size_t max)
 	unsigned dport = (unsigned)cfg_num(remote_port);
 	size_t n = 0;
 
-	if (!dns_enabled() && !(rt->found && is_ip(rt->host))) {
+	if (!dns_enabled() && !(rt->found && is_ip(rt->host)) &&
+	    !(!rt->found && j->domain[0] == '[')) {
 		job_fail(j, 0, "4.4.3 no route for %s and DNS is off "
 		    "(dns_servers is empty and dns_resolv_conf = no)",
 		    rt->found ? rt->host : j->domain);
 		return 0;
+	}
+	if (!rt->found && j->domain[0] == '[') {
+		/* an address literal (RFC 5321 4.1.3, 5.1): that address */
+		char ip[INET6_ADDRSTRLEN + 8];
+		const char *a = j->domain + 1;
+		size_t len = strlen(a);
+
+		if (len > 5 && strncasecmp(a, "IPv6:", 5) == 0)
+			a += 5, len -= 5;
+		if (len < 2 || len > sizeof ip || a[len - 1] != ']') {
+			job_set_rest(j, 'D', NULL, NULL, "5.1.2 bad address "
+			    "literal");
+			return 0;
+		}
+		memcpy(ip, a, len - 1);
+		ip[len - 1] = '\0';
+		if (!is_ip(ip)) {
+			job_set_rest(j, 'D', NULL, NULL, "5.1.2 bad address "
+			    "literal");
+			return 0;
+		}
+		host_addrs(j, ip, dport, c, &n, max);
+		return n;
 	}
 	if (rt->found && rt->literal)
 		host_addrs(j, rt->host, rt->port, c, &n, max);

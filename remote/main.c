@@ -60,10 +60,16 @@ struct kid {
 static struct kid *kids;
 static size_t maxkids, nkids, nbusy, nslots;
 static int qsock = RMT_FD_REMOTE;
+static int queued_gone;  /* tern-queued closed its end */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGCHLD };
 static struct job jb;    /* the job being started (large) */
 
-/* Send a result to tern-queued; it is gone: stop. */
+/*
+ * Send a result to tern-queued.  The socket is non-blocking (for reading
+ * jobs); a burst of results may fill it, so a full socket is waited on:
+ * tern-queued never blocks sending to us (MSG_DONTWAIT), so it reads.
+ * Once tern-queued has gone (a stop), results are only logged.
+ */
 static void
 forward(const struct rmt_result *r)
 {
@@ -72,8 +78,26 @@ forward(const struct rmt_result *r)
 
 	if (!rmt_result_format(pkt, &len, r))
 		log_panic("%s a result that does not format", r->qid);
-	if (dlv_send(qsock, pkt, len, -1, 0) < 0)
+	if (queued_gone) {
+		log_info("%s recipient %lu: result %c not reported, tern-queued "
+		    "is gone", r->qid, r->idx, r->code);
+		return;
+	}
+	while (dlv_send(qsock, pkt, len, -1, 0) < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+			if (fd_poll(qsock, POLLOUT, -1) < 0 && errno != EINTR)
+				log_fatal("waiting for tern-queued: %s",
+				    strerror(errno));
+			continue;
+		}
+		if (errno == EPIPE || errno == ECONNRESET) {
+			queued_gone = 1;
+			log_info("%s recipient %lu: result %c not reported, "
+			    "tern-queued is gone", r->qid, r->idx, r->code);
+			return;
+		}
 		log_fatal("sending to tern-queued: %s", strerror(errno));
+	}
 }
 
 static void
@@ -476,6 +500,7 @@ loop(void)
 			}
 		if (p[1].revents && jobs(stopping) == 0) {
 			open_q = 0;
+			queued_gone = 1;
 			if (!stopping) {
 				log_info("tern-queued closed the socket: "
 				    "stopping");

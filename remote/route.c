@@ -176,6 +176,11 @@ route_get(const char *domain, struct route *r, char *err, size_t errsz)
 			return -1;
 		}
 		opened = 1;
+	} else if (map_refresh(&routes) < 0) {
+		/* a child kept for the next job sees a recompiled map */
+		snprintf(err, errsz, "4.3.5 cannot reopen the routes map: %s",
+		    strerror(errno));
+		return -1;
 	}
 	rc = map_route(&routes, domain, &val);
 	if (rc < 0) {

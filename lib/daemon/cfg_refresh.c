@@ -61,12 +61,14 @@ cfg_refresh_pending(void)
 	return pending;
 }
 
-/* One list for both programs of the queue side, so that they never
- * disagree about which file is in effect: what either applies only at
- * start. */
+/* One list for the programs of the queue side, so that they never
+ * disagree about which file is in effect: what any applies only at
+ * start (tern-remote reads tern.conf only at start, so its limit must
+ * not change under tern-queued alone). */
 static const enum cfg_id fixed[] = { CFG_ID_spool_dir, CFG_ID_queue_user,
-    CFG_ID_deliver_user, CFG_ID_virtual_user, CFG_ID_program_dir,
-    CFG_ID_local_concurrency, CFG_ID_log, CFG_ID_log_facility };
+    CFG_ID_deliver_user, CFG_ID_remote_user, CFG_ID_virtual_user,
+    CFG_ID_program_dir, CFG_ID_local_concurrency, CFG_ID_remote_concurrency,
+    CFG_ID_log, CFG_ID_log_facility };
 
 int
 cfg_refresh(unsigned interval)

@@ -111,7 +111,7 @@ route_dest(const char *s, size_t n, struct buf *val, char *msg, size_t msgsz)
 	const char *end = s + n, *he, *colon;
 	unsigned char bin[16];
 	unsigned long port;
-	char ip[INET6_ADDRSTRLEN + 1];
+	char ip[256];   /* an IP address or a [name] (RFC 1035 2.3.4) */
 	int r;
 
 	if (n > 0 && s[0] == '[') {

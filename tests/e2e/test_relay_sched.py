@@ -150,3 +150,64 @@ def test_restart_keeps_the_schedule():
         harness.wait_for(lambda: (deferred() or {}).get("attempts", 0) >= 2,
                          what="a second attempt after flush", info=J.diagnostics)
         assert len(sink.sessions) > before
+
+
+def test_burst_of_results_is_not_fatal():
+    """Thousands of results at once fill the socket to tern-queued:
+    tern-remote waits for it instead of dying (which restarted the queue
+    side and sent the mail again)."""
+    with smtpsink.Sink() as sink, harness.Instance(
+            name="rburst", conf={"remote_max_recipients": "500",
+                                 "smtpd_max_recipients": "1000"}) as J:
+        routes(J, ["far.test 127.0.0.1:%d" % sink.port])
+        J.start()
+        n = 4
+        for k in range(n):
+            send(J, ["b%d-%d@far.test" % (k, i) for i in range(500)], "burst-%d" % k)
+        harness.wait_for(lambda: not J.queue_list(as_json=True)["messages"],
+                         timeout=60, what="every recipient sent", info=J.diagnostics)
+        rcpts = [r for e in sink.messages for r in e.rcpts]
+        assert len(rcpts) == len(set(rcpts)) == n * 500, (len(rcpts), len(set(rcpts)))
+        with open(J.path("log", "queue.log")) as f:
+            log = f.read()
+        assert "fatal" not in log and "restarting" not in log, \
+            [l for l in log.splitlines() if "fatal" in l or "restarting" in l][:5]
+
+
+def test_flush_domain_of_a_waiting_message():
+    """A message on a destination's wait list, looked at by flush -d,
+    keeps its place: it is sent once the destination works."""
+    dead = Silent()
+    try:
+        with smtpsink.Sink() as sink, harness.Instance(
+                name="rwait", conf={"destination_concurrency": "1",
+                                    "remote_greeting_timeout": "300"}) as J:
+            routes(J, ["far.test 127.0.0.1:%d" % dead.port])
+            J.start()
+            send(J, ["m1@far.test"], "wait-1")
+            send(J, ["m2@far.test"], "wait-2")
+            harness.wait_for(lambda: len(J.queue_list(as_json=True)["messages"]) == 2,
+                             what="both queued")
+            r = J.queue("flush", "-d", "far.test")
+            assert r.returncode == 0, r.stderr.decode()
+            J.wait_log(r"flush", name="queue.log")
+            routes(J, ["far.test 127.0.0.1:%d" % sink.port])
+            dead.close()   # m1's job ends (deferred); m2 must still be scheduled
+            got = sink.wait_messages(1, timeout=30, info=J.diagnostics)
+            assert [e.rcpts[0] for e in got] == ["m2@far.test"], got
+            J.queue("flush")
+            got = sink.wait_messages(2, timeout=30, info=J.diagnostics)
+            assert sorted(e.rcpts[0] for e in got) == ["m1@far.test", "m2@far.test"], got
+    finally:
+        dead.close()
+
+
+def test_address_literal_recipient():
+    """user@[127.0.0.1]: delivered to that address (RFC 5321 5.1), on
+    remote_port, with no DNS."""
+    with smtpsink.Sink() as sink, harness.Instance(
+            name="rlit", conf={"remote_port": str(sink.port)}) as J:
+        J.start()
+        send(J, ["lit@[127.0.0.1]"], "literal")
+        got = sink.wait_messages(1, timeout=20, info=J.diagnostics)
+        assert got[0].rcpts == ["lit@[127.0.0.1]"], got[0].rcpts
