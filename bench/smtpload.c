@@ -5,12 +5,18 @@
  * object on stdout and exits 0 (1 on a usage or set-up error).
  *
  *   smtpload smtp  -p PORT -n N -c CONC -s SIZE -d NEWDIR -t SECS
+ *                  [-r RCPT [-D DOMAINS]]
  *       N messages, one per connection, CONC connections at once (one
  *       thread, epoll).  Per connection: banner, EHLO, then MAIL, RCPT
  *       and DATA pipelined (RFC 2920), the message, QUIT.  Delivery is
  *       counted with inotify on the Maildir's new/ (IN_CREATE for link(),
  *       IN_MOVED_TO for rename()).  Reports the time until all 250s and
- *       until all files were in new/.
+ *       until all files were in new/.  -r: the recipient (default
+ *       demo@example.test); a "%d" in it becomes k % DOMAINS + 1 for
+ *       message k (-D, default 1), e.g. -r demo@d%d.test -D 50 spreads
+ *       the messages over 50 domains.  NEWDIR may be another server's
+ *       Maildir (the relay workload: the time until the receiver has
+ *       them all).
  *   smtpload lat   -p PORT -n N -s SIZE -d NEWDIR -t SECS
  *       N messages one after the other; per message the time from
  *       writing the final "." to the 250 and to the file in new/.
@@ -60,6 +66,8 @@ static int opt_port, opt_n = 1, opt_c = 1, opt_tls, opt_resume;
 static long opt_size = 4096;
 static double opt_t = 60;
 static const char *opt_dir;
+static const char *opt_rcpt = "demo@example.test";
+static int opt_domains = 1;
 
 static double
 now(void)
@@ -121,6 +129,33 @@ msgid(char *out, size_t sz, long k)
 
 static const char envelope[] =
     "MAIL FROM:<bench@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n";
+
+#define ENV_MAX 400
+
+/* The envelope of message k into out[ENV_MAX] (-r, -D); its length. */
+static size_t
+envelope_for(char *out, long k)
+{
+	static const char pre[] = "MAIL FROM:<bench@example.org>\r\nRCPT TO:<";
+	static const char post[] = ">\r\nDATA\r\n";
+	char num[24];
+	size_t n = sizeof pre - 1, nl;
+	const char *p;
+
+	memcpy(out, pre, n);
+	nl = (size_t)snprintf(num, sizeof num, "%ld", k % opt_domains + 1);
+	for (p = opt_rcpt; *p; p++) {
+		if (p[0] == '%' && p[1] == 'd') {
+			memcpy(out + n, num, nl);
+			n += nl;
+			p++;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	memcpy(out + n, post, sizeof post - 1);
+	return n + sizeof post - 1;
+}
 
 /* ------------------------------------------------------------ sockets */
 
@@ -253,6 +288,7 @@ struct conn {
 	struct iovec out[2];
 	int nout;
 	char hdr[128];
+	char env[ENV_MAX];
 	long k;
 };
 
@@ -356,7 +392,7 @@ conn_reply(struct conn *c, int code)
 			return -1;
 		c->state = C_ENV;
 		c->want = 3;
-		return conn_send(c, envelope, sizeof envelope - 1, NULL, 0);
+		return conn_send(c, c->env, envelope_for(c->env, c->k), NULL, 0);
 	case C_ENV:
 		if (--c->want > 0)
 			return code == 250 ? 0 : -1;
@@ -979,7 +1015,7 @@ main(int argc, char **argv)
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "p:n:c:s:d:t:TR")) != -1) {
+	while ((ch = getopt(argc, argv, "p:n:c:s:d:t:r:D:TR")) != -1) {
 		switch (ch) {
 		case 'p': opt_port = (int)num(optarg, 1, 65535); break;
 		case 'n': opt_n = (int)num(optarg, 1, 10000000); break;
@@ -987,6 +1023,16 @@ main(int argc, char **argv)
 		case 's': opt_size = num(optarg, 256, 64L << 20); break;
 		case 'd': opt_dir = optarg; break;
 		case 't': opt_t = (double)num(optarg, 1, 3600); break;
+		case 'r':
+			/* room for the digits of -D in each %d, and the rest */
+			if (strlen(optarg) > 100 || strchr(optarg, '>') ||
+			    strchr(optarg, '\r') || strchr(optarg, '\n')) {
+				fprintf(stderr, "smtpload: bad -r %s\n", optarg);
+				return 1;
+			}
+			opt_rcpt = optarg;
+			break;
+		case 'D': opt_domains = (int)num(optarg, 1, 100000); break;
 		case 'T': opt_tls = 1; break;
 		case 'R': opt_resume = 1; break;
 		default: return 1;

@@ -18,7 +18,8 @@ ROWS = (["fsync_1w", "fsync_8w", "fsync_per_msg"] +
          "conn_plain", "conn_tls", "conn_tls_resume",
          "mem_smtp_rss", "mem_smtp_pss", "mem_pop3_rss", "mem_pop3_pss",
          "mem_queue_rss", "mem_queue_pss", "mem_pop3d_rss", "mem_pop3d_pss"] +
-        ["pop3_%s_%s" % (s, m) for s in ("10k", "100k") for m in ("first", "warm", "retr")])
+        ["pop3_%s_%s" % (s, m) for s in ("10k", "100k") for m in ("first", "warm", "retr")] +
+        ["relay_%ddest%s" % (d, m) for d in (1, 50) for m in ("", "_cpu")])
 
 # rows tern must always have a number for (the foundation's features)
 ALWAYS = ["smtp_4k_c1_acc", "smtp_4k_c1_dlv", "smtp_100k_c50_dlv", "lat_dlv_med",
