@@ -322,6 +322,7 @@ main(int argc, char **argv)
 		.name = "tern-deliverd", .keep_fd = DLV_FD,
 		.user_key = "deliver_user", .caps = caps, .ncaps = 2,
 		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
+		.with_parent = 1,
 	};
 
 	startup_begin(&st, &argc, argv, 0);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -75,6 +76,17 @@ setup_fds(void)
 	if (chdir(cfg_str(spool_dir)) < 0)
 		log_fatal("cannot enter %s: %s", cfg_str(spool_dir),
 		    strerror(errno));
+	/* one scheduler per spool: a second one (an orphan of a killed
+	 * tern-start, a hand-started copy) would deliver everything twice.
+	 * The lock is on the spool directory itself and goes with this
+	 * process (and never to its children: O_CLOEXEC). */
+	sched.lockfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sched.lockfd < 0)
+		log_fatal("cannot open %s: %s", cfg_str(spool_dir),
+		    strerror(errno));
+	if (flock(sched.lockfd, LOCK_EX | LOCK_NB) < 0)
+		log_fatal("%s: %s", cfg_str(spool_dir), errno == EWOULDBLOCK ?
+		    "another tern-queued runs on this spool" : strerror(errno));
 	/* O_RDWR: we are a writer too, so the FIFO never reports EOF */
 	sched.fifo = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (sched.fifo < 0)
@@ -232,6 +244,7 @@ main(int argc, char **argv)
 		.name = "tern-queued", .keep_fd = RMT_FD_QUEUED,
 		.user_key = "queue_user",
 		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
+		.with_parent = 1,
 	};
 
 	startup_begin(&st, &argc, argv, 0);

@@ -106,6 +106,7 @@ struct msg {
 
 struct sched {
 	int fifo;                /* spool/trigger, O_RDWR | O_NONBLOCK */
+	int lockfd;              /* spool_dir, flock()ed: one scheduler */
 	int sock;                /* to tern-deliverd (DLV_FD) */
 	int sock_blocked;        /* a send would block: wait for POLLOUT */
 	unsigned long conc;      /* local_concurrency */

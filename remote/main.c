@@ -521,6 +521,7 @@ main(int argc, char **argv)
 		.name = "tern-remote", .keep_fd = RMT_FD_REMOTE,
 		.user_key = "remote_user",
 		.sigs = catch_sigs, .nsigs = sizeof catch_sigs / sizeof catch_sigs[0],
+		.with_parent = 1,
 	};
 	char err[256];
 	size_t i;

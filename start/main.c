@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -385,11 +386,12 @@ spawn(const char *name, int sock, int sock2)
 	char path[FS_PATH_MAX];
 	char *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
 	sigset_t none;
-	pid_t pid;
+	pid_t pid, parent;
 	int null;
 
 	if (fs_join(path, sizeof path, cfg_str(program_dir), name) < 0)
 		log_fatal("program_dir: %s", strerror(errno));
+	parent = getpid();
 	if ((pid = fork()) != 0) {
 		if (pid < 0)
 			log_err("fork: %s", strerror(errno));
@@ -398,6 +400,10 @@ spawn(const char *name, int sock, int sock2)
 	sig_reset();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the child dies with us, also before it has set this itself after
+	 * its privilege drop (lib/daemon/startup.c) */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(111);
 	/* sock2 first out of the way of fd 3 and 4 */
 	if (sock2 >= 0 && sock2 <= CHILD_FD + 1) {
 		int t = fcntl(sock2, F_DUPFD_CLOEXEC, CHILD_FD + 2);

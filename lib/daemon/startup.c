@@ -2,6 +2,8 @@
  * startup: the one start-up path of every tern daemon (startup.h).
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,9 @@
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "daemon/startup.h"
+
+/* the parent at start (tern-start for its children) */
+static pid_t start_parent;
 
 int
 startup_want_version(int argc, char **argv)
@@ -81,6 +86,7 @@ startup_fds(const struct startup *st)
 void
 startup_begin(const struct startup *st, int *argc, char **argv, int options)
 {
+	start_parent = getppid();
 	const char *dir;
 	char err[512];
 
@@ -111,13 +117,21 @@ startup_drop(const struct startup *st)
 		sig_catch(st->sigs, st->nsigs);
 	if (st->user_key == NULL) {
 		priv_caps_only(st->caps, st->ncaps);
-		return;
+	} else {
+		/* priv_drop dies on a missing user too, but through
+		 * log_fatal: check first so that st->fail can answer its
+		 * client */
+		if (priv_is_root() &&
+		    priv_user(cfg_str_named(st->user_key), &uid, &gid) <= 0)
+			startup_fail(st, "%s %s: no such user", st->user_key,
+			    cfg_str_named(st->user_key));
+		priv_drop(cfg_str_named(st->user_key), st->caps, st->ncaps);
 	}
-	/* priv_drop dies on a missing user too, but through log_fatal: check
-	 * first so that st->fail can answer its client */
-	if (priv_is_root() &&
-	    priv_user(cfg_str_named(st->user_key), &uid, &gid) <= 0)
-		startup_fail(st, "%s %s: no such user", st->user_key,
-		    cfg_str_named(st->user_key));
-	priv_drop(cfg_str_named(st->user_key), st->caps, st->ncaps);
+	if (!st->with_parent)
+		return;
+	/* after the drop: a change of credentials clears the setting */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		log_fatal("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+	if (getppid() != start_parent)
+		log_fatal("tern-start is gone: not running without it");
 }

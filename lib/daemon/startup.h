@@ -23,7 +23,10 @@
  *                      setuid to the user that the config key names
  *                      (lib/daemon/priv.h; skipped when not root);
  *                   7. the capability set cleared down to the declared
- *                      ones.
+ *                      ones;
+ *                   8. with with_parent: SIGTERM when tern-start dies
+ *                      (PR_SET_PDEATHSIG), so no orphan keeps working
+ *                      on the spool beside the next tern-start.
  *
  * A daemon with a client waiting (tern-smtpd, tern-pop3d) names the
  * protocol line that tells the client (fail_reply: "421 ..." with CRLF);
@@ -48,6 +51,10 @@ struct startup {
 	size_t nsigs;
 	/* written to fd 1 before a fatal exit (NULL: nothing) */
 	const char *fail_reply;
+	/* 1: a child of tern-start, which must not outlive it: after the
+	 * drop (which clears the setting) ask for SIGTERM when the parent
+	 * dies, and exit at once if it already has (step 8) */
+	int with_parent;
 	/* fatal errors before the drop when there is no fail_reply; must not
 	 * return (NULL: log_fatal) */
 	void (*fail)(const char *fmt, ...)

@@ -137,3 +137,60 @@ def test_kill9_while_delivering_1000():
     harness.wait_for(lambda: not os.listdir(mess), 15, step=0.05,
                      what="the queue to drain (spool/mess empty)", info=I.diagnostics)
     I.close()
+
+
+def instance_procs(I, names=("tern-queued", "tern-deliverd", "tern-remote")):
+    """pids of the queue-side programs running with I's configuration,
+    wherever they are in the process tree (orphans too)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (len(argv) > 2 and os.path.basename(argv[0]).decode() in names and
+                I.etc.encode() in argv):
+            out.append(int(d))
+    return out
+
+
+def test_kill9_of_tern_start_leaves_no_orphans():
+    """kill -9 of tern-start: its children follow it (PR_SET_PDEATHSIG),
+    the next start runs exactly one scheduler, and a second tern-queued
+    on the same spool refuses to run."""
+    I = harness.Instance(name="orphan")
+    try:
+        I.start()
+        first = instance_procs(I)
+        assert len(first) >= 3, first
+        os.kill(I.start_proc.pid, signal.SIGKILL)
+        I.start_proc.wait()
+        I.start_proc = None
+        harness.wait_for(lambda: not instance_procs(I), 20, step=0.05,
+                         what="tern-start's children gone with it",
+                         info=lambda: str(instance_procs(I)))
+        I.start()
+        harness.wait_for(lambda: len(instance_procs(I, ("tern-queued",))) == 1, 10,
+                         what="one tern-queued")
+        # a second scheduler on the same spool (fds 3 and 4: any socket)
+        import socket
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            import subprocess
+            r = subprocess.run(
+                ["sh", "-c", 'exec "$0" -C "$1" 3<&%d 4<&%d' % (a.fileno(), c.fileno()),
+                 I.prog("tern-queued"), I.etc],
+                pass_fds=(a.fileno(), c.fileno()), env=I.env(), capture_output=True,
+                timeout=20)
+        finally:
+            for s in (a, b, c, d):
+                s.close()
+        assert r.returncode != 0, "a second tern-queued ran"
+        assert b"another tern-queued runs on this spool" in r.stderr, r.stderr
+        assert len(instance_procs(I, ("tern-queued",))) == 1
+    finally:
+        I.close()
