@@ -261,6 +261,17 @@ def prog_name(info):
     return comm
 
 
+def kill9(pids):
+    """SIGKILL each pid (None and gone ones are skipped)."""
+    for p in pids:
+        if not p:
+            continue
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def descendants(root):
     """Live (not zombie) descendants of root: {pid: info}."""
     infos = {}

@@ -33,14 +33,6 @@ def count_new(I):
         return 0
 
 
-def kill9(pids):
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def wait_restarted(I, old, timeout=5.0):
     """1 if tern-start brought up new tern-queued and tern-deliverd."""
     def new():
@@ -82,7 +74,7 @@ def test_kill9_while_delivering_1000():
                          step=0.02, what="100 deliveries", info=I.diagnostics)
         assert not errors, errors[:5]
         old = [I.pid("tern-queued"), I.pid("tern-deliverd")]
-        kill9([p for p in old if p])
+        harness.kill9([p for p in old if p])
         harness.log("round 1: killed tern-queued+tern-deliverd %s with %d enqueued, "
                     "%d delivered" % (old, enqueued[0], count_new(I)))
         if wait_restarted(I, old):

@@ -8,7 +8,6 @@ queue must drain.
 """
 import os
 import re
-import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,14 +21,6 @@ def msg(i):
     return ("From: load@example.org\nTo: r@far.test\nSubject: rcrash-%04d\n"
             "Message-ID: <rcrash-%04d@e2e.example.test>\n\nmessage %d\n"
             % (i, i, i)).encode()
-
-
-def kill9(pids):
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def remote_children(I):
@@ -88,13 +79,13 @@ def test_kill9_while_relaying():
             harness.wait_for(lambda: len(at_sink()) >= 30 or errors, 60, step=0.01,
                              what="30 at the sink", info=I.diagnostics)
             kids = remote_children(I)
-            kill9(kids)
+            harness.kill9(kids)
             harness.log("round 1: killed %d delivery children at %d" %
                         (len(kids), len(at_sink())))
             # round 2: tern-remote itself (tern-start restarts the queue side)
             harness.wait_for(lambda: len(at_sink()) >= 100 or errors, 60, step=0.01,
                              what="100 at the sink", info=I.diagnostics)
-            kill9([I.pid("tern-remote")] + remote_children(I))
+            harness.kill9([I.pid("tern-remote")] + remote_children(I))
             harness.log("round 2: killed tern-remote at %d" % len(at_sink()))
             # round 3: everything
             harness.wait_for(lambda: len(at_sink()) >= 200 or errors, 60, step=0.01,
