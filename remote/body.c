@@ -16,6 +16,18 @@
 
 #define BODY_CHUNK 65536
 
+/* The next chunk of the message at off: its length, 0 at the end, -1
+ * error (EINTR retried). */
+static ssize_t
+body_chunk(const struct job *j, char *b, off_t off)
+{
+	ssize_t n;
+
+	while ((n = pread(j->fd, b, BODY_CHUNK, off)) < 0 && errno == EINTR)
+		;
+	return n;
+}
+
 int
 body_scan(struct job *j)
 {
@@ -27,13 +39,8 @@ body_scan(struct job *j)
 	j->lines = 0;
 	j->body8 = 0;
 	for (;;) {
-		n = pread(j->fd, b, sizeof b, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 1;
+		if ((n = body_chunk(j, b, off)) <= 0)
+			return n < 0 ? -1 : 1;
 		for (i = 0; i < n; i++) {
 			if (b[i] == '\n')
 				j->lines++;
@@ -55,10 +62,7 @@ body_send(struct job *j, struct io *io)
 	ssize_t n, i, from;
 
 	for (;;) {
-		n = pread(j->fd, b, sizeof b, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+		if ((n = body_chunk(j, b, off)) < 0)
 			return -1;
 		if (n == 0)
 			break;
