@@ -332,6 +332,7 @@ main(int argc, char **argv)
 	if (fd_cloexec(DLV_FD) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	setup_ids();
+	(void)enq_writer_setup();   /* forwarding: before the drop */
 	startup_drop(&st);
 	if (enq_path(enqueue, sizeof enqueue) < 0)
 		log_fatal("program_dir: %s", strerror(errno));

@@ -43,11 +43,11 @@
 #include "queue/enq.h"
 #include "queue/qfile.h"
 #include "queue/qid.h"
+#include "queue/qwrite.h"
 
 #define CHUNK_LINE_MAX 16   /* "<hex length>\n" */
-#define NAME_MAX_ 64        /* "mess/" + a queue id */
 
-static char workname[NAME_MAX_];  /* removed on failure and by signals */
+static char workname[QW_NAME_MAX];  /* removed on failure and by signals */
 static int to_syslog;
 static uid_t caller;              /* the real uid, before any switch */
 static struct io in;
@@ -325,27 +325,15 @@ copy_body(int fd, unsigned long limit)
 	}
 }
 
-/* Create mess/ID exclusively, not yet committed; a taken name gets the
- * next id. */
+/* Create mess/ID exclusively, not yet committed. */
 static int
 create_work(char id[QID_SIZE])
 {
-	int fd, tries;
+	int fd = qw_create(id, workname);
 
-	for (tries = 0; tries < 100; tries++) {
-		qid_new(id);
-		snprintf(workname, sizeof workname, "mess/%s", id);
-		fd = open(workname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    QFILE_MODE_WORK);
-		if (fd >= 0)
-			return fd;
-		if (errno != EEXIST) {
-			workname[0] = '\0';
-			die(111, "creating mess/%s: %s", id, strerror(errno));
-		}
-	}
-	workname[0] = '\0';
-	die(111, "no free queue id");
+	if (fd < 0)
+		die(111, "creating mess/%s: %s", id, strerror(errno));
+	return fd;
 }
 
 /*
@@ -377,24 +365,10 @@ commit(int fd)
 static void
 announce(const char *id)
 {
-	char name[NAME_MAX_];
-	int fd;
-
-	snprintf(name, sizeof name, "todo/%s", id);
-	fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0)
-		log_warn("%s creating %s: %s", id, name, strerror(errno));
-	else
-		close(fd);
-	fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENXIO)   /* ENXIO: tern-queued is not running */
-			log_warn("%s trigger: %s", id, strerror(errno));
-		return;
-	}
-	if (write(fd, "N", 1) < 0 && errno != EAGAIN)
+	if (qw_todo(id) < 0)
+		log_warn("%s creating todo/%s: %s", id, id, strerror(errno));
+	if (qw_trigger() < 0)
 		log_warn("%s trigger: %s", id, strerror(errno));
-	close(fd);
 }
 
 int

@@ -248,6 +248,7 @@ main(int argc, char **argv)
 	};
 
 	startup_begin(&st, &argc, argv, 0);
+	(void)enq_writer_setup();   /* bounces and notices */
 	startup_drop(&st);
 	setup_config();
 	setup_fds();

@@ -37,6 +37,7 @@
 #include "net/dns.h"
 #include "net/peer.h"
 #include "net/tls.h"
+#include "queue/enq.h"
 #include "smtpd.h"
 
 static struct session sess;  /* big (io and enq buffers): not on the stack */
@@ -177,6 +178,8 @@ main(int argc, char **argv)
 	limits_setup(s);
 	sid_new(s->sid);
 	files_setup(s);
+	/* how to reach tern-enqueued: before the drop (queue_user's uid) */
+	(void)enq_writer_setup();
 	/* -l: bind, drop privileges, accept; returns in each session child */
 	if (s->listen_addr != NULL)
 		listen_run(s);

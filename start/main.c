@@ -2,8 +2,8 @@
  * tern-start: the supervisor of the queue side.
  *
  *   tern-start [-C DIR] [-f]      set up the spool, run and watch
- *                                 tern-queued, tern-deliverd and
- *                                 tern-remote
+ *                                 tern-queued, tern-deliverd,
+ *                                 tern-remote and tern-enqueued
  *   tern-start [-C DIR] stop      SIGTERM the running tern-start, wait
  *   tern-start [-C DIR] reload    check tern.conf, then SIGHUP the
  *                                 running tern-start
@@ -18,7 +18,10 @@
  * If any child dies, the others are stopped too and all are started
  * again (they share the sockets and the requests in flight), at most
  * once a second, backing off to RESTART_MAX seconds while they keep
- * dying young.
+ * dying young.  tern-enqueued (queue_writer = yes) shares nothing with
+ * them and is watched on its own: it is restarted alone when it dies,
+ * with the same backoff, and a restart of the three leaves it running
+ * (the sessions writing into it are not cut off).
  * SIGTERM/SIGINT stop all and exit 0.  SIGHUP is the one way to apply
  * a changed tern.conf to the queue side: tern-start reads and checks it
  * (the same cfg_load every program uses) and, only if it is good,
@@ -56,7 +59,8 @@
 #include "net/tls.h"
 
 #define CHILD_FD 3         /* the first socket of each child (lib/queue/dlv.h) */
-#define NKIDS 3
+#define NKIDS 4
+#define NGROUP 3           /* the first three share sockets: one group */
 #define KILL_GRACE 15000   /* ms from SIGTERM to SIGKILL */
 #define RESTART_MIN 1000   /* ms between starts, at least */
 #define RESTART_MAX 30000  /* ms, while children keep dying young */
@@ -68,10 +72,14 @@ struct kid {
 	pid_t pid;
 };
 
-/* tern-queued last: it is the one signalled first at a stop */
-enum { K_DELIVERD, K_REMOTE, K_QUEUED };
+/* tern-queued last of the group: it is the one signalled first at a
+ * stop; tern-enqueued on its own */
+enum { K_DELIVERD, K_REMOTE, K_QUEUED, K_ENQUEUED };
 static struct kid kids[NKIDS] = { { "tern-deliverd", 0 },
-	{ "tern-remote", 0 }, { "tern-queued", 0 } };
+	{ "tern-remote", 0 }, { "tern-queued", 0 }, { "tern-enqueued", 0 } };
+/* tern-enqueued: when to start it again (-1: not to be started), since
+ * when it runs, its backoff */
+static long long wr_at = -1, wr_started, wr_backoff = RESTART_MIN;
 static char pidfile[FS_PATH_MAX];
 /* CHLD: restart the children; HUP: restart on request; TERM/INT: stop */
 static const int catch_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
@@ -378,8 +386,8 @@ do_reload(void)
 	return 0;
 }
 
-/* fork + exec program_dir/NAME -C DIR with sock as fd 3 and sock2 (if
- * not -1) as fd 4 */
+/* fork + exec program_dir/NAME -C DIR with sock (if not -1) as fd 3 and
+ * sock2 (if not -1) as fd 4 */
 static pid_t
 spawn(const char *name, int sock, int sock2)
 {
@@ -412,8 +420,8 @@ spawn(const char *name, int sock, int sock2)
 			_exit(111);
 		sock2 = t;
 	}
-	if (sock == CHILD_FD ? fcntl(sock, F_SETFD, 0) < 0 :
-	    dup2(sock, CHILD_FD) < 0)
+	if (sock >= 0 && (sock == CHILD_FD ? fcntl(sock, F_SETFD, 0) < 0 :
+	    dup2(sock, CHILD_FD) < 0))
 		_exit(111);
 	if (sock2 >= 0 && dup2(sock2, CHILD_FD + 1) < 0)
 		_exit(111);
@@ -422,7 +430,8 @@ spawn(const char *name, int sock, int sock2)
 		_exit(111);
 	if (null != 0)
 		close(null);
-	fd_close_from(sock2 >= 0 ? CHILD_FD + 2 : CHILD_FD + 1);
+	fd_close_from(sock2 >= 0 ? CHILD_FD + 2 : sock >= 0 ? CHILD_FD + 1 :
+	    CHILD_FD);
 	execv(path, argv);
 	log_err("cannot run %s: %s", path, strerror(errno));
 	_exit(111);
@@ -452,7 +461,7 @@ start_all(void)
 	close(dv[1]);
 	close(rv[0]);
 	close(rv[1]);
-	for (ok = 1, i = 0; i < NKIDS; i++)
+	for (ok = 1, i = 0; i < NGROUP; i++)
 		if (kids[i].pid <= 0) {
 			kids[i].pid = 0;
 			ok = 0;
@@ -465,12 +474,45 @@ start_all(void)
 	return 1;
 }
 
+/* tern-enqueued, when it is due (queue_writer = yes) */
+static void
+start_writer(long long now)
+{
+	if (kids[K_ENQUEUED].pid > 0 || wr_at < 0 || now < wr_at)
+		return;
+	wr_at = -1;
+	if (!cfg_bool(queue_writer))
+		return;
+	wr_started = now;
+	kids[K_ENQUEUED].pid = spawn(kids[K_ENQUEUED].name, -1, -1);
+	if (kids[K_ENQUEUED].pid > 0) {
+		log_info("started tern-enqueued pid=%ld",
+		    (long)kids[K_ENQUEUED].pid);
+		return;
+	}
+	kids[K_ENQUEUED].pid = 0;
+	wr_at = now + RESTART_MAX;
+}
+
+/* tern-enqueued is gone: when to start it again */
+static void
+writer_gone(long long now)
+{
+	if (now - wr_started < YOUNG)
+		wr_backoff = wr_backoff * 2 > RESTART_MAX ? RESTART_MAX :
+		    wr_backoff * 2;
+	else
+		wr_backoff = RESTART_MIN;
+	wr_at = wr_started + wr_backoff < now ? now : wr_started + wr_backoff;
+}
+
+/* the group's children alive */
 static int
 kids_alive(void)
 {
 	int i, n = 0;
 
-	for (i = 0; i < NKIDS; i++)
+	for (i = 0; i < NGROUP; i++)
 		n += kids[i].pid > 0;
 	return n;
 }
@@ -490,14 +532,15 @@ signal_kids(int sig)
 		(void)kill(kids[K_QUEUED].pid, sig);
 		return;
 	}
-	for (i = NKIDS - 1; i >= 0; i--)
+	for (i = NGROUP - 1; i >= 0; i--)
 		if (kids[i].pid > 0)
 			(void)kill(kids[i].pid, sig);
 }
 
-/* Reap; 1 if a child exited. */
+/* Reap; 1 if a child of the group exited (tern-enqueued is scheduled
+ * for a restart here, unless stopping). */
 static int
-reap(void)
+reap(long long now, int stopping)
 {
 	int status, i, any = 0;
 	pid_t pid;
@@ -507,7 +550,11 @@ reap(void)
 			if (kids[i].pid != pid)
 				continue;
 			kids[i].pid = 0;
-			any = 1;
+			if (i == K_ENQUEUED) {
+				if (!stopping)
+					writer_gone(now);
+			} else
+				any = 1;
 			if (WIFSIGNALED(status))
 				log_warn("%s killed by signal %d", kids[i].name,
 				    WTERMSIG(status));
@@ -606,7 +653,7 @@ sup_signals(struct sup *s, long long now)
 
 	while ((sig = sig_next()) != 0) {
 		if (sig == SIGCHLD) {
-			if (!reap())
+			if (!reap(now, s->mode == STOP))
 				continue;
 			if (s->mode == RUN)
 				sup_restart(s, now, "a child died");
@@ -619,6 +666,13 @@ sup_signals(struct sup *s, long long now)
 			/* restarting already: the new ones read it anyway */
 			if (s->mode != RUN)
 				continue;
+			/* tern-enqueued finishes its messages, exits and
+			 * is started again at once, on the new file */
+			wr_started = 0;
+			if (kids[K_ENQUEUED].pid > 0)
+				(void)kill(kids[K_ENQUEUED].pid, SIGTERM);
+			else if (wr_at < 0)
+				wr_at = now;
 			s->started = 0;  /* no backoff for this one */
 			sup_restart(s, now, "reload");
 		} else if ((sig == SIGTERM || sig == SIGINT) &&
@@ -627,6 +681,9 @@ sup_signals(struct sup *s, long long now)
 			s->mode = STOP;
 			s->kill_at = now + KILL_GRACE;
 			signal_kids(SIGTERM);
+			wr_at = -1;
+			if (kids[K_ENQUEUED].pid > 0)
+				(void)kill(kids[K_ENQUEUED].pid, SIGTERM);
 		}
 	}
 }
@@ -636,10 +693,13 @@ sup_timeout(const struct sup *s, long long now, int alive)
 {
 	long long until = -1;
 
-	if (s->mode != RUN && alive)
+	if (s->mode != RUN && (alive ||
+	    (s->mode == STOP && kids[K_ENQUEUED].pid > 0)))
 		until = s->kill_at;
 	else if (s->mode == RESTART)
 		until = s->restart_at;
+	if (wr_at >= 0 && s->mode != STOP && (until < 0 || wr_at < until))
+		until = wr_at;
 	if (until < 0)
 		return -1;
 	return until <= now ? 0 : (int)(until - now);
@@ -654,13 +714,17 @@ supervise(void)
 	int alive;
 
 	s.started = now_ms();
+	wr_at = s.started;
+	start_writer(s.started);
 	if (start_all() < 0)
 		sup_restart(&s, s.started, "start failed");
 	for (;;) {
 		now = now_ms();
 		alive = kids_alive();
-		if (s.mode == STOP && alive == 0)
+		if (s.mode == STOP && alive == 0 && kids[K_ENQUEUED].pid <= 0)
 			return;
+		if (s.mode != STOP)
+			start_writer(now);
 		if (s.mode == RESTART && alive == 0 && now >= s.restart_at) {
 			s.started = now;
 			s.mode = RUN;
@@ -671,6 +735,12 @@ supervise(void)
 		if (s.mode != RUN && alive > 0 && now >= s.kill_at) {
 			log_warn("children did not stop: SIGKILL");
 			signal_kids(SIGKILL);
+			s.kill_at = now + KILL_GRACE;
+		}
+		if (s.mode == STOP && alive == 0 && kids[K_ENQUEUED].pid > 0 &&
+		    now >= s.kill_at) {
+			log_warn("tern-enqueued did not stop: SIGKILL");
+			(void)kill(kids[K_ENQUEUED].pid, SIGKILL);
 			s.kill_at = now + KILL_GRACE;
 		}
 		p.fd = sig_fd();

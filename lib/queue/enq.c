@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,13 +32,23 @@
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "queue/enq.h"
+#include "queue/qwrite.h"
 
 #define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
+
+/* tern-enqueued: its address and the uid it must have (enq_writer_setup) */
+static struct {
+	int on;
+	struct sockaddr_un sa;
+	socklen_t len;
+	uid_t uid;
+} writer;
 
 static void
 enq_reset(struct enq *e)
 {
 	e->pid = -1;
+	e->sock = 0;
 	e->in = e->out = e->err = -1;
 	e->len = 0;
 }
@@ -149,12 +160,63 @@ enq_path(char *out, size_t outsz)
 }
 
 int
+enq_writer_setup(void)
+{
+	gid_t gid;
+
+	writer.on = 0;
+	if (!cfg_bool(queue_writer))
+		return 0;
+	qw_sockaddr(cfg_str(spool_dir), &writer.sa, &writer.len);
+	writer.uid = geteuid();
+	/* an unknown queue_user: no writer can be trusted, tern-enqueue
+	 * will say what is wrong */
+	if (writer.uid == 0 &&
+	    priv_user(cfg_str(queue_user), &writer.uid, &gid) != 1)
+		return 0;
+	writer.on = 1;
+	return 1;
+}
+
+int
+enq_open_writer(struct enq *e)
+{
+	uid_t uid;
+	int fd, fl;
+
+	enq_reset(e);
+	e->failed = 0;
+	e->quiet = 0;
+	if (!writer.on)
+		return 0;
+	/* non-blocking connect: a full backlog (EAGAIN) or no listener
+	 * (ECONNREFUSED) fails at once, and tern-enqueue takes over */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&writer.sa, writer.len) < 0 ||
+	    qw_peer(fd, &uid, NULL) < 0 ||
+	    (uid != writer.uid && uid != 0) ||   /* not our writer */
+	    (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return 0;
+	}
+	e->pid = 0;
+	e->sock = 1;
+	e->in = e->out = fd;
+	return 1;
+}
+
+int
 enq_open(struct enq *e, const char *prog)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	char *argv[] = { (char *)prog, "-C", (char *)cfg_dir(), NULL };
 	int saved, child[3];
 
+	if (enq_open_writer(e) == 1)
+		return 1;
 	enq_reset(e);
 	e->failed = 0;
 	e->quiet = 0;
@@ -438,6 +500,55 @@ enq_reason(char *err, size_t errsz, const char *text, const char *dflt)
 			err[i] = '?';
 }
 
+/* The end of a message on tern-enqueued's socket: its reply line. */
+static int
+enq_close_writer(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz)
+{
+	char line[QW_REPLY_MAX + 1];
+	size_t len = 0;
+	int failed;
+
+	if (!e->failed && e->len > 0 && enq_chunk(e, e->buf, e->len) == 1)
+		e->len = 0;
+	if (!e->failed)
+		(void)enq_send1(e, "0\n", 2);
+	failed = e->failed;
+	/* the reply comes after the fsync; a write that failed may still
+	 * have a reply waiting (the writer refused and drops the rest) */
+	while (len < sizeof line - 1) {
+		ssize_t r = read(e->out, line + len, sizeof line - 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	close(e->in);
+	enq_reset(e);
+	line[len] = '\0';
+	if (len < 3 || line[1] != ' ' || strchr(line, '\n') == NULL) {
+		snprintf(err, errsz, "tern-enqueued gave no reply%s%s",
+		    failed ? ": " : "", failed ? strerror(failed) : "");
+		return -1;
+	}
+	*strchr(line, '\n') = '\0';
+	if (line[0] == 'K' && strlen(line + 2) == QID_LEN &&
+	    qid_valid(line + 2)) {
+		memcpy(qid, line + 2, QID_SIZE);
+		snprintf(err, errsz, "queued as %s", qid);
+		return 1;
+	}
+	if (line[0] != 'D' && line[0] != 'Z') {
+		snprintf(err, errsz, "tern-enqueued gave a bad reply");
+		return -1;
+	}
+	enq_reason(err, errsz, line + 2, "tern-enqueued failed");
+	return line[0] == 'D' ? 0 : -1;
+}
+
 int
 enq_close(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz)
 {
@@ -446,6 +557,8 @@ enq_close(struct enq *e, char qid[QID_SIZE], char *err, size_t errsz)
 	    { e->err, errt, sizeof errt, 0 } };
 	int st, failed;
 
+	if (e->sock)
+		return enq_close_writer(e, qid, err, errsz);
 	if (e->pid <= 0) {
 		snprintf(err, errsz, "tern-enqueue not running");
 		return -1;
@@ -495,6 +608,12 @@ enq_abort(struct enq *e)
 {
 	int st;
 
+	if (e->sock) {
+		/* EOF before "0\n": tern-enqueued removes the file */
+		close(e->in);
+		enq_reset(e);
+		return;
+	}
 	if (e->pid <= 0)
 		return;
 	/* EOF before "0\n": tern-enqueue removes its tmp file and exits;

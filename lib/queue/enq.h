@@ -12,6 +12,13 @@
  * tern-enqueue prints the queue id and "\n" on stdout when the message is
  * committed, an error text on stderr otherwise, and exits 0 (queued),
  * 100 (permanent: bad envelope, too big) or 111 (temporary).
+ *
+ * The same protocol reaches tern-enqueued, the long-lived writer, over
+ * the spool's UNIX socket (lib/queue/qwrite.h), which answers with one
+ * line instead of an exit status.  enq_open uses it when the process
+ * called enq_writer_setup and the writer answers; otherwise (it is not
+ * running, queue_writer = no, a server with the wrong uid) it runs
+ * tern-enqueue as before.  The caller sees no difference.
  */
 #ifndef TERN_ENQ_H
 #define TERN_ENQ_H
@@ -24,7 +31,8 @@
 #define ENQ_ERR_MAX 256
 
 struct enq {
-	pid_t pid;
+	pid_t pid;       /* tern-enqueue, or 0 when sock */
+	int sock;        /* 1: in and out are one socket to tern-enqueued */
 	int in;          /* write end: tern-enqueue's stdin */
 	int out;         /* read end: its stdout */
 	int err;         /* read end: its stderr */
@@ -48,6 +56,11 @@ int enq_chunk_len(const char *s, size_t n, size_t max, size_t *len_r);
  * configuration, into out (outsz bytes, FS_PATH_MAX is enough).  1, or
  * -1/ENAMETOOLONG.  Every client finds it this one way. */
 int enq_path(char *out, size_t outsz);
+/* Remember, before a privilege drop, how to reach tern-enqueued for
+ * spool_dir and which uid it must run as (queue_user when we are root,
+ * else our own).  0 when queue_writer = no (enq_open always runs
+ * tern-enqueue then), 1 otherwise. */
+int enq_writer_setup(void);
 /* Start prog (full path of tern-enqueue) with the -C DIR of this process
  * so both read the same configuration.  1 or -1.
  * A caller whose real uid is 0 never runs prog (a file queue_user owns)
@@ -58,6 +71,9 @@ int enq_path(char *out, size_t outsz);
  * there (unknown queue_user, a directory that cannot be opened) is
  * reported by enq_close as tern-enqueue's own error. */
 int enq_open(struct enq *e, const char *prog);
+/* Like enq_open, but only tern-enqueued: 1, or 0 when it cannot be
+ * reached (not set up, not running, wrong uid). */
+int enq_open_writer(struct enq *e);
 /* One envelope line: type is 'F', 'R' or another letter; value must not
  * hold a newline.  1 or -1. */
 int enq_env(struct enq *e, char type, const char *value);

@@ -30,6 +30,7 @@ test that forgets stop() leaves nothing running.
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -53,6 +54,7 @@ SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv", "ternp")
 PROGRAMS = [
     "smtpd/tern-smtpd",
     "enqueue/tern-enqueue",
+    "enqueued/tern-enqueued",
     "queued/tern-queued",
     "tools/tern-queue",
     "tools/tern-sendmail",
@@ -630,11 +632,19 @@ class Instance:
                                  % (rc, tail(self.path("log", "queue.log"))))
 
     def wait_queue_up(self, timeout=10):
+        try:
+            with open(os.path.join(self.etc, "tern.conf")) as f:
+                writer = not re.search(r"(?m)^\s*queue_writer\s*=\s*no\b", f.read())
+        except FileNotFoundError:
+            writer = True
+
         def up():
             self._check_start_alive()
             return (self.pid("tern-queued") and self.pid("tern-deliverd") and
-                    self.pid("tern-remote"))
-        wait_for(up, timeout, what="tern-queued, tern-deliverd and tern-remote under tern-start",
+                    self.pid("tern-remote") and
+                    (not writer or self.pid("tern-enqueued")))
+        wait_for(up, timeout, what="tern-queued, tern-deliverd, tern-remote (and "
+                 "tern-enqueued) under tern-start",
                  info=lambda: tail(self.path("log", "queue.log")))
 
     def pids(self, name):
