@@ -27,6 +27,7 @@
 #include "util/io.h"
 #include "util/str.h"
 #include "mail/dsn.h"
+#include "daemon/cfg.h"
 #include "daemon/priv.h"
 #include "lookup/local.h"
 #include "store/maildir.h"
@@ -252,6 +253,29 @@ dd_place(struct dd_ctx *c, const struct local_target *t, const char *addr,
 	return 1;
 }
 
+/*
+ * 1 if new/ of box must be fsynced after the link.  Not where the file
+ * system commits metadata in the order it was made and the Maildir is on
+ * the queue's file system (the default, maildir_sync_dirs = no): then
+ * every later durable step of the queue about this message (tern-queued
+ * removing mess/ID, its fsync of state/ID, the fsync of a notice) reaches
+ * the disk after the new name, so a crash that loses the name loses the
+ * news of the delivery too and the message is delivered again, never
+ * lost (doc/DESIGN.md "fsync points").  Another file system than the
+ * queue's has no such order with it: fsync there.
+ */
+static int
+dd_sync_new(const struct dd_ctx *c, const char *box)
+{
+	struct stat q, m;
+
+	if (cfg_bool(maildir_sync_dirs))
+		return 1;
+	if (fstat(c->fd, &q) < 0 || stat(box, &m) < 0)
+		return 1;
+	return q.st_dev != m.st_dev;
+}
+
 void
 dd_mailbox(struct dd_ctx *c, const struct local_target *t, const char *addr,
     struct dd_result *r)
@@ -289,7 +313,7 @@ dd_mailbox(struct dd_ctx *c, const struct local_target *t, const char *addr,
 	    (unsigned long long)c->size + h.len > t->quota) {
 		dd_set(r, 'Z', "4.2.2 mailbox full: quota %lu bytes", t->quota);
 	} else if (maildir_deliver(box, h.s, h.len, c->fd, c->rq->off,
-	    name) < 0) {
+	    name, dd_sync_new(c, box)) < 0) {
 		dd_errno(r, box, errno);
 	} else {
 		dd_set(r, 'K', "2.0.0 delivered to %s", box);

@@ -246,9 +246,13 @@ commit_batch(struct conn *head)
 			    strerror(errno));
 			continue;
 		}
-		/* only a hint: the fsync below is what counts */
-		(void)sync_file_range(c->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
+	/* start the writeback of all before waiting for any (only a hint:
+	 * the fsync below is what counts); pointless for a batch of one */
+	for (c = head; n > 1 && c; c = c->batch)
+		if (c->st == C_DONE)
+			(void)sync_file_range(c->fd, 0, 0,
+			    SYNC_FILE_RANGE_WRITE);
 	for (c = head; c; c = c->batch)
 		if (c->st == C_DONE && fsync(c->fd) < 0)
 			conn_fail(c, 'Z', "writing %s: %s", c->name,
@@ -271,9 +275,6 @@ commit_batch(struct conn *head)
 		c->fd = -1;
 		c->name[0] = '\0';   /* committed: never removed from here on */
 		ok++;
-		if (qw_todo(c->id) < 0)
-			log_warn("%s creating todo/%s: %s", c->id, c->id,
-			    strerror(errno));
 		/* batch: the messages committed together with this one */
 		log_info("%s queued from=<%s> nrcpt=%zu size=%lu uid=%lu "
 		    "batch=%zu", c->id, log_safe(from, sizeof from,
@@ -286,6 +287,12 @@ commit_batch(struct conn *head)
 			log_warn("%s queued but the id could not be reported: "
 			    "%s", c->id, strerror(errno));
 	}
+	/* the markers after the replies: they are not part of the commit
+	 * (doc/DESIGN.md, state 3), so no client waits for them */
+	for (c = head; c; c = c->batch)
+		if (c->st == C_DONE && qw_todo(c->id) < 0)
+			log_warn("%s creating todo/%s: %s", c->id, c->id,
+			    strerror(errno));
 	if (ok && qw_trigger() < 0)
 		log_warn("trigger: %s", strerror(errno));
 	batches++;

@@ -34,8 +34,18 @@ maildir_make(const char *dir)
 {
 	static const char *const sub[] = { "cur", "new", "tmp" };
 	char path[FS_PATH_MAX];
+	struct stat st;
 	size_t i;
 
+	/* the usual case, a Maildir that is there: three lookups without
+	 * locks, where a mkdir per path component would each lock its
+	 * parent directory (every delivery to a mailbox calls this) */
+	for (i = 0; i < sizeof sub / sizeof sub[0]; i++)
+		if (fs_join(path, sizeof path, dir, sub[i]) < 0 ||
+		    stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			break;
+	if (i == sizeof sub / sizeof sub[0])
+		return 1;
 	if (fs_mkdirs(dir, 0700) < 0)
 		return -1;
 	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
@@ -181,7 +191,7 @@ maildir_commit(const char *tpath, const char *npath)
 
 int
 maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
-    off_t off, char *name_r)
+    off_t off, char *name_r, int syncdir)
 {
 	char base[MAILDIR_NAME_MAX + 1], tpath[FS_PATH_MAX], npath[FS_PATH_MAX];
 	char newdir[FS_PATH_MAX];
@@ -209,7 +219,7 @@ maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
 	if (fs_join(npath, sizeof npath, newdir, name_r) < 0 ||
 	    maildir_commit(tpath, npath) < 0)
 		goto fail;
-	if (fs_syncdir(newdir) < 0) {
+	if (syncdir && fs_syncdir(newdir) < 0) {
 		/* the name may not be durable: take it back, report an error */
 		saved = errno;
 		(void)unlink(npath);

@@ -3,8 +3,8 @@
  * and Maildir++ folders.
  *
  * A delivery writes tmp/NAME, fsyncs it, links it to new/NAME (rename when
- * link is not possible), removes tmp/NAME and fsyncs new/.  Only then is
- * the delivery reported done.  NAME is
+ * link is not possible), removes tmp/NAME and (syncdir) fsyncs new/.
+ * Only then is the delivery reported done.  NAME is
  *   SECONDS.M<usec>P<pid>Q<counter>.HOST,S=<bytes on disk>,W=<bytes with CRLF>
  * The ,S= and ,W= fields let POP3/IMAP size messages without reading them.
  * Names are built and parsed only by lib/store/mdname.h.
@@ -22,11 +22,13 @@ int maildir_make(const char *dir);
 /*
  * Deliver: the bytes hdr[0..hlen) (headers tern adds, LF line ends)
  * followed by the rest of fd from offset off to EOF, into dir/new.
- * name_r (MAILDIR_NAME_MAX+1 bytes) receives the file name.
- * 1 done, -1 error with errno (ENOSPC/EDQUOT: temporary).
+ * name_r (MAILDIR_NAME_MAX+1 bytes) receives the file name.  syncdir 0
+ * leaves out the fsync of new/: only for a caller whose later durable
+ * step orders after the link (tern-deliverd, maildir_sync_dirs in
+ * tern.conf(5)).  1 done, -1 error with errno (ENOSPC/EDQUOT: temporary).
  */
 int maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
-    off_t off, char *name_r);
+    off_t off, char *name_r, int syncdir);
 /* The folder path for Maildir++ folder name (e.g. "Junk") inside dir:
  * dir/.Junk.  1 ok, 0 bad folder name, -1 ENAMETOOLONG. */
 int maildir_folder(char *out, size_t outsz, const char *dir,

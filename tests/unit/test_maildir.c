@@ -106,7 +106,7 @@ test_deliver(void)
 		return;
 	/* the fd's own offset must not matter (pread) */
 	T_CHECK(lseek(fd, 3, SEEK_SET) == 3);
-	T_EQ_INT(maildir_deliver(md, hdr, strlen(hdr), fd, off, name), 1);
+	T_EQ_INT(maildir_deliver(md, hdr, strlen(hdr), fd, off, name, 1), 1);
 	T_CHECK(lseek(fd, 0, SEEK_CUR) == 3);
 	total = strlen(hdr) + strlen(msg);
 	/* 5 LFs: one in hdr, four in msg */
@@ -124,7 +124,7 @@ test_deliver(void)
 	snprintf(p, sizeof p, "%s/tmp", md);
 	T_EQ_INT(count(p), 0);
 	/* a second delivery gets another name */
-	T_EQ_INT(maildir_deliver(md, NULL, 0, fd, off, name2), 1);
+	T_EQ_INT(maildir_deliver(md, NULL, 0, fd, off, name2, 1), 1);
 	T_CHECK(strcmp(name, name2) != 0);
 	snprintf(want, sizeof want, ",S=%zu,W=%zu", strlen(msg),
 	    strlen(msg) + 4);
@@ -144,12 +144,12 @@ test_errors(void)
 	/* no such Maildir: an error, nothing created */
 	snprintf(md, sizeof md, "%s/none/Maildir", base);
 	errno = 0;
-	T_EQ_INT(maildir_deliver(md, "", 0, fd, off, name), -1);
+	T_EQ_INT(maildir_deliver(md, "", 0, fd, off, name, 1), -1);
 	T_EQ_INT(errno, ENOENT);
 	/* a bad fd: the tmp file is removed again */
 	snprintf(md, sizeof md, "%s/e/Maildir", base);
 	T_EQ_INT(maildir_make(md), 1);
-	T_EQ_INT(maildir_deliver(md, "h\n", 2, -1, 0, name), -1);
+	T_EQ_INT(maildir_deliver(md, "h\n", 2, -1, 0, name, 1), -1);
 	snprintf(md, sizeof md, "%s/e/Maildir/tmp", base);
 	T_EQ_INT(count(md), 0);
 	snprintf(md, sizeof md, "%s/e/Maildir/new", base);
