@@ -262,18 +262,23 @@ dd_place(struct dd_ctx *c, const struct local_target *t, const char *addr,
  * the disk after the new name, so a crash that loses the name loses the
  * news of the delivery too and the message is delivered again, never
  * lost (doc/DESIGN.md "fsync points").  Another file system than the
- * queue's has no such order with it: fsync there.
+ * queue's has no such order with it, nor has a file system of another
+ * type than ext3, ext4 and xfs (btrfs, whose fsync writes a log of the
+ * one file, ext2, NFS): fsync there.
  */
 static int
 dd_sync_new(const struct dd_ctx *c, const char *box)
 {
+	char newdir[FS_PATH_MAX];
 	struct stat q, m;
 
-	if (cfg_bool(maildir_sync_dirs))
+	if (cfg_bool(maildir_sync_dirs) || cfg_bool(spool_sync_dirs) ||
+	    !dd_spoolfs.ordered)
 		return 1;
-	if (fstat(c->fd, &q) < 0 || stat(box, &m) < 0)
+	if (fs_join(newdir, sizeof newdir, box, "new") < 0 ||
+	    fstat(c->fd, &q) < 0 || stat(newdir, &m) < 0)
 		return 1;
-	return q.st_dev != m.st_dev;
+	return q.st_dev != m.st_dev || q.st_dev != dd_spoolfs.dev;
 }
 
 void
@@ -289,8 +294,11 @@ dd_mailbox(struct dd_ctx *c, const struct local_target *t, const char *addr,
 	}
 	/* from here on we are the mailbox owner, without capabilities; a
 	 * users-map mailbox belongs to virtual_user (local_lookup runs after
-	 * our own privilege drop and cannot know that ids were switched) */
-	if (t->kind == LOCAL_USER)
+	 * our own privilege drop and cannot know that ids were switched); a
+	 * mailbox worker (worker.c) is that owner already */
+	if (c->dropped)
+		;
+	else if (t->kind == LOCAL_USER)
 		priv_drop_ids(dd_ids.vuid, dd_ids.vgid);
 	else
 		priv_drop_ids(t->uid, t->gid);
@@ -363,23 +371,32 @@ dd_mailbox_fork(struct dd_ctx *c, const struct local_target *t,
 	dd_result_parse(b, n, status, r);
 }
 
-void
-dd_deliver(struct dd_ctx *c, struct dd_result *r)
+int
+dd_prepare(struct dd_ctx *c, struct dd_result *r)
 {
-	struct local_target t;
 	struct stat st;
-	int lr;
 
-	memset(&t, 0, sizeof t);
 	if (fstat(c->fd, &st) < 0 || st.st_size < c->rq->off) {
 		dd_set(r, 'Z', "4.3.0 cannot use the queue file");
-		return;
+		return 0;
 	}
 	c->size = st.st_size - c->rq->off;
 	if (dsn_read_headers(c->fd, c->rq->off, DD_HDR_MAX, &c->hdr) < 0) {
 		dd_errno(r, "reading the message", errno);
-		return;
+		return 0;
 	}
+	return 1;
+}
+
+void
+dd_deliver(struct dd_ctx *c, struct dd_result *r)
+{
+	struct local_target t;
+	int lr;
+
+	memset(&t, 0, sizeof t);
+	if (!dd_prepare(c, r))
+		return;
 	lr = local_lookup(c->lm, c->rq->rcpt, &t);
 	if (lr < 0)
 		dd_set(r, 'Z', "4.3.0 cannot read the users or aliases map: %s",

@@ -10,6 +10,9 @@
  *              remote ones through tern-enqueue
  *   rules.c    in the child, as the mailbox owner: the per-user rules
  *              file (block, discard, safe) and the X-Tern-Spam mark
+ *   worker.c   mailbox workers: long-lived children, already
+ *              virtual_user, that deliver one users-map mailbox request
+ *              after another (no fork per delivery); the job packet
  */
 #ifndef TERN_DELIVERD_H
 #define TERN_DELIVERD_H
@@ -18,6 +21,7 @@
 #include <sys/types.h>
 
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "queue/dlv.h"
 #include "lookup/local.h"
 
@@ -34,6 +38,7 @@ struct dd_ctx {
 	off_t size;              /* message bytes from rq->off */
 	struct buf hdr;          /* its header section (loop check) */
 	const char *enqueue;     /* program_dir/tern-enqueue */
+	int dropped;             /* 1: a mailbox worker, already the owner */
 };
 
 /*
@@ -48,6 +53,17 @@ struct dd_ids {
 };
 extern struct dd_ids dd_ids;
 
+/* The spool's file system, looked at once at start-up (main.c): its
+ * device and whether it writes metadata to its journal in the order it
+ * was made (ext3, ext4, xfs), which lets a delivery leave out the fsync
+ * of new/ (deliver.c dd_sync_new). */
+struct dd_spoolfs {
+	dev_t dev;
+	int ordered;
+	char type[32];
+};
+extern struct dd_spoolfs dd_spoolfs;
+
 /* A result: code 'K', 'Z' or 'D' and a text starting with an RFC 3463
  * status code. */
 struct dd_result {
@@ -59,6 +75,9 @@ struct dd_result {
 /* Set r and return r->code. */
 char dd_set(struct dd_result *r, char code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The size and header section of c's message (c->size, c->hdr).  1, or
+ * 0 with r set. */
+int dd_prepare(struct dd_ctx *c, struct dd_result *r);
 /* Deliver the request in the (forked) child.  Never returns -1: every
  * outcome is a result. */
 void dd_deliver(struct dd_ctx *c, struct dd_result *r);
@@ -93,6 +112,22 @@ unsigned dd_rules(const char *qid, const char *maildir, const char *sender,
     const char *hdr, size_t hlen);
 /* 1 if the header section has "X-Tern-Spam: yes" (tern-smtpd's mark). */
 int dd_is_spam(const char *hdr, size_t hlen);
+
+/* worker.c */
+#define DW_PKT_MAX (DLV_PKT_MAX + 3 * FS_PATH_MAX + 64)
+/* A job for a worker: the request packet as tern-queued sent it and the
+ * target the parent resolved.  1, or 0 when it does not fit. */
+int dw_pack(char *out, size_t outsz, size_t *len_r, const char *req,
+    size_t reqlen, const struct local_target *t);
+/* The other way; t starts zeroed (local_target_free after).  1, 0
+ * malformed, -1 ENOMEM. */
+int dw_unpack(const char *p, size_t n, struct dlv_req *rq,
+    struct local_target *t);
+/* The worker's life on socket sock: a job (with the queue file's fd),
+ * a delivery as dd_mailbox, a result packet "C TEXT", until EOF.  Never
+ * returns. */
+void dw_main(int sock, struct local_maps *lm, const char *enqueue)
+    __attribute__((noreturn));
 
 /* alias.c */
 void dd_alias(struct dd_ctx *c, const struct local_target *t,

@@ -3,14 +3,18 @@
  *
  * Started by tern-start with the tern-queued socket on fd 3 (lib/queue/dlv.h).
  * Drops to deliver_user keeping only CAP_SETUID and CAP_SETGID, which it
- * needs to give each delivery child the mailbox owner's ids.  For each
- * request (one packet and the queue file's fd) it forks a child that
- * resolves and delivers (deliver.c, alias.c) and writes its result to a
- * pipe; the loop here blocks in one poll(2) on the socket, the result
- * pipes and the self-pipe of the signal handlers, and sends each result
- * back as one reply packet.
+ * needs to give each delivery child the mailbox owner's ids.  A request
+ * (one packet and the queue file's fd) for a mailbox of the users map
+ * goes to a mailbox worker (worker.c): a long-lived child that is
+ * virtual_user already, reused for up to DW_USES deliveries and kept
+ * DW_IDLE seconds when idle, so that the common delivery costs no fork.
+ * Any other request (a system account, an alias, an unknown name) gets
+ * a child of its own that resolves and delivers (deliver.c, alias.c) and
+ * writes its result to a pipe.  The loop here blocks in one poll(2) on
+ * the socket, the result pipes and worker sockets and the self-pipe of
+ * the signal handlers, and sends each result back as one reply packet.
  *
- * At most local_concurrency children run at once; requests beyond that
+ * At most local_concurrency deliveries run at once; requests beyond that
  * wait in memory (tern-queued keeps to the same limit, so this is only a
  * safety net).  SIGTERM/SIGINT, or tern-queued closing the socket: no new
  * requests, wait for the children, reply, exit 0.
@@ -23,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -40,10 +47,17 @@
 
 #define WAIT_MAX 10000  /* queued requests beyond the child limit */
 #define WAIT_MIN 64     /* first size of the wait ring */
+#define DW_USES 1000    /* deliveries a mailbox worker makes, then it goes */
+#define DW_IDLE 30      /* seconds an idle mailbox worker is kept */
 
 struct kid {
 	pid_t pid;               /* 0: a free slot */
-	int fd;                  /* read end of the result pipe */
+	int fd;                  /* read end of the result pipe, or a
+	                          * worker's socket */
+	int worker;              /* a mailbox worker (worker.c) */
+	int busy;                /* a delivery in flight (a child: always) */
+	time_t idle;             /* worker: idle since */
+	unsigned long uses;      /* worker: deliveries made */
 	char qid[QID_SIZE];
 	unsigned long idx;
 	char buf[DLV_TEXT_MAX + 8];
@@ -56,8 +70,11 @@ struct waiting {
 };
 
 struct dd_ids dd_ids;
+struct dd_spoolfs dd_spoolfs;
+/* nslots = 2 * maxkids: at most maxkids deliveries run (nkids), and
+ * besides them at most maxkids idle workers wait */
 static struct kid *kids;
-static size_t maxkids, nkids;
+static size_t maxkids, nkids, nslots;
 /* requests waiting for a free child: a ring of wq_cap entries that grows
  * by doubling up to WAIT_MAX, so that only what a backlog needed becomes
  * resident (an entry is about 1 KiB) */
@@ -88,6 +105,28 @@ setup_ids(void)
 		log_fatal("virtual_user and queue_user must not be root");
 }
 
+/* dd_spoolfs, before the drop (the spool may be below a directory only
+ * root can enter) */
+static void
+setup_spoolfs(void)
+{
+	static const char *const ordered[] = { "ext4", "ext3", "xfs", NULL };
+	struct stat st;
+	size_t i;
+
+	if (stat(cfg_str(spool_dir), &st) < 0) {
+		log_warn("%s: %s: new/ of every Maildir will be fsynced",
+		    cfg_str(spool_dir), strerror(errno));
+		return;
+	}
+	dd_spoolfs.dev = st.st_dev;
+	if (fs_type_of_dev(st.st_dev, dd_spoolfs.type,
+	    sizeof dd_spoolfs.type) != 1)
+		str_copy(dd_spoolfs.type, "unknown", sizeof dd_spoolfs.type);
+	for (i = 0; ordered[i]; i++)
+		dd_spoolfs.ordered |= strcmp(dd_spoolfs.type, ordered[i]) == 0;
+}
+
 static void
 reply(const char *qid, unsigned long idx, const struct dd_result *r)
 {
@@ -106,6 +145,23 @@ reply(const char *qid, unsigned long idx, const struct dd_result *r)
 	}
 }
 
+/* In a new child: none of the parent's other pipes and sockets, so that a
+ * worker sees EOF as soon as the parent closes its end (a copy here
+ * would keep it open); keep (the child's message, or -1) stays. */
+static void
+close_inherited(int keep)
+{
+	size_t i;
+
+	close(DLV_FD);
+	for (i = 0; i < nslots; i++)
+		if (kids[i].pid != 0 && kids[i].fd != keep)
+			close(kids[i].fd);
+	for (i = 0; i < wq_len; i++)
+		if (wq[(wq_head + i) % wq_cap].fd != keep)
+			close(wq[(wq_head + i) % wq_cap].fd);
+}
+
 /* The delivery child: never returns. */
 static void
 child(const struct dlv_req *rq, int fd, int out)
@@ -114,7 +170,7 @@ child(const struct dlv_req *rq, int fd, int out)
 	struct dd_result r;
 
 	sig_reset();
-	close(DLV_FD);
+	close_inherited(fd);
 	alarm(DD_TIMEOUT);
 	memset(&c, 0, sizeof c);
 	c.lm = &lm;
@@ -126,22 +182,137 @@ child(const struct dlv_req *rq, int fd, int out)
 	_exit(0);
 }
 
+/* A worker goes: EOF on its socket ends it (it is idle), reaped here. */
+static void
+worker_retire(struct kid *k)
+{
+	int st;
+
+	close(k->fd);
+	while (waitpid(k->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	k->pid = 0;
+}
+
+static void
+workers_retire_idle(time_t older)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		if (kids[i].pid != 0 && kids[i].worker && !kids[i].busy &&
+		    kids[i].idle <= older)
+			worker_retire(&kids[i]);
+}
+
+/* A free slot; an idle worker makes room if there is none. */
+static struct kid *
+free_slot(void)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		if (kids[i].pid == 0)
+			return &kids[i];
+	for (i = 0; i < nslots; i++)
+		if (kids[i].worker && !kids[i].busy) {
+			worker_retire(&kids[i]);
+			return &kids[i];
+		}
+	return NULL;
+}
+
+/* An idle mailbox worker, or a new one.  NULL when none can be had (the
+ * caller forks a child instead). */
+static struct kid *
+worker_get(void)
+{
+	struct kid *k;
+	int sv[2];
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < nslots; i++)
+		if (kids[i].pid != 0 && kids[i].worker && !kids[i].busy)
+			return &kids[i];
+	if ((k = free_slot()) == NULL ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return NULL;
+	if ((pid = fork()) < 0) {
+		log_warn("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		sig_reset();
+		close(sv[0]);
+		close_inherited(-1);
+		/* virtual_user for good, no capabilities: it delivers only to
+		 * mailboxes of the users map, which all belong to it */
+		priv_drop_ids(dd_ids.vuid, dd_ids.vgid);
+		dw_main(sv[1], &lm, enqueue);
+	}
+	close(sv[1]);
+	memset(k, 0, sizeof *k);
+	k->pid = pid;
+	k->fd = sv[0];
+	k->worker = 1;
+	k->idle = time(NULL);
+	return k;
+}
+
+/* Hand rq to a mailbox worker when its recipient is a users-map mailbox.
+ * 1 handed (fd is the worker's now), 0 not (deliver it another way). */
+static int
+worker_job(const struct dlv_req *rq, int fd)
+{
+	static char job[DW_PKT_MAX];
+	char req[DLV_PKT_MAX];
+	struct local_target t;
+	struct kid *k;
+	size_t rl, jl;
+	int ok;
+
+	memset(&t, 0, sizeof t);
+	ok = local_lookup(&lm, rq->rcpt, &t) == 1 && t.kind == LOCAL_USER &&
+	    dlv_req_format(req, &rl, rq->qid, rq->idx, rq->off, rq->sender,
+	    rq->rcpt) && dw_pack(job, sizeof job, &jl, req, rl, &t);
+	local_target_free(&t);
+	if (!ok || (k = worker_get()) == NULL)
+		return 0;
+	if (dlv_send(k->fd, job, jl, fd, MSG_DONTWAIT) < 0) {
+		log_warn("%s mailbox worker pid=%ld: %s: forking instead",
+		    rq->qid, (long)k->pid, strerror(errno));
+		worker_retire(k);
+		return 0;
+	}
+	close(fd);
+	k->busy = 1;
+	str_copy(k->qid, rq->qid, sizeof k->qid);
+	k->idx = rq->idx;
+	nkids++;
+	return 1;
+}
+
 static void
 start(const struct dlv_req *rq, int fd)
 {
 	struct dd_result r;
 	struct kid *k;
 	int p[2];
-	size_t i;
 	pid_t pid;
 
 	/* follow tern.conf as tern-queued does (local_domains above all),
 	 * at every delivery, so that no delivery uses a file tern-queued has
-	 * not seen: it costs one stat */
-	(void)cfg_refresh(0);
+	 * not seen: it costs one stat; idle workers carry the old one */
+	if (cfg_refresh(0) == 1)
+		workers_retire_idle(time(NULL));
 	/* reopen the maps once here, not in every child */
 	if (map_refresh(&lm.users) < 0 || map_refresh(&lm.aliases) < 0)
 		log_warn("cannot reopen the maps: %s", strerror(errno));
+	if (worker_job(rq, fd))
+		return;
 	p[0] = p[1] = -1;
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		dd_set(&r, 'Z', "4.3.0 cannot start a delivery: %s",
@@ -160,15 +331,57 @@ start(const struct dlv_req *rq, int fd)
 	}
 	close(p[1]);
 	close(fd);
-	for (i = 0; kids[i].pid != 0; i++)
-		;
-	k = &kids[i];
+	if ((k = free_slot()) == NULL)
+		log_panic("no free slot with %zu of %zu running", nkids,
+		    maxkids);
+	memset(k, 0, sizeof *k);
 	k->pid = pid;
 	k->fd = p[0];
+	k->busy = 1;
 	str_copy(k->qid, rq->qid, sizeof k->qid);
 	k->idx = rq->idx;
-	k->n = 0;
 	nkids++;
+}
+
+/* A worker's socket is readable: its result, or its end. */
+static void
+collect_worker(struct kid *k)
+{
+	struct dd_result r;
+	char b[DLV_TEXT_MAX + 8];
+	ssize_t n = recv(k->fd, b, sizeof b, 0);
+	int status = 0;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0 && k->busy) {
+		dd_result_parse(b, (size_t)n, 0, &r);
+		reply(k->qid, k->idx, &r);
+		k->busy = 0;
+		nkids--;
+		k->idle = time(NULL);
+		if (++k->uses >= DW_USES || stopping)
+			worker_retire(k);
+		return;
+	}
+	if (n > 0) {
+		log_warn("mailbox worker pid=%ld: a result for nothing: retired",
+		    (long)k->pid);
+		worker_retire(k);
+		return;
+	}
+	/* EOF or an error: the worker is gone (killed, or its alarm) */
+	close(k->fd);
+	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (k->busy) {
+		dd_result_parse("", 0, status, &r);
+		reply(k->qid, k->idx, &r);
+		nkids--;
+	} else if (WIFSIGNALED(status))
+		log_warn("mailbox worker pid=%ld killed by signal %d",
+		    (long)k->pid, WTERMSIG(status));
+	k->pid = 0;
 }
 
 /* A child's pipe is readable: collect; at EOF reap it and reply. */
@@ -180,6 +393,10 @@ collect(struct kid *k)
 	ssize_t n;
 	int status = 0;
 
+	if (k->worker) {
+		collect_worker(k);
+		return;
+	}
 	if (k->n < sizeof k->buf)
 		n = read(k->fd, k->buf + k->n, sizeof k->buf - k->n);
 	else
@@ -271,8 +488,9 @@ request(void)
 static void
 loop(void)
 {
-	struct pollfd *p = calloc(maxkids + 2, sizeof *p);
+	struct pollfd *p = calloc(nslots + 2, sizeof *p);
 	size_t i, np;
+	int idle;
 
 	if (p == NULL)
 		log_fatal("out of memory");
@@ -284,18 +502,22 @@ loop(void)
 			if (--wq_len == 0)
 				wq_head = 0;
 		}
-		if (stopping && nkids == 0)
+		if (stopping && nkids == 0) {
+			workers_retire_idle(time(NULL));
 			break;
+		}
 		p[0].fd = sig_fd();
 		p[0].events = POLLIN;
 		p[1].fd = stopping ? -1 : DLV_FD;
 		p[1].events = POLLIN;
-		for (i = 0, np = 2; i < maxkids; i++)
+		for (i = 0, np = 2, idle = 0; i < nslots; i++)
 			if (kids[i].pid != 0) {
 				p[np].fd = kids[i].fd;
 				p[np++].events = POLLIN;
+				idle |= kids[i].worker && !kids[i].busy;
 			}
-		if (poll(p, np, -1) < 0) {
+		/* with idle workers, wake now and then to retire old ones */
+		if (poll(p, np, idle ? DW_IDLE * 1000 / 3 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
@@ -307,9 +529,11 @@ loop(void)
 		}
 		if (p[1].revents)
 			request();
-		for (i = 0, np = 2; i < maxkids; i++)
+		for (i = 0, np = 2; i < nslots; i++)
 			if (kids[i].pid != 0 && p[np++].revents)
 				collect(&kids[i]);
+		if (idle)
+			workers_retire_idle(time(NULL) - DW_IDLE);
 	}
 	free(p);
 }
@@ -332,6 +556,7 @@ main(int argc, char **argv)
 	if (fd_cloexec(DLV_FD) < 0)
 		log_fatal("fd %d: %s", DLV_FD, strerror(errno));
 	setup_ids();
+	setup_spoolfs();
 	(void)enq_writer_setup();   /* forwarding: before the drop */
 	startup_drop(&st);
 	if (enq_path(enqueue, sizeof enqueue) < 0)
@@ -339,12 +564,16 @@ main(int argc, char **argv)
 	if (local_open(&lm) < 0)
 		log_fatal("cannot open the maps: %s", strerror(errno));
 	maxkids = cfg_num(local_concurrency);
-	kids = calloc(maxkids + 1, sizeof *kids);
+	nslots = 2 * maxkids;
+	kids = calloc(nslots + 1, sizeof *kids);
 	if (kids == NULL || wq_room() < 0)
 		log_fatal("out of memory");
 	if (signal(SIGHUP, SIG_IGN) == SIG_ERR)
 		log_fatal("signal(SIGHUP): %s", strerror(errno));
-	log_info("started: concurrency %zu", maxkids);
+	log_info("started: concurrency %zu, spool on %s: %s", maxkids,
+	    dd_spoolfs.type, dd_spoolfs.ordered && !cfg_bool(maildir_sync_dirs) &&
+	    !cfg_bool(spool_sync_dirs) ? "new/ fsynced only off it" :
+	    "new/ always fsynced");
 	loop();
 	log_info("stopped");
 	return 0;

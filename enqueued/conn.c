@@ -143,6 +143,12 @@ line_done(struct conn *c)
 	int r;
 
 	if (c->st == C_ENV) {
+		/* held in memory until the empty line: bounded as the file's
+		 * envelope is (the formatted one is checked again there) */
+		if ((c->envbytes += c->llen + 1) > QFILE_ENV_MAX) {
+			conn_fail(c, 'D', "envelope too large");
+			return;
+		}
 		if (c->llen == 0) {
 			env_done(c);
 			return;

@@ -37,6 +37,7 @@ struct conn {
 	size_t llen;
 	size_t left;           /* C_DATA: bytes of this chunk still to come */
 	unsigned long size;    /* message bytes so far */
+	size_t envbytes;       /* envelope bytes so far (QFILE_ENV_MAX) */
 	unsigned long limit;   /* message_size_limit */
 	time_t last;           /* last byte received (idle limit) */
 	int gone;              /* EOF or error: dropped after the round */

@@ -50,12 +50,19 @@
 #define READS_PER_ROUND 4      /* then the next client gets its turn */
 #define EVENTS_MAX 256
 #define BACKLOG 256
-#define IDLE_MAX 1800          /* s without a byte: above every smtpd
-                                * timeout, so only a stuck client hits it */
+#define IDLE_MIN 1800          /* s without a byte before a client is
+                                * dropped, at least; see idle_max */
 #define STOP_GRACE 10          /* s to finish open connections at a stop */
 #define PEERS_MAX 5
+#define CONN_MAX 4096          /* clients at once (each may hold an
+                                * envelope of up to QFILE_ENV_MAX) */
+#define REFUSED_LOG_EVERY 60   /* s between lines about refused uids */
 
 static int lsock = -1, ep = -1;
+static int armed;                /* lsock is in the epoll set */
+static time_t idle_max;          /* see setup */
+
+static void arm(int on);
 static struct conn *conns;       /* every open connection */
 static size_t nconns, maxconns;
 static uid_t peers[PEERS_MAX];
@@ -103,8 +110,14 @@ setup(void)
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		log_fatal("getrlimit: %s", strerror(errno));
-	maxconns = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ?
-	    32768 : rl.rlim_cur < 32 ? 8 : (size_t)(rl.rlim_cur - 16) / 2;
+	maxconns = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 2 * CONN_MAX +
+	    16 ? CONN_MAX : rl.rlim_cur < 32 ? 8 : (size_t)(rl.rlim_cur - 16) / 2;
+	/* a session may send nothing for as long as it may live (its lines
+	 * are sent in chunks of up to 64 KiB): drop a client only after the
+	 * longest session, so that only a stuck one is cut off */
+	idle_max = (time_t)cfg_num(smtpd_max_session_time) + 60;
+	if (idle_max < IDLE_MIN)
+		idle_max = IDLE_MIN;
 }
 
 /* After the drop, so that clients see queue_user in SO_PEERCRED (the
@@ -127,12 +140,25 @@ listen_start(void)
 		log_fatal("listen: %s", strerror(errno));
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		log_fatal("epoll_create1: %s", strerror(errno));
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lsock, &(struct epoll_event){
-	    .events = EPOLLIN, .data.ptr = NULL }) < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, sig_fd(), &(struct epoll_event){
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sig_fd(), &(struct epoll_event){
 	    .events = EPOLLIN, .data.ptr = &sig_tag }) < 0)
 		log_fatal("epoll_ctl: %s", strerror(errno));
+	arm(1);
 	log_info("started: listening on @%s", sa.sun_path + 1);
+}
+
+/* The listening socket in the epoll set (on) or out of it: out while
+ * the table is full or accept fails for want of fds or memory, so that a
+ * pending connection does not make epoll_wait return at once forever. */
+static void
+arm(int on)
+{
+	if (lsock < 0 || armed == on)
+		return;
+	if (epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, lsock,
+	    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
+		log_fatal("epoll_ctl: %s", strerror(errno));
+	armed = on;
 }
 
 static void
@@ -147,21 +173,41 @@ drop(struct conn *c)
 	conn_free(c);
 	free(c);
 	nconns--;
+	if (nconns < maxconns)
+		arm(1);
 }
 
+/*
+ * Accept what is pending, up to the table's size (all, at a stop: those
+ * clients connected before the socket closed and get their answer).  The
+ * greeting line tells a client it was taken (enq_open_writer waits for
+ * it, and runs tern-enqueue if it does not come).
+ */
 static void
-take(void)
+take(int all)
 {
+	static time_t refused_at;
+	static unsigned long refused;
 	struct conn *c;
 	uid_t uid;
 	pid_t pid;
 	size_t i;
 	int s;
 
-	while (nconns < maxconns) {
+	for (;;) {
+		if (nconns >= maxconns && !all) {
+			arm(0);   /* drop() arms it again */
+			return;
+		}
 		s = accept4(lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: %s: not accepting until a "
+				    "client is done", strerror(errno));
+				if (nconns > 0)
+					arm(0);
+			} else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept: %s", strerror(errno));
 			return;
@@ -174,9 +220,16 @@ take(void)
 		for (i = 0; i < npeers && peers[i] != uid; i++)
 			;
 		if (i == npeers) {
-			log_warn("connection from uid=%lu pid=%ld refused: not "
-			    "a tern program (tern-sendmail runs tern-enqueue)",
-			    (unsigned long)uid, (long)pid);
+			/* any local user can connect: one line a minute */
+			if (time(NULL) - refused_at >= REFUSED_LOG_EVERY) {
+				log_warn("connection from uid=%lu pid=%ld "
+				    "refused: not a tern program (tern-sendmail "
+				    "runs tern-enqueue)%s", (unsigned long)uid,
+				    (long)pid, refused ? ", and others" : "");
+				refused_at = time(NULL);
+				refused = 0;
+			} else
+				refused++;
 			close(s);
 			continue;
 		}
@@ -193,6 +246,9 @@ take(void)
 			free(c);
 			continue;
 		}
+		/* an empty socket takes two bytes at once; a client that is
+		 * gone already is found at its first read */
+		(void)send(s, "+\n", 2, MSG_NOSIGNAL | MSG_DONTWAIT);
 		c->next = conns;
 		conns = c;
 		nconns++;
@@ -205,6 +261,7 @@ readable(struct conn *c, char *buf)
 {
 	int i;
 
+	c->last = time(NULL);   /* also while its input is dropped */
 	for (i = 0; i < READS_PER_ROUND; i++) {
 		ssize_t n = read(c->sock, buf, READ_MAX);
 
@@ -307,10 +364,10 @@ sweep(time_t now)
 
 	for (c = conns; c; c = next) {
 		next = c->next;
-		if (now - c->last < IDLE_MAX)
+		if (now - c->last < idle_max)
 			continue;
-		log_warn("uid=%lu pid=%ld idle for %d s: dropped%s",
-		    (unsigned long)c->uid, (long)c->pid, IDLE_MAX,
+		log_warn("uid=%lu pid=%ld idle for %lld s: dropped%s",
+		    (unsigned long)c->uid, (long)c->pid, (long long)idle_max,
 		    c->st == C_DRAIN ? "" : ", nothing queued");
 		drop(c);
 	}
@@ -337,16 +394,19 @@ loop(void)
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
 				if (lsock >= 0)
-					take();
+					take(0);
 			} else if (ev[i].data.ptr == &sig_tag) {
 				if (sig_next() != 0 && !stopping) {
 					stopping = 1;
 					stop_at = time(NULL) + STOP_GRACE;
 					log_info("stopping: %zu connections "
 					    "open", nconns);
-					(void)epoll_ctl(ep, EPOLL_CTL_DEL,
-					    lsock, NULL);
-					close(lsock);   /* new clients: tern-enqueue */
+					/* those in the backlog connected in
+					 * time; then new clients run
+					 * tern-enqueue */
+					take(1);
+					arm(0);
+					close(lsock);
 					lsock = -1;
 				}
 			} else {

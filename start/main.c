@@ -663,9 +663,6 @@ sup_signals(struct sup *s, long long now)
 			if (!reload_config())
 				continue;
 			log_info("reload: tern.conf read");
-			/* restarting already: the new ones read it anyway */
-			if (s->mode != RUN)
-				continue;
 			/* tern-enqueued finishes its messages, exits and
 			 * is started again at once, on the new file */
 			wr_started = 0;
@@ -673,6 +670,9 @@ sup_signals(struct sup *s, long long now)
 				(void)kill(kids[K_ENQUEUED].pid, SIGTERM);
 			else if (wr_at < 0)
 				wr_at = now;
+			/* restarting already: the new ones read it anyway */
+			if (s->mode != RUN)
+				continue;
 			s->started = 0;  /* no backoff for this one */
 			sup_restart(s, now, "reload");
 		} else if ((sig == SIGTERM || sig == SIGINT) &&

@@ -51,8 +51,14 @@ same_file(const struct stat *a, const struct stat *b)
 void
 cfg_refresh_mark(void)
 {
-	have_seen = conf_stat(&seen) >= 0;
 	checked = time(NULL);
+	have_seen = conf_stat(&seen) >= 0;
+	/* this stat comes after the load: a file written in between would
+	 * look seen.  One that changed in the last seconds is therefore not
+	 * taken as seen, and the first cfg_refresh loads it again (its own
+	 * stat comes before its load) */
+	if (have_seen && seen.st_mtim.tv_sec >= checked - 2)
+		have_seen = 0;
 }
 
 int

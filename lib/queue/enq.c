@@ -35,6 +35,7 @@
 #include "queue/qwrite.h"
 
 #define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
+#define ENQ_GREET_MS 5000 /* tern-enqueued's "+" after it accepted us */
 
 /* tern-enqueued: its address and the uid it must have (enq_writer_setup) */
 static struct {
@@ -178,6 +179,43 @@ enq_writer_setup(void)
 	return 1;
 }
 
+/* Wait up to ENQ_GREET_MS for "+\n" on fd.  1 or -1. */
+static int
+enq_greeting(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec t0, t;
+	char g[2];
+	size_t got = 0;
+	long left = ENQ_GREET_MS;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) < 0)
+		return -1;
+	while (got < sizeof g) {
+		ssize_t r;
+		int n = poll(&p, 1, (int)left);
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0) {
+			r = read(fd, g + got, sizeof g - got);
+			if (r < 0 && errno != EINTR && errno != EAGAIN)
+				return -1;
+			if (r == 0)
+				return -1;
+			if (r > 0)
+				got += (size_t)r;
+		}
+		if (clock_gettime(CLOCK_MONOTONIC, &t) < 0)
+			return -1;
+		left = ENQ_GREET_MS - ((t.tv_sec - t0.tv_sec) * 1000L +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (got < sizeof g && left <= 0)
+			return -1;
+	}
+	return g[0] == '+' && g[1] == '\n' ? 1 : -1;
+}
+
 int
 enq_open_writer(struct enq *e)
 {
@@ -199,6 +237,12 @@ enq_open_writer(struct enq *e)
 	    (uid != writer.uid && uid != 0) ||   /* not our writer */
 	    (fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return 0;
+	}
+	/* "+\n": it took the connection (a full writer leaves clients in
+	 * its backlog; they must not wait there for ever) */
+	if (enq_greeting(fd) < 0) {
 		close(fd);
 		return 0;
 	}

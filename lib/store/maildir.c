@@ -4,8 +4,10 @@
  *
  * The order of a delivery is what makes it safe: the message is complete
  * and fsynced in tmp/ before its name appears in new/, and new/ is fsynced
- * before the delivery is reported, so a reader never sees half a message
- * and a delivery reported done survives a power cut.  The message bytes
+ * before the delivery is reported (unless the caller knows that a later
+ * durable step of its own orders after the link: maildir_deliver's
+ * syncdir), so a reader never sees half a message and a delivery
+ * reported done survives a power cut.  The message bytes
  * are read with pread(2): the fd is shared with the scheduler (passed by
  * SCM_RIGHTS), so its file offset must not matter.
  */

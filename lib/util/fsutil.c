@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -209,4 +210,85 @@ fd_close_from(int from)
 			close((int)fd);
 	}
 	closedir(d);
+}
+
+#define MOUNTINFO_MAX (4 * 1024 * 1024)
+
+/* /proc/self/mountinfo into a NUL-terminated buffer (proc files have no
+ * size: read to EOF, at most MOUNTINFO_MAX).  1 or -1. */
+static int
+fs_mountinfo(char **data_r, size_t *len_r)
+{
+	size_t cap = 16384, len = 0;
+	char *data = malloc(cap), *n;
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), saved;
+	ssize_t r;
+
+	if (fd < 0 || data == NULL)
+		goto fail;
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap >= MOUNTINFO_MAX) {
+				errno = EFBIG;
+				goto fail;
+			}
+			if ((n = realloc(data, cap * 2)) == NULL)
+				goto fail;
+			data = n;
+			cap *= 2;
+		}
+		r = read(fd, data + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	data[len] = '\0';
+	*data_r = data;
+	*len_r = len;
+	return 1;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	errno = saved;
+	return -1;
+}
+
+int
+fs_type_of_dev(dev_t dev, char *out, size_t outsz)
+{
+	char *data, *line, *next, *f, want[32];
+	size_t len, n;
+	int found = 0, i;
+
+	if (fs_mountinfo(&data, &len) < 0)
+		return -1;
+	snprintf(want, sizeof want, "%u:%u", major(dev), minor(dev));
+	/* "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE ..." */
+	for (line = data; line != NULL && !found; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		for (f = line, i = 0; i < 2 && f != NULL; i++)
+			if ((f = strchr(f, ' ')) != NULL)
+				f++;
+		n = strlen(want);
+		if (f == NULL || strncmp(f, want, n) != 0 || f[n] != ' ' ||
+		    (f = strstr(f, " - ")) == NULL)
+			continue;
+		f += 3;
+		n = strcspn(f, " ");
+		if (n == 0 || n >= outsz)
+			continue;
+		memcpy(out, f, n);
+		out[n] = '\0';
+		found = 1;
+	}
+	free(data);
+	return found;
 }

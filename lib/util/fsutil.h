@@ -28,6 +28,10 @@ int fs_mkdirs(const char *path, mode_t mode);
 #define FS_PATH_MAX 4096
 /* Join dir and name into out (size outsz).  1, or -1/ENAMETOOLONG. */
 int fs_join(char *out, size_t outsz, const char *dir, const char *name);
+/* The type ("ext4", "xfs", ...) of the mounted file system whose device
+ * is dev, from /proc/self/mountinfo, into out.  1 found, 0 not, -1
+ * error. */
+int fs_type_of_dev(dev_t dev, char *out, size_t outsz);
 /* Set O_CLOEXEC / O_NONBLOCK on fd.  1 or -1. */
 int fd_cloexec(int fd);
 int fd_nonblock(int fd);

@@ -50,6 +50,12 @@ def connect():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
     s.connect(sockname())
+    g = b""
+    while len(g) < 2:
+        b = s.recv(2 - len(g))
+        assert b, "no greeting"
+        g += b
+    assert g == b"+\n", g      # it took the connection
     return s
 
 
@@ -145,6 +151,11 @@ def test_protocol_refusals_are_d_and_leave_no_file():
         (b"Fme@example.test\nR" + b"a" * 2000 + b"\n", "D envelope line too long"),
         (b"Fme@example.test\nRdemo@example.test\n\n" + b"10000\n" + b"x" * 65536 +
          b"10000\n" + b"x" * 65536, "D message too big"),
+        # held in memory until the empty line: refused at 1 MiB, not
+        # at the end
+        (b"Fme@example.test\n" + b"".join(
+            b"R%s@example.test\n" % (b"%06d" % k + b"a" * 230) for k in range(4500)),
+         "D envelope too large"),
     ]
     for data, want in cases:
         c = connect()
@@ -206,6 +217,28 @@ def test_killed_writer_is_restarted_alone():
     code, text = sent(port, "after-restart")
     assert code == 250, text
     I.wait_for_message("demo@example.test", "after-restart")
+
+
+def test_stuck_writer_clients_fall_back_to_tern_enqueue():
+    # a writer that takes no connection (full, or stopped here) sends no
+    # greeting: after ENQ_GREET_MS (5 s) the session runs tern-enqueue
+    port = I.smtp_port()
+    pid = I.pid("tern-enqueued")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        code, text = sent(port, "stuck-writer")
+        took = time.time() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert code == 250, text
+    assert 4.5 < took < 15, took
+    qid = text.split()[-1]
+    I.wait_log(r"tern-enqueue\[\d+\]: %s queued" % qid, name="smtpd.log")
+    I.wait_for_message("demo@example.test", "stuck-writer")
+    # the connection it never took leaves nothing behind
+    harness.wait_for(lambda: not mess_files(), 10, what="no work file",
+                     info=mess_files)
 
 
 def test_kill9_during_load_loses_no_acknowledged_message():

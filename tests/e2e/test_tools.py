@@ -133,6 +133,7 @@ def smtp_send(port, rcpt, marker):
         assert c.cmd("DATA")[0] == 354
         code, lines = c.cmd("Subject: %s\r\n\r\n%s\r\n." % (marker, marker))
         assert code == 250, lines
+    return lines[-1].split()[-1]   # the queue id
 
 
 def test_reload_applies_new_local_domain():
@@ -149,7 +150,10 @@ def test_reload_applies_new_local_domain():
         J.write_conf()
         # tern-smtpd reads tern.conf at each connection: it takes the mail
         # at once; the queue side has not seen the domain yet
-        smtp_send(port, "bob@new.test", "before-reload")
+        qid = smtp_send(port, "bob@new.test", "before-reload")
+        # the queue side has tried it (the 250 comes before tern-queued
+        # hears of the message) before the file changes again
+        J.wait_log(r"%s (delivered|deferred|failed) " % qid)
         # a bad file is refused, and nothing is restarted
         good = open(os.path.join(J.etc, "tern.conf")).read()
         J.write_etc("tern.conf", good + "bogus = 1\n")
