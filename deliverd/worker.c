@@ -156,16 +156,8 @@ dw_main(int sock, struct local_maps *lm, const char *enqueue)
 			close(fd);
 		buf_free(&c.hdr);
 		local_target_free(&t);
-		{
-			char b[DLV_TEXT_MAX + 3];
-			int k = snprintf(b, sizeof b, "%c %s", r.code, r.text);
-
-			if (k < 0)
-				_exit(111);
-			if ((size_t)k >= sizeof b)
-				k = (int)sizeof b - 1;
-			if (dlv_send(sock, b, (size_t)k, -1, 0) < 0)
-				_exit(111);
-		}
+		/* one write on a SEQPACKET socket is one packet; a parent
+		 * that is gone shows as EOF at the next recv */
+		dd_result_send(sock, &r);
 	}
 }

@@ -87,7 +87,8 @@ int
 fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 {
 	struct stat st;
-	char *data;
+	size_t cap, len = 0;
+	char *data, *n;
 	ssize_t got;
 	int saved;
 
@@ -97,20 +98,50 @@ fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 		errno = EFBIG;
 		return -1;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL)
+	/* the size is where to start, not the limit: a /proc file says 0,
+	 * so read to EOF, never beyond max */
+	cap = (size_t)st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	if ((data = malloc(cap)) == NULL)
 		return -1;
-	got = fd_read_full(fd, data, (size_t)st.st_size);
-	if (got < 0) {
-		saved = errno;
-		free(data);
-		errno = saved;
-		return -1;
+	for (;;) {
+		if (len + 1 == cap) {
+			if (len >= max) {   /* full: one more byte is too many */
+				char c;
+
+				while ((got = read(fd, &c, 1)) < 0 &&
+				    errno == EINTR)
+					;
+				if (got == 0)
+					break;
+				if (got > 0)
+					errno = EFBIG;
+				goto fail;
+			}
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			if ((n = realloc(data, cap)) == NULL)
+				goto fail;
+			data = n;
+		}
+		got = read(fd, data + len, cap - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			goto fail;
+		if (got == 0)
+			break;
+		len += (size_t)got;
 	}
-	data[got] = '\0';
+	data[len] = '\0';
 	*data_r = data;
-	*len_r = (size_t)got;
+	*len_r = len;
 	return 1;
+fail:
+	saved = errno;
+	free(data);
+	errno = saved;
+	return -1;
 }
 
 int
@@ -214,52 +245,6 @@ fd_close_from(int from)
 
 #define MOUNTINFO_MAX (4 * 1024 * 1024)
 
-/* /proc/self/mountinfo into a NUL-terminated buffer (proc files have no
- * size: read to EOF, at most MOUNTINFO_MAX).  1 or -1. */
-static int
-fs_mountinfo(char **data_r, size_t *len_r)
-{
-	size_t cap = 16384, len = 0;
-	char *data = malloc(cap), *n;
-	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), saved;
-	ssize_t r;
-
-	if (fd < 0 || data == NULL)
-		goto fail;
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= MOUNTINFO_MAX) {
-				errno = EFBIG;
-				goto fail;
-			}
-			if ((n = realloc(data, cap * 2)) == NULL)
-				goto fail;
-			data = n;
-			cap *= 2;
-		}
-		r = read(fd, data + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	data[len] = '\0';
-	*data_r = data;
-	*len_r = len;
-	return 1;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	free(data);
-	errno = saved;
-	return -1;
-}
-
 int
 fs_type_of_dev(dev_t dev, char *out, size_t outsz)
 {
@@ -267,7 +252,8 @@ fs_type_of_dev(dev_t dev, char *out, size_t outsz)
 	size_t len, n;
 	int found = 0, i;
 
-	if (fs_mountinfo(&data, &len) < 0)
+	if (fs_read_file("/proc/self/mountinfo", MOUNTINFO_MAX, &data,
+	    &len) <= 0)
 		return -1;
 	snprintf(want, sizeof want, "%u:%u", major(dev), minor(dev));
 	/* "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE ..." */

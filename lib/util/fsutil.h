@@ -18,8 +18,9 @@ int fs_atomic_write(const char *path, const char *tmp, const void *p,
 /* Read a whole file of at most max bytes into a malloc'ed NUL-terminated
  * buffer.  1 ok, 0 does not exist, -1 error (EFBIG when over max). */
 int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r);
-/* The same from an open fd (its size by fstat, read from its offset): 1
- * ok, -1 error (EFBIG when over max); fd stays open. */
+/* The same from an open fd, read from its offset to EOF (its fstat size
+ * is only where the buffer starts: /proc files say 0): 1 ok, -1 error
+ * (EFBIG when over max); fd stays open. */
 int fs_read_fd(int fd, size_t max, char **data_r, size_t *len_r);
 /* mkdir -p with mode for the created components.  1 or -1. */
 int fs_mkdirs(const char *path, mode_t mode);

@@ -281,6 +281,24 @@ test_fs(const char *dir)
 	T_EQ_MEM(data, len, "two!", 4);
 	free(data);
 	T_CHECK(fs_read_file(path, 3, &data, &len) == -1 && errno == EFBIG);
+	/* exactly max bytes fit */
+	T_CHECK(fs_read_file(path, 4, &data, &len) == 1);
+	T_EQ_MEM(data, len, "two!", 4);
+	free(data);
+	/* a /proc file has size 0 in stat: read to EOF */
+	T_CHECK(fs_read_file("/proc/self/status", 1 << 20, &data, &len) == 1);
+	T_CHECK(len > 0 && strstr(data, "Pid:") != NULL);
+	free(data);
+	T_CHECK(fs_read_file("/proc/self/status", 8, &data, &len) == -1 &&
+	    errno == EFBIG);
+	{
+		struct stat st;
+		char type[32];
+
+		T_CHECK(stat(dir, &st) == 0);
+		T_CHECK(fs_type_of_dev(st.st_dev, type, sizeof type) == 1);
+		T_CHECK(type[0] != '\0' && strchr(type, ' ') == NULL);
+	}
 	T_CHECK(fs_join(path, sizeof path, dir, "nope") == 1);
 	T_CHECK(fs_read_file(path, 3, &data, &len) == 0);
 	T_CHECK(fs_join(path, sizeof path, dir, "a/b/c") == 1);
