@@ -361,12 +361,28 @@ commit(int fd)
 	workname[0] = '\0';   /* committed */
 }
 
-/* todo/ID and a byte on the FIFO; neither is needed for safety. */
+/*
+ * todo/ID, then a byte on the FIFO.  The marker is how a running
+ * tern-queued learns of the message (it reads mess/ only when it starts),
+ * so a message without one would wait for the next restart: when it
+ * cannot be made (disk full: no inode or no room in todo/), the message
+ * is taken back and the client gets a temporary failure.  The byte only
+ * wakes tern-queued up.
+ */
 static void
 announce(const char *id)
 {
-	if (qw_todo(id) < 0)
-		log_warn("%s creating todo/%s: %s", id, id, strerror(errno));
+	char name[QW_NAME_MAX];
+	int saved;
+
+	if (qw_todo(id) < 0) {
+		saved = errno;
+		snprintf(name, sizeof name, "mess/%s", id);
+		if (unlink(name) < 0)
+			log_warn("%s removing %s: %s", id, name,
+			    strerror(errno));
+		die(111, "creating todo/%s: %s", id, strerror(saved));
+	}
 	if (qw_trigger() < 0)
 		log_warn("%s trigger: %s", id, strerror(errno));
 }

@@ -14,8 +14,9 @@
  * together (commit_batch): each file gets its commit bit (fchmod to
  * QFILE_MODE_DONE), writeback of all is started (sync_file_range), then
  * each is fsynced, so the disk waits overlap instead of queueing one
- * after another; only then does each client get its "K ID" and
- * tern-queued one trigger byte for the lot.  While a batch waits on the
+ * after another; only then does each get its todo/ID marker and its
+ * client its "K ID" (a marker that cannot be made, on a full disk, takes
+ * the message back: Z), and tern-queued one trigger byte for the lot.  While a batch waits on the
  * disk, the next one fills up in the socket buffers.  With one client
  * a batch is one message and nothing waits for company.  The durability
  * promise is tern-enqueue's, file by file: a client hears K only after
@@ -330,6 +331,14 @@ commit_batch(struct conn *head)
 			continue;
 		}
 		c->fd = -1;
+		/* the marker before the reply: without it tern-queued would
+		 * not see the message before its next start, so a message
+		 * whose marker cannot be made (disk full) is taken back */
+		if (qw_todo(c->id) < 0) {
+			conn_fail(c, 'Z', "creating todo/%s: %s", c->id,
+			    strerror(errno));
+			continue;
+		}
 		c->name[0] = '\0';   /* committed: never removed from here on */
 		ok++;
 		/* batch: the messages committed together with this one */
@@ -344,12 +353,7 @@ commit_batch(struct conn *head)
 			log_warn("%s queued but the id could not be reported: "
 			    "%s", c->id, strerror(errno));
 	}
-	/* the markers after the replies: they are not part of the commit
-	 * (doc/DESIGN.md, state 3), so no client waits for them */
-	for (c = head; c; c = c->batch)
-		if (c->st == C_DONE && qw_todo(c->id) < 0)
-			log_warn("%s creating todo/%s: %s", c->id, c->id,
-			    strerror(errno));
+	/* one wake-up for the batch, after the replies */
 	if (ok && qw_trigger() < 0)
 		log_warn("trigger: %s", strerror(errno));
 	batches++;
