@@ -26,9 +26,9 @@ import sys
 # Makefile.in's LIB_* lists.
 LAYERS = ["util", "mail", "daemon", "queue", "lookup", "net", "store",
           "login", "imap"]
-PROGRAMS = ["smtpd", "queued", "enqueue", "remote", "deliverd", "pop3d",
+PROGRAMS = ["smtpd", "queued", "enqueue", "enqueued", "remote", "deliverd", "pop3d",
             "imapd", "start", "tools"]
-OTHER = ["bench", "tests/unit"]
+OTHER = ["bench", "tests/unit", "tests/fuzz"]
 
 BANNED = re.compile(r'\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi)\s*\(')
 TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|'
