@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,7 @@
 #include "daemon/cfg.h"
 #include "lookup/auth.h"
 #include "net/tls.h"
-#include "login/creds.h"
+#include "login/loginproc.h"
 #include "pop3d.h"
 
 /* 1 if a password may be sent on this connection: TLS is on, or
@@ -127,123 +126,36 @@ login_quit(struct pop3 *p)
 	session_exit(p, 0);
 }
 
-/* ---- the relay ---------------------------------------------------------- */
-
-/* Copy bytes both ways between client and mailbox process until one side
- * ends.  The mailbox process enforces the idle timeout: when it gives
- * up, it closes the socket and so ends the relay.  A client that goes
- * away makes us close the socket without a QUIT: the mailbox process
- * then ends without UPDATE, and nothing is deleted (RFC 1939 6). */
-static void
-relay(struct pop3 *p)
-{
-	static char buf[POP3_RELAY_BUF];
-	struct pollfd fds[2];
-	ssize_t n;
-
-	for (;;) {
-		/* bytes the client sent already (pipelined after the login
-		 * command, or read with the last TLS record) go first */
-		while (io_pending(&p->io) > 0) {
-			n = io_read(&p->io, buf, sizeof buf);
-			if (n > 0 && fd_write_all(p->ctl, buf, (size_t)n) < 0)
-				goto done;
-		}
-		fds[0].fd = p->io.rfd;
-		fds[0].events = POLLIN;
-		fds[1].fd = p->ctl;
-		fds[1].events = POLLIN;
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_fatal("%s poll: %s", p->sid, strerror(errno));
-		}
-		if (fds[1].revents) {
-			n = read(p->ctl, buf, sizeof buf);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				goto done;
-			if (io_put(&p->io, buf, (size_t)n) < 0 ||
-			    io_flush(&p->io) < 0)
-				goto lost;
-		}
-		if (fds[0].revents) {
-			n = io_read(&p->io, buf, sizeof buf);
-			if (n <= 0)
-				goto lost;
-			if (fd_write_all(p->ctl, buf, (size_t)n) < 0)
-				goto done;
-		}
-	}
-done:
-	/* the mailbox process ended the session (QUIT, timeout, error) */
-	if (tls_active(&p->io))
-		tls_end(&p->io);
-	exit(0);
-lost:
-	(void)close(p->ctl);
-	exit(0);
-}
-
 /* ---- login attempts ---------------------------------------------------- */
-
-/* Send one attempt to the parent as "LEN:user\0pass," (a netstring). */
-static void
-ctl_send(struct pop3 *p, const char *user, size_t ulen, const char *pass,
-    size_t plen)
-{
-	struct buf m = BUF_INIT;
-
-	/* try_login checked the fields: 0 cannot happen */
-	if (creds_encode(&m, user, ulen, pass, plen) != 1)
-		log_fatal("%s out of memory", p->sid);
-	if (fd_write_all(p->ctl, m.s, m.len) < 0) {
-		explicit_bzero(m.s, m.len);
-		log_fatal("%s write to parent: %s", p->sid, strerror(errno));
-	}
-	explicit_bzero(m.s, m.len);
-	buf_free(&m);
-}
 
 /* Try user and password; returns only when the login failed. */
 static void
 try_login(struct pop3 *p, const char *user, size_t ulen, const char *pass,
     size_t plen)
 {
-	char c;
-	ssize_t r;
+	int c, gone;
 
-	if (ulen == 0 || ulen > AUTH_USER_MAX || plen == 0 ||
-	    plen > AUTH_PASS_MAX || str_chr(user, ulen, '\0') != NULL ||
-	    str_chr(pass, plen, '\0') != NULL) {
-		pop3_error(p, "-ERR [AUTH] Authentication failed");
-		return;
-	}
 	if (io_flush(&p->io) < 0)
 		session_lost(p, "login");
-	ctl_send(p, user, ulen, pass, plen);
-	do
-		r = read(p->ctl, &c, 1);
-	while (r < 0 && errno == EINTR);
-	if (r != 1)
-		c = CTL_TEMP;  /* the parent is gone: cannot go on */
+	c = login_attempt(p->sid, p->ctl, user, ulen, pass, plen, &gone);
 	buf_free(&p->user);
 	switch (c) {
-	case CTL_RELAY:
-		relay(p);
-		break;
-	case CTL_FAIL:
+	case 0:
+		pop3_error(p, "-ERR [AUTH] Authentication failed");
+		return;
+	case LOGIN_RELAY:
+		login_relay(p->sid, &p->io, p->ctl);
+	case LOGIN_FAIL:
 		pop3_reply(p, "-ERR [AUTH] Authentication failed");
 		return;
-	case CTL_FAIL_LAST:
+	case LOGIN_FAIL_LAST:
 		pop3_reply(p, "-ERR [AUTH] Authentication failed, too many "
 		    "failures; closing");
 		session_exit(p, 0);
 	default:
 		pop3_reply(p, "-ERR [SYS/TEMP] Temporary authentication "
 		    "failure, try again later");
-		if (r != 1)
+		if (gone)
 			session_exit(p, 0);
 		return;
 	}

@@ -23,6 +23,7 @@
 #include "util/log.h"
 #include "daemon/cfg.h"
 #include "store/maildir.h"
+#include "login/loginproc.h"
 #include "pop3d.h"
 
 #define SEND_BUF 65536
@@ -109,7 +110,7 @@ md_open(struct pop3 *p, const char *maildir)
 void
 maildrop_run(struct pop3 *p, const char *maildir)
 {
-	char c = CTL_RELAY;
+	char c = LOGIN_RELAY;
 
 	p->state = ST_TRANS;
 	io_init(&p->io, p->ctl, p->ctl, (int)cfg_num(pop3d_timeout));

@@ -40,7 +40,7 @@
 #include "lookup/auth.h"
 #include "net/peer.h"
 #include "net/tls.h"
-#include "login/creds.h"
+#include "login/loginproc.h"
 #include "pop3d.h"
 
 static struct pop3 sess;
@@ -102,136 +102,16 @@ login_child(struct pop3 *p, int ctl)
 
 /* ---- the parent ---------------------------------------------------------- */
 
-/* One login attempt "LEN:user\0pass," (lib/login/creds.h).  1 (user,
- * pass set), 0 EOF, -1 malformed or error: the login child cannot be
- * trusted, so creds_parse bounds every field again.  The child sends one
- * attempt and waits for the answer, so bytes past it are malformed too. */
-static int
-ctl_request(struct io *io, char *user, char *pass)
-{
-	char msg[CREDS_WIRE_MAX(AUTH_USER_MAX, AUTH_PASS_MAX)];
-	size_t have = 0, used = 0;
-	ssize_t r;
-	int ok;
-
-	for (;;) {
-		r = io_read(io, msg + have, sizeof msg - have);
-		if (r <= 0) {
-			ok = r == 0 && have == 0 ? 0 : -1;
-			break;
-		}
-		have += (size_t)r;
-		ok = creds_parse(msg, have, AUTH_USER_MAX, AUTH_PASS_MAX, user,
-		    pass, &used);
-		if (ok == 1 && used != have) {
-			explicit_bzero(pass, AUTH_PASS_MAX + 1);
-			ok = -1;
-		}
-		if (ok != 0)
-			break;
-		if (have == sizeof msg) {
-			ok = -1;
-			break;
-		}
-	}
-	explicit_bzero(msg, sizeof msg);
-	return ok;
-}
-
+/* The mailbox process (lib/login/loginproc.h): already the owner. */
 static void
-ctl_answer(struct pop3 *p, int ctl, char c)
+mailbox_run(void *arg, int ctl, const char *canon, const char *maildir)
 {
-	if (fd_write_all(ctl, &c, 1) < 0 && errno != EPIPE)
-		log_warn("%s write to login child: %s", p->sid, strerror(errno));
-}
+	struct pop3 *p = arg;
 
-/* Fork the mailbox process for canon.  1 started, 0 no usable mailbox
- * (logged). */
-static int
-mailbox_start(struct pop3 *p, int ctl, const char *canon)
-{
-	struct local_target t;
-	pid_t pid;
-	int r;
-
-	memset(&t, 0, sizeof t);
-	r = local_lookup(&p->maps, canon, &t);
-	if (r <= 0 || (t.kind != LOCAL_USER && t.kind != LOCAL_SYSTEM) ||
-	    t.maildir.len == 0) {
-		log_warn("%s login user=%s ip=%s error=%s", p->sid, canon, p->ip,
-		    r < 0 ? strerror(errno) : "no mailbox");
-		local_target_free(&t);
-		return 0;
-	}
-	if (!priv_is_root() && t.uid != getuid()) {
-		log_warn("%s login user=%s ip=%s error=mailbox owner uid %lu "
-		    "and we are not root", p->sid, canon, p->ip,
-		    (unsigned long)t.uid);
-		local_target_free(&t);
-		return 0;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_warn("%s fork: %s", p->sid, strerror(errno));
-		local_target_free(&t);
-		return 0;
-	}
-	if (pid == 0) {
-		local_close(&p->maps);
-		priv_drop_ids(t.uid, t.gid);
-		p->ctl = ctl;
-		if (buf_copys(&p->login, canon) < 0)
-			log_fatal("%s out of memory", p->sid);
-		maildrop_run(p, t.maildir.s);
-	}
-	log_info("%s login user=%s ip=%s uid=%lu", p->sid, canon, p->ip,
-	    (unsigned long)t.uid);
-	local_target_free(&t);
-	return 1;
-}
-
-/* Answer login attempts until one succeeds or the login child ends. */
-static void
-parent_run(struct pop3 *p, int ctl)
-{
-	static char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
-	unsigned long max = cfg_num(auth_max_failures), failures = 0;
-	struct buf canon = BUF_INIT;
-	char safe[LOG_SAFE_MAX];
-	int r;
-
-	/* no timeout: the login child has one, and the parent waits for
-	 * it to end in any case */
-	io_init(&p->io, ctl, ctl, 0);
-	while ((r = ctl_request(&p->io, user, pass)) > 0) {
-		r = auth_check(&p->maps, user, pass, &canon);
-		explicit_bzero(pass, sizeof pass);
-		if (r > 0 && mailbox_start(p, ctl, buf_str(&canon)))
-			break;
-		if (r != 0) {
-			if (r < 0)
-				log_warn("%s auth error ip=%s error=%s", p->sid,
-				    p->ip, strerror(errno));
-			ctl_answer(p, ctl, CTL_TEMP);
-			continue;
-		}
-		failures++;
-		log_info("%s auth failed ip=%s user=%s failures=%lu", p->sid,
-		    p->ip, log_safe(safe, sizeof safe, user, strlen(user)),
-		    failures);
-		sig_sleep(cfg_num(auth_fail_delay));
-		ctl_answer(p, ctl, failures >= max ? CTL_FAIL_LAST : CTL_FAIL);
-		if (failures >= max)
-			break;
-	}
-	if (r < 0)
-		log_warn("%s bad request from the login child", p->sid);
-	buf_free(&canon);
-	(void)close(ctl);
-	local_close(&p->maps);
-	while (wait(NULL) > 0 || errno == EINTR)
-		;
-	exit(0);
+	p->ctl = ctl;
+	if (buf_copys(&p->login, canon) < 0)
+		log_fatal("%s out of memory", p->sid);
+	maildrop_run(p, maildir);
 }
 
 /* ---- start-up ---------------------------------------------------------- */
@@ -247,6 +127,7 @@ int
 main(int argc, char **argv)
 {
 	struct pop3 *p = &sess;
+	struct login_parent lp;
 	int sv[2], i, devnull;
 	pid_t pid;
 
@@ -289,6 +170,10 @@ main(int argc, char **argv)
 	 * CAP_SETUID/SETGID for that, CAP_DAC_READ_SEARCH to reread the
 	 * users map (not world-readable); nothing else */
 	startup_drop(&st_parent);
-	parent_run(p, sv[0]);
-	return 0;
+	lp.sid = p->sid;
+	lp.ip = p->ip;
+	lp.maps = &p->maps;
+	lp.mailbox = mailbox_run;
+	lp.arg = p;
+	login_parent_run(&lp, sv[0]);
 }

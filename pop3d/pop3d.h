@@ -13,12 +13,9 @@
  *              TRANSACTION and UPDATE states over the socketpair
  *   session.c  the command table, the command loop, replies
  *
- * The socketpair between login child and parent carries, per login
- * attempt, one netstring "LEN:user\0password," up; the parent answers one
- * byte: 'F' failed, 'X' failed and no more tries, 'T' temporary failure.
- * On success the mailbox process answers 'R' on the same socket and from
- * then on it carries the POP3 session in plaintext, relayed by the login
- * child.
+ * The parent's work and the login child's relay are shared with
+ * tern-imapd (lib/login/loginproc.h, which also describes the
+ * socketpair's protocol).
  *
  * Nothing outside pop3d/ includes this file (doc/CONVENTIONS.md rule 1).
  */
@@ -43,13 +40,6 @@
 #define POP3_ERRORS_MAX 10
 #define POP3_HOST_MAX 255
 #define POP3_IP_MAX PEER_ADDR_MAX
-#define POP3_RELAY_BUF 16384
-
-/* Control bytes on the socketpair (see above). */
-#define CTL_FAIL 'F'
-#define CTL_FAIL_LAST 'X'
-#define CTL_TEMP 'T'
-#define CTL_RELAY 'R'
 
 /* Session states (bits, for the command table). */
 enum pop3_state {
