@@ -127,15 +127,16 @@ words(struct addrlist *a, struct buf *name, struct buf *local)
 	return count;
 }
 
-/* A domain: atoms, dots and domain literals, as written. */
+/* A domain: atoms, dots and domain literals, as written; the last
+ * comment skipped goes to *cs, *cl (if not NULL). */
 static int
-domain(struct addrlist *a, struct buf *out)
+domain(struct addrlist *a, struct buf *out, size_t *cs, size_t *cl)
 {
 	for (;;) {
 		size_t p, q;
 		unsigned char c;
 
-		skip_cfws(a, NULL, NULL);
+		skip_cfws(a, cs, cl);
 		p = a->pos;
 		if (p >= a->n)
 			return 1;
@@ -177,7 +178,7 @@ angle(struct addrlist *a, struct addrlist_item *it)
 			if (it->route.len > 0 && buf_catc(&it->route, ',') < 0)
 				return -1;
 			if (buf_catc(&it->route, '@') < 0 ||
-			    domain(a, &it->route) < 0)
+			    domain(a, &it->route, NULL, NULL) < 0)
 				return -1;
 			skip_cfws(a, NULL, NULL);
 		}
@@ -190,7 +191,7 @@ angle(struct addrlist *a, struct addrlist_item *it)
 	skip_cfws(a, NULL, NULL);
 	if (a->pos < a->n && a->s[a->pos] == '@') {
 		a->pos++;
-		if (domain(a, &it->domain) < 0)
+		if (domain(a, &it->domain, NULL, NULL) < 0)
 			return -1;
 	}
 	/* junk up to the ">" is skipped, but not past the list element */
@@ -288,10 +289,11 @@ addrlist_next(struct addrlist *a, struct addrlist_item *it)
 		if (c == '@') {
 			a->pos++;
 			buf_reset(&it->name);
-			if (domain(a, &it->domain) < 0)
-				return -1;
 			cl = 0;
-			skip_cfws(a, &cs, &cl);
+			if (domain(a, &it->domain, &cs, &cl) < 0)
+				return -1;
+			if (nw == 0 && it->domain.len == 0)
+				continue;  /* a lone "@" */
 			if (cl > 0) {
 				if (cat_unfolded(&it->name, a->s + cs, cl) < 0)
 					return -1;
