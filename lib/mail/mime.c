@@ -1,0 +1,594 @@
+/*
+ * mime: the MIME tree of a message and the header-field helpers
+ * (lib/mail/mime.h).  Decoding (RFC 2047, transfer encodings, charsets)
+ * is in mime_decode.c.
+ *
+ * Parts are appended to one array and parsed in that order, so the tree
+ * is built with a loop, not recursion: parsing part i finds its header,
+ * its Content-Type and, for a multipart or message part, the ranges of
+ * its children, which are parsed when the loop reaches them.  A
+ * multipart's children are found by scanning only its own body, so an
+ * inner part can never run past the boundary of the part around it.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "mail/mime.h"
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* RFC 2045 5.1 token: CHAR but not SPACE, CTLs or tspecials */
+static int
+is_token(unsigned char c)
+{
+	return c > 32 && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Length of the line at s[p..end) including its LF, or to end. */
+static size_t
+line_len(const char *s, size_t end, size_t p)
+{
+	const char *nl = memchr(s + p, '\n', end - p);
+
+	return nl ? (size_t)(nl - (s + p)) + 1 : end - p;
+}
+
+/* The line length without its LF or CRLF. */
+static size_t
+content_len(const char *s, size_t p, size_t ll)
+{
+	if (ll && s[p + ll - 1] == '\n')
+		ll--;
+	if (ll && s[p + ll - 1] == '\r')
+		ll--;
+	return ll;
+}
+
+/* Skip white space, line ends and (nested (comments)) in v[*pos..n). */
+static void
+skip_cfws(const char *v, size_t n, size_t *pos)
+{
+	size_t p = *pos, depth = 0;
+
+	while (p < n) {
+		char c = v[p];
+
+		if (depth > 0) {
+			if (c == '\\')
+				p++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+		} else if (c == '(')
+			depth++;
+		else if (!is_wsp(c) && c != '\r' && c != '\n')
+			break;
+		p++;
+	}
+	*pos = p > n ? n : p;
+}
+
+/* Move *pos past the next ';' outside quoted strings and comments. */
+static void
+skip_to_semi(const char *v, size_t n, size_t *pos)
+{
+	size_t p = *pos;
+
+	while (p < n) {
+		if (v[p] == ';') {
+			p++;
+			break;
+		}
+		if (v[p] == '(') {
+			skip_cfws(v, n, &p);
+			continue;
+		}
+		if (v[p] == '"') {
+			for (p++; p < n && v[p] != '"'; p++)
+				if (v[p] == '\\')
+					p++;
+		}
+		p++;
+	}
+	*pos = p > n ? n : p;
+}
+
+int
+mime_token(const char *v, size_t vlen, const char **tok_r, size_t *toklen_r)
+{
+	size_t p = 0, t;
+
+	skip_cfws(v, vlen, &p);
+	for (t = p; t < vlen && is_token((unsigned char)v[t]); t++)
+		;
+	if (t == p)
+		return 0;
+	*tok_r = v + p;
+	*toklen_r = t - p;
+	return 1;
+}
+
+int
+mime_param_next(const char *v, size_t vlen, size_t *pos, struct buf *name,
+    struct buf *value)
+{
+	size_t p = *pos, t;
+
+	if (p == 0)
+		skip_to_semi(v, vlen, &p);
+	buf_reset(name);
+	buf_reset(value);
+	for (;;) {
+		skip_cfws(v, vlen, &p);
+		if (p >= vlen) {
+			*pos = vlen;
+			return 0;
+		}
+		if (v[p] == ';') {
+			p++;
+			continue;
+		}
+		for (t = p; t < vlen && is_token((unsigned char)v[t]); t++)
+			;
+		if (t == p) {
+			skip_to_semi(v, vlen, &p);
+			continue;
+		}
+		if (buf_cat(name, v + p, t - p) < 0)
+			return -1;
+		p = t;
+		skip_cfws(v, vlen, &p);
+		if (p >= vlen || v[p] != '=') {
+			buf_reset(name);
+			skip_to_semi(v, vlen, &p);
+			continue;
+		}
+		p++;
+		skip_cfws(v, vlen, &p);
+		if (p < vlen && v[p] == '"') {
+			/* quoted-string (RFC 5322 3.2.4): escapes undone,
+			 * folds removed */
+			for (p++; p < vlen && v[p] != '"'; p++) {
+				if (v[p] == '\\' && p + 1 < vlen)
+					p++;
+				else if (v[p] == '\r' || v[p] == '\n')
+					continue;
+				if (buf_catc(value, v[p]) < 0)
+					return -1;
+			}
+			if (p < vlen)
+				p++;
+		} else {
+			for (t = p; t < vlen && is_token((unsigned char)v[t]);
+			    t++)
+				;
+			if (buf_cat(value, v + p, t - p) < 0)
+				return -1;
+			p = t;
+		}
+		if (value->s == NULL && buf_cat(value, "", 0) < 0)
+			return -1;
+		*pos = p;
+		return 1;
+	}
+}
+
+int
+mime_param(const char *v, size_t vlen, const char *name, struct buf *out)
+{
+	struct buf n = BUF_INIT;
+	size_t pos = 0;
+	int rc;
+
+	while ((rc = mime_param_next(v, vlen, &pos, &n, out)) == 1) {
+		if (strcasecmp(buf_str(&n), name) == 0 &&
+		    strlen(buf_str(&n)) == n.len)
+			break;
+	}
+	buf_free(&n);
+	if (rc == 0)
+		buf_reset(out);
+	return rc;
+}
+
+int
+mime_header_next(const char *hdr, size_t hlen, size_t *pos,
+    const char **name_r, size_t *namelen_r, size_t *foff_r, size_t *flen_r)
+{
+	size_t p = *pos;
+
+	while (p < hlen) {
+		size_t ls = p, ll = line_len(hdr, hlen, p);
+		size_t cl = content_len(hdr, p, ll), i, nl;
+		const char *colon;
+
+		if (cl == 0)
+			break;
+		p += ll;
+		if (is_wsp(hdr[ls]))
+			continue;  /* a stray continuation line */
+		colon = memchr(hdr + ls, ':', cl);
+		if (colon == NULL)
+			continue;
+		nl = (size_t)(colon - (hdr + ls));
+		while (nl > 0 && is_wsp(hdr[ls + nl - 1]))
+			nl--;  /* RFC 5322 4.5.8: WSP before the colon */
+		for (i = 0; i < nl; i++) {
+			unsigned char c = (unsigned char)hdr[ls + i];
+
+			if (c < 33 || c > 126)
+				break;
+		}
+		if (nl == 0 || i < nl)
+			continue;
+		while (p < hlen && is_wsp(hdr[p]))
+			p += line_len(hdr, hlen, p);
+		*name_r = hdr + ls;
+		*namelen_r = nl;
+		*foff_r = ls;
+		*flen_r = p - ls;
+		*pos = p;
+		return 1;
+	}
+	*pos = p;
+	return 0;
+}
+
+int
+mime_header_find(const char *hdr, size_t hlen, const char *name,
+    const char **v_r, size_t *vlen_r)
+{
+	size_t pos = 0, nlen = strlen(name), foff, flen, p, e;
+	const char *fname;
+
+	for (;;) {
+		size_t namelen;
+
+		if (mime_header_next(hdr, hlen, &pos, &fname, &namelen, &foff,
+		    &flen) != 1)
+			return 0;
+		if (namelen != nlen || strncasecmp(fname, name, nlen) != 0)
+			continue;
+		p = (size_t)(fname - hdr) + namelen;
+		while (hdr[p] != ':')
+			p++;
+		p++;
+		e = foff + flen;
+		e = foff + content_len(hdr, foff, e - foff);
+		while (p < e && (is_wsp(hdr[p]) || hdr[p] == '\r' ||
+		    hdr[p] == '\n'))
+			p++;
+		*v_r = hdr + p;
+		*vlen_r = e - p;
+		return 1;
+	}
+}
+
+size_t
+mime_child(const struct mime_msg *m, size_t i, unsigned long n)
+{
+	size_t c;
+
+	if (i >= m->n || n == 0)
+		return MIME_NONE;
+	for (c = m->parts[i].first_child; c != MIME_NONE && n > 1;
+	    c = m->parts[c].next)
+		n--;
+	return c;
+}
+
+void
+mime_free(struct mime_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->parts);
+	m->parts = NULL;
+	m->n = m->cap = 0;
+}
+
+/* Append a part covering s[off..end) (parsed later); its index, or
+ * MIME_NONE on ENOMEM. */
+static size_t
+add_part(struct mime_msg *m, size_t parent, size_t off, size_t end,
+    size_t depth)
+{
+	struct mime_part *p;
+
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 8;
+
+		if (ncap > MIME_PARTS_MAX)
+			ncap = MIME_PARTS_MAX;
+		p = realloc(m->parts, ncap * sizeof *p);
+		if (p == NULL) {
+			errno = ENOMEM;
+			return MIME_NONE;
+		}
+		m->parts = p;
+		m->cap = ncap;
+	}
+	p = &m->parts[m->n];
+	memset(p, 0, sizeof *p);
+	/* until parsed: hdr_off/body_len hold the part's range */
+	p->hdr_off = off;
+	p->body_len = end - off;
+	p->depth = depth;
+	p->parent = parent;
+	p->first_child = p->next = MIME_NONE;
+	return m->n++;
+}
+
+/* Copy a token of at most MIME_TYPE_MAX - 1 bytes; 0 if none or longer */
+static int
+get_type_token(const char *v, size_t n, size_t *pos, char *out)
+{
+	size_t p = *pos, t;
+
+	skip_cfws(v, n, &p);
+	for (t = p; t < n && is_token((unsigned char)v[t]); t++)
+		;
+	if (t == p || t - p >= MIME_TYPE_MAX)
+		return 0;
+	memcpy(out, v + p, t - p);
+	out[t - p] = '\0';
+	*pos = t;
+	return 1;
+}
+
+static void
+set_type(struct mime_part *p, const char *type, const char *subtype)
+{
+	size_t a = strlen(type) + 1, b = strlen(subtype) + 1;
+
+	memcpy(p->type, type, a);
+	memcpy(p->subtype, subtype, b);
+}
+
+/* Content-Type (RFC 2045 5.1); a malformed one is the default (5.2) */
+static void
+parse_content_type(const char *s, struct mime_part *p, int in_digest)
+{
+	const char *v;
+	size_t vlen, pos = 0;
+
+	p->ct_default = 1;
+	if (in_digest)
+		set_type(p, "message", "rfc822");
+	else
+		set_type(p, "text", "plain");
+	if (mime_header_find(s + p->hdr_off, p->hdr_len, "Content-Type", &v,
+	    &vlen) != 1)
+		return;
+	if (!get_type_token(v, vlen, &pos, p->type))
+		goto dflt;
+	skip_cfws(v, vlen, &pos);
+	if (pos >= vlen || v[pos] != '/')
+		goto dflt;
+	pos++;
+	if (!get_type_token(v, vlen, &pos, p->subtype))
+		goto dflt;
+	p->ct_default = 0;
+	skip_cfws(v, vlen, &pos);
+	if (pos < vlen) {
+		p->params_off = (size_t)(v - s) + pos;
+		p->params_len = vlen - pos;
+	}
+	return;
+dflt:
+	if (in_digest)
+		set_type(p, "message", "rfc822");
+	else
+		set_type(p, "text", "plain");
+}
+
+/* Is the line at s[p..p+cl) a boundary delimiter line of b (RFC 2046
+ * 5.1.1: "--" boundary, "--" for the close delimiter, then only
+ * transport padding)?  0 no, 1 delimiter, 2 close delimiter. */
+static int
+is_delim(const char *s, size_t p, size_t cl, const struct buf *b)
+{
+	size_t i;
+	int close = 0;
+
+	if (cl < 2 + b->len || s[p] != '-' || s[p + 1] != '-' ||
+	    memcmp(s + p + 2, b->s, b->len) != 0)
+		return 0;
+	i = 2 + b->len;
+	if (i + 2 <= cl && s[p + i] == '-' &&
+	    s[p + i + 1] == '-') {
+		close = 1;
+		i += 2;
+	}
+	for (; i < cl; i++)
+		if (!is_wsp(s[p + i]))
+			return 0;
+	return close ? 2 : 1;
+}
+
+/* Where the part before the delimiter line at q ends: the line end
+ * before q belongs to the delimiter (RFC 2046 5.1.1), but not before
+ * start. */
+static size_t
+part_end(const char *s, size_t start, size_t q)
+{
+	size_t e = q;
+
+	if (e > start && s[e - 1] == '\n') {
+		e--;
+		if (e > start && s[e - 1] == '\r')
+			e--;
+	}
+	return e;
+}
+
+/* Find the children of multipart i by its boundary. */
+static int
+split_multipart(struct mime_msg *m, size_t i, const char *s)
+{
+	struct mime_part *mp = &m->parts[i];
+	struct buf b = BUF_INIT;
+	size_t p, be, start = 0, last = MIME_NONE, c, depth = mp->depth + 1;
+	int open = 0, rc;
+
+	if (mp->params_len == 0)
+		return 1;
+	rc = mime_param(s + mp->params_off, mp->params_len, "boundary", &b);
+	if (rc <= 0 || b.len == 0) {
+		buf_free(&b);
+		return rc < 0 ? -1 : 1;
+	}
+	p = mp->body_off;
+	be = mp->body_off + mp->body_len;
+	while (p < be) {
+		size_t ll = line_len(s, be, p), cl = content_len(s, p, ll);
+		int d = is_delim(s, p, cl, &b);
+
+		if (d == 0) {
+			p += ll;
+			continue;
+		}
+		if (open) {
+			if (m->n >= MIME_PARTS_MAX) {
+				/* the rest stays in the last part's body */
+				if (last != MIME_NONE)
+					m->parts[last].body_len =
+					    be - m->parts[last].hdr_off;
+				open = 0;
+				break;
+			}
+			c = add_part(m, i, start, part_end(s, start, p), depth);
+			if (c == MIME_NONE) {
+				buf_free(&b);
+				return -1;
+			}
+			if (last == MIME_NONE)
+				m->parts[i].first_child = c;
+			else
+				m->parts[last].next = c;
+			last = c;
+		}
+		p += ll;
+		if (d == 2) {
+			open = 0;
+			break;
+		}
+		open = 1;
+		start = p;
+	}
+	buf_free(&b);
+	if (open) {
+		/* no close delimiter: the last part runs to the end */
+		if (m->n >= MIME_PARTS_MAX) {
+			if (last != MIME_NONE)
+				m->parts[last].body_len =
+				    be - m->parts[last].hdr_off;
+			return 1;
+		}
+		c = add_part(m, i, start, be, depth);
+		if (c == MIME_NONE)
+			return -1;
+		if (last == MIME_NONE)
+			m->parts[i].first_child = c;
+		else
+			m->parts[last].next = c;
+	}
+	return 1;
+}
+
+/* Header, body, type and children of part i (its range in hdr_off and
+ * body_len, from add_part). */
+static int
+parse_part(struct mime_msg *m, size_t i, const char *s)
+{
+	struct mime_part *p = &m->parts[i];
+	size_t off = p->hdr_off, end = off + p->body_len, q = off, k;
+	int in_digest = 0;
+
+	/* the header runs through the first empty line, or to the end */
+	for (;;) {
+		size_t ll;
+
+		if (q >= end)
+			break;
+		ll = line_len(s, end, q);
+		if (content_len(s, q, ll) == 0 && s[q + ll - 1] == '\n') {
+			q += ll;
+			break;
+		}
+		q += ll;
+	}
+	p->hdr_len = q - off;
+	p->body_off = q;
+	p->body_len = end - q;
+	p->body_lines = 0;
+	for (k = q; k < end; k++)
+		if (s[k] == '\n')
+			p->body_lines++;
+	if (end > q && s[end - 1] != '\n')
+		p->body_lines++;
+	if (p->parent != MIME_NONE) {
+		const struct mime_part *pp = &m->parts[p->parent];
+
+		in_digest = pp->is_multipart &&
+		    strcasecmp(pp->subtype, "digest") == 0;
+	}
+	parse_content_type(s, p, in_digest);
+	p->is_multipart = strcasecmp(p->type, "multipart") == 0;
+	p->is_message = strcasecmp(p->type, "message") == 0 &&
+	    (strcasecmp(p->subtype, "rfc822") == 0 ||
+	    strcasecmp(p->subtype, "global") == 0);
+	if ((p->is_multipart || p->is_message) &&
+	    p->depth + 1 >= MIME_DEPTH_MAX) {
+		/* too deep: an opaque leaf */
+		set_type(p, "application", "octet-stream");
+		p->ct_default = 0;
+		p->params_off = p->params_len = 0;
+		p->is_multipart = p->is_message = 0;
+	}
+	if (p->is_multipart)
+		return split_multipart(m, i, s);
+	if (p->is_message && m->n >= MIME_PARTS_MAX) {
+		/* no room for the inner message: opaque, as Dovecot does */
+		set_type(p, "application", "octet-stream");
+		p->params_off = p->params_len = 0;
+		p->is_message = 0;
+	}
+	if (p->is_message) {
+		size_t c = add_part(m, i, p->body_off,
+		    p->body_off + p->body_len, p->depth + 1);
+
+		if (c == MIME_NONE)
+			return -1;
+		m->parts[i].first_child = c;
+	}
+	return 1;
+}
+
+int
+mime_parse(struct mime_msg *m, const char *s, size_t len)
+{
+	size_t i;
+
+	m->parts = NULL;
+	m->n = m->cap = 0;
+	if (add_part(m, MIME_NONE, 0, len, 0) == MIME_NONE)
+		return -1;
+	for (i = 0; i < m->n; i++) {
+		if (parse_part(m, i, s) < 0) {
+			mime_free(m);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 1;
+}
