@@ -320,6 +320,22 @@ class IMAPRaw(harness.RawConn):
                                      % (tag, r[:200]))
             untagged.append(r)
 
+    def until_all(self, tags):
+        """Read until every tag of tags is completed, in any order (RFC
+        3501 5.5): (all untagged responses, {tag: tagged text})."""
+        untagged, done = [], {}
+        while len(done) < len(tags):
+            r = self.response()
+            t = r.split(" ", 1)[0]
+            if t in tags:
+                assert t not in done, "%s completed twice" % t
+                done[t] = r[len(t) + 1:]
+            elif r.startswith("* "):
+                untagged.append(r)
+            else:
+                raise AssertionError("unexpected response %r" % r[:200])
+        return untagged, done
+
     def cmd(self, line):
         """Send "TAG line" and wait for its completion: (untagged, tagged
         text)."""
