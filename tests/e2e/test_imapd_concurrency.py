@@ -86,6 +86,13 @@ class View:
                 self.subj[uid] = h.split(":", 1)[1].strip() if ":" in h else ""
             self.absorb(u)
 
+    def ok(self, line):
+        """A command whose untagged responses all count (a UID command
+        may bring EXPUNGEs, RFC 3501 7.4.1)."""
+        u = self.c.ok(line)
+        self.absorb(u)
+        return u
+
     def sync(self):
         self.absorb(self.c.ok("NOOP"))
         self.fill()
@@ -150,20 +157,18 @@ def test_two_sessions_with_deliveries():
             assert len(set(want)) == len(want), "duplicates: %r" % want
             # A deletes the oldest; B learns of it by NOOP or in IDLE
             gone = a.uids[0]
-            a.c.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % gone)
-            u = a.c.ok("EXPUNGE")
-            a.absorb(u)
+            a.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % gone)
+            a.ok("EXPUNGE")
             assert gone not in a.uids, (gone, a.uids)
             # B sets a flag; A sees it (RFC 3501 7.4.2 FETCH as an update)
             flag_uid = b.uids[-1]
-            b.c.ok("UID STORE %d +FLAGS.SILENT (\\Flagged)" % flag_uid)
+            b.ok("UID STORE %d +FLAGS.SILENT (\\Flagged)" % flag_uid)
             if rnd % 2:
                 b.idle_until(lambda v: gone not in v.uids)
             else:
                 harness.wait_for(lambda: gone not in b.sync().uids, 10,
                                  what="B to see UID %d expunged" % gone)
-            u = a.c.ok("NOOP")
-            a.absorb(u)
+            u = a.ok("NOOP")
             a.fill()
             upd = [r for r in u if re.match(r"\* \d+ FETCH ", r)]
             assert upd, "A saw no FETCH for B's flag change: %r" % u
