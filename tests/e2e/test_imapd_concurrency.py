@@ -7,6 +7,7 @@ learns of the other's changes and of the deliveries (EXISTS, EXPUNGE,
 FETCH FLAGS) as RFC 3501 7.3.1, 7.4.1 and 5.2 say, by NOOP or in IDLE.
 """
 import re
+import time
 
 import harness
 import imap_util as iu
@@ -227,3 +228,28 @@ def test_concurrent_appends_from_both_sessions_unique_uids():
                 v.c.logout()
             except Exception:
                 v.c.close()
+
+
+def test_idle_sees_a_real_delivery_within_a_second():
+    """RFC 2177 with tern-deliverd writing the Maildir: the EXISTS comes
+    within a second of the message landing on disk."""
+    iu.empty_maildir(I, DEMO)
+    v = View("idle")
+    try:
+        tag = v.c.tag()
+        v.c.send(tag + " IDLE\r\n")
+        assert v.c.response().startswith("+")
+        deliver("idle-real")
+        I.wait_for_message(DEMO, "idle-real", timeout=10)
+        t0 = time.monotonic()
+        v.absorb(v.c.wait_untagged(lambda r: r == "* 1 EXISTS", timeout=1.0))
+        assert time.monotonic() - t0 <= 1.0
+        v.c.send("DONE\r\n")
+        u, t = v.c.until_tagged(tag)
+        assert t.startswith("OK"), t
+        v.absorb(u)
+        v.fill()
+        assert v.subjects() == ["idle-real"], v.subjects()
+        v.c.logout()
+    finally:
+        v.c.close()

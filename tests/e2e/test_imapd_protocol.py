@@ -562,6 +562,58 @@ def test_fetch_sections_and_partial():
         c.logout()
 
 
+NESTED_MSG = (b"From: outer@example.org\n"
+              b"Subject: forwarded\n"
+              b"MIME-Version: 1.0\n"
+              b'Content-Type: multipart/mixed; boundary="b1"\n'
+              b"\n"
+              b"--b1\n"
+              b"Content-Type: text/plain\n"
+              b"\n"
+              b"see below\n"
+              b"--b1\n"
+              b"Content-Type: message/rfc822\n"
+              b"\n"
+              b"From: inner@example.org\n"
+              b"Subject: the original\n"
+              b"Date: Fri, 01 Mar 2024 08:00:00 +0000\n"
+              b"\n"
+              b"inner line 1\n"
+              b"inner line 2\n"
+              b"--b1--\n")
+
+
+def test_fetch_message_rfc822_part():
+    fresh([NESTED_MSG])
+    with session() as c:
+        c.select(examine=True)
+        u = c.ok("FETCH 1 (BODYSTRUCTURE BODY[2] BODY[2.HEADER] BODY[2.TEXT] BODY[2.1] "
+                 "BODY[1])")
+        d = iu.fetches(u)[1]
+        inner_head = "From: inner@example.org\r\nSubject: the original\r\n" \
+                     "Date: Fri, 01 Mar 2024 08:00:00 +0000\r\n\r\n"
+        inner_text = "inner line 1\r\ninner line 2"
+        assert d["BODY[1]"] == "see below"
+        assert d["BODY[2]"] == inner_head + inner_text, d["BODY[2]"]
+        assert d["BODY[2.HEADER]"] == inner_head
+        assert d["BODY[2.TEXT]"] == inner_text
+        # the body of a non-multipart encapsulated message is its part 1
+        assert d["BODY[2.1]"] == inner_text
+        bs = d["BODYSTRUCTURE"]
+        p2 = bs[1]
+        # RFC 3501 7.4.2: MESSAGE/RFC822 carries ENVELOPE, BODY and lines
+        assert [upper(x) for x in p2[:2]] == ["MESSAGE", "RFC822"], p2
+        assert int(p2[6]) == len(inner_head + inner_text), p2
+        env = p2[7]
+        assert env[0] == "Fri, 01 Mar 2024 08:00:00 +0000" and env[1] == "the original", env
+        assert env[2] == [[None, None, "inner", "example.org"]], env
+        assert [upper(x) for x in p2[8][:2]] == ["TEXT", "PLAIN"], p2[8]
+        # 4 header lines and 2 body lines, the last without its CRLF
+        # (that belongs to the boundary): 5 or 6, as a server counts it
+        assert int(p2[8][6]) == len(inner_text) and int(p2[9]) in (5, 6), p2
+        c.logout()
+
+
 def test_fetch_rfc822_items_and_macros():
     m = iu.sample("macros", "one\ntwo\n")
     fresh([m])
@@ -1194,3 +1246,67 @@ def test_dropped_connection_ends_the_session():
     s.close()
     harness.wait_for(lambda: not iu.imapd_pids(I, TLS_PORT), 10,
                      what="tern-imapd to exit after a connection closed at once")
+
+
+# ---------------------------------------------------------------- privileges
+
+def session_procs(port):
+    """{role: pid} of the one session under port: parent, login, mailbox."""
+    import pwd
+    ps = iu.imapd_pids(I, port)
+    out = {}
+    for pid, info in ps.items():
+        if info[0] not in ps:
+            out["parent"] = pid
+    for pid, info in ps.items():
+        if info[0] == out.get("parent"):
+            uid = harness.proc_creds(pid)["uid"][0]
+            out["login" if uid == pwd.getpwnam("terni").pw_uid else "mailbox"] = pid
+    return out
+
+
+def fds(pid):
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
+def check_unprivileged(pid, user):
+    uid, gid = harness.ids(user)
+    s = harness.proc_creds(pid)
+    assert s["uid"] == [uid] * 4 and s["gid"] == [gid] * 4, s
+    assert 0 not in s["groups"], s
+    assert s["eff"] == 0 and s["prm"] == 0 and s["inh"] == 0 and s["amb"] == 0, s
+    held = fds(pid)
+    assert not [f for f in held if f.startswith(I.etc)], \
+        "pid %d holds config files: %s" % (pid, held)
+
+
+def test_privilege_separation():
+    """As root (as tern-pop3d): the login child runs as imapd_user (terni)
+    without capabilities, the mailbox process as the owner (ternv), the
+    parent stays root and holds only the socketpair."""
+    harness.need_root()
+    fresh([iu.sample("privsep")])
+    harness.wait_for(lambda: not iu.imapd_pids(I, PORT), 10, what="no sessions")
+    with IMAPRaw(PORT, I) as c:
+        p = harness.wait_for(lambda: (lambda d: d if "login" in d else None)(
+            session_procs(PORT)), 5, what="the login child")
+        check_unprivileged(p["login"], "terni")
+        assert harness.proc_creds(p["parent"])["uid"][0] == 0
+        socks = [f for f in fds(p["parent"]) if f.startswith("socket:")]
+        assert len(socks) == 1, "the parent holds the connection: %s" % fds(p["parent"])
+        c.starttls()
+        c.login()
+        p = harness.wait_for(lambda: (lambda d: d if "mailbox" in d else None)(
+            session_procs(PORT)), 5, what="the mailbox process")
+        check_unprivileged(p["mailbox"], "ternv")
+        u, _ = c.select()
+        assert iu.numbers(u, "EXISTS") == [1]
+        assert not [f for f in fds(p["login"]) if f.startswith(I.path("mail"))]
+        c.logout()
+    harness.wait_for(lambda: not iu.imapd_pids(I, PORT), 5, what="the session to end")
