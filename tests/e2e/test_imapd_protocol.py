@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import time
 
 import harness
@@ -106,6 +107,30 @@ def test_greeting_capability_starttls():
         u, t = c.cmd("STARTTLS")
         assert t.startswith("BAD"), "STARTTLS under TLS -> %r" % t
         c.logout()
+
+
+def test_starttls_command_injection():
+    """Bytes after STARTTLS in the same packet are not commands inside
+    TLS (CVE-2011-0411 class; RFC 3501 6.2.1): refused, or dropped."""
+    with IMAPRaw(PORT, I) as c:
+        c.send('s1 STARTTLS\r\ns2 LOGIN "%s" "demo"\r\n' % DEMO)
+        r = c.response()
+        if r.startswith("s1 BAD") or r.startswith("s1 NO"):
+            u, t = c.cmd("NOOP")      # refused as a whole: still plaintext
+            assert t.startswith("OK"), t
+            return
+        assert r.startswith("s1 OK"), r
+        try:
+            c.sock = I.ssl_context().wrap_socket(c.sock, server_hostname="localhost")
+        except (OSError, ssl.SSLError):
+            return    # the stray bytes broke the handshake: safe as well
+        c.f = c.sock.makefile("rb")
+        u, t = c.cmd("NOOP")
+        assert not [x for x in u if x.startswith("s2 ")], u
+        caps = c.capabilities()
+        assert "AUTH=PLAIN" in caps, "injected LOGIN ran: %s" % caps
+        u, t = c.cmd("SELECT INBOX")
+        assert t.startswith("BAD") or t.startswith("NO"), "logged in by injection: %r" % t
 
 
 def test_capability_after_login_lists_extensions():
