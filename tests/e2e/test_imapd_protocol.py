@@ -14,7 +14,6 @@ with tern-pop3d, and the login timeout.
 """
 import base64
 import datetime
-import imaplib
 import os
 import re
 import shutil
