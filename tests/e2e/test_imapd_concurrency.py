@@ -15,7 +15,7 @@ from imap_util import DEMO
 
 I = None
 PORT = None
-ROUNDS = 5
+ROUNDS = 6
 PER_ROUND = 3
 
 
@@ -156,23 +156,25 @@ def test_two_sessions_with_deliveries():
             assert sorted(new) == sorted(subs), "round %d: new %r, want %r" % (rnd, new, subs)
             want = a.subjects()
             assert len(set(want)) == len(want), "duplicates: %r" % want
-            # A deletes the oldest; B learns of it by NOOP or in IDLE
-            gone = a.uids[0]
-            a.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % gone)
-            a.ok("EXPUNGE")
-            assert gone not in a.uids, (gone, a.uids)
-            # B sets a flag; A sees it (RFC 3501 7.4.2 FETCH as an update)
-            flag_uid = b.uids[-1]
-            b.ok("UID STORE %d +FLAGS.SILENT (\\Flagged)" % flag_uid)
-            if rnd % 2:
-                b.idle_until(lambda v: gone not in v.uids)
+            # x deletes the oldest, y learns of it by NOOP or in IDLE
+            # (A and B take turns); y sets a flag, x sees it as a FETCH
+            # (RFC 3501 7.4.1, 7.2: updates of other sessions)
+            x, y = (a, b) if rnd % 2 == 0 else (b, a)
+            gone = x.uids[0]
+            x.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % gone)
+            x.ok("EXPUNGE")
+            assert gone not in x.uids, (gone, x.uids)
+            flag_uid = y.uids[-1]
+            y.ok("UID STORE %d +FLAGS.SILENT (\\Flagged)" % flag_uid)
+            if rnd % 4 >= 2:
+                y.idle_until(lambda v: gone not in v.uids)
             else:
-                harness.wait_for(lambda: gone not in b.sync().uids, 10,
-                                 what="B to see UID %d expunged" % gone)
-            u = a.ok("NOOP")
-            a.fill()
+                harness.wait_for(lambda: gone not in y.sync().uids, 10,
+                                 what="%s to see UID %d expunged" % (y.name, gone))
+            u = x.ok("NOOP")
+            x.fill()
             upd = [r for r in u if re.match(r"\* \d+ FETCH ", r)]
-            assert upd, "A saw no FETCH for B's flag change: %r" % u
+            assert upd, "%s saw no FETCH for %s's flag change: %r" % (x.name, y.name, u)
             want = want[1:]
             assert a.subjects() == b.subjects() == want, (a.subjects(), b.subjects(), want)
         # the disk agrees: one file per message, each UID once in the list
@@ -180,7 +182,7 @@ def test_two_sessions_with_deliveries():
         assert len(files) == len(want), (len(files), len(want))
         _, nxt, m = iu.read_uidlist(I.maildir(DEMO))
         assert sorted(m) == sorted(a.uids) and nxt > max(m), (m, a.uids, nxt)
-        assert a.expunged == ROUNDS and b.expunged == ROUNDS
+        assert a.expunged == ROUNDS and b.expunged == ROUNDS, (a.expunged, b.expunged)
         # a third session sees the same mailbox
         c = View("C")
         assert c.uids == a.uids and c.subjects() == want
