@@ -48,7 +48,7 @@ TMPROOT = os.path.join(REPO, "tests", "tmp")
 # build tree, e.g. to test while others rebuild the checkout)
 BUILD = os.environ.get("TERN_E2E_BUILD") or REPO
 IS_ROOT = os.geteuid() == 0
-SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv", "ternp")
+SYSUSERS = ("ternd", "ternq", "ternl", "ternr", "ternv", "ternp", "terni")
 
 # built program -> its name in DIR/bin
 PROGRAMS = [
@@ -62,6 +62,7 @@ PROGRAMS = [
     "remote/tern-remote",
     "deliverd/tern-deliverd",
     "pop3d/tern-pop3d",
+    "imapd/tern-imapd",
     "tools/tern-map",
     "tools/tern-passwd",
     "tools/tern-config",
@@ -317,7 +318,7 @@ def proc_creds(pid):
 # ---------------------------------------------------------------- users
 
 def ensure_system_users():
-    """As root: make sure ternd ternq ternl ternr ternv exist."""
+    """As root: make sure the users of SYSUSERS exist (scripts/mkusers)."""
     def missing():
         out = []
         for u in SYSUSERS:

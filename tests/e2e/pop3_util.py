@@ -16,12 +16,9 @@ import shutil
 import socket
 import ssl
 import subprocess
-import time
 
 import harness
-from harness import IS_ROOT, ids
-
-_counter = [0]
+from harness import IS_ROOT
 
 
 def ensure_pop3d_user():
@@ -82,74 +79,9 @@ def log_text(inst):
 
 
 # ---------------------------------------------------------------- Maildirs
-
-def _chown_owner(inst, path):
-    if IS_ROOT:
-        uid, gid = ids("ternv")
-        os.chown(path, uid, gid)
-
-
-def make_maildir(inst, addr):
-    """Create the Maildir of addr (as tern-deliverd would); its path."""
-    md = inst.maildir(addr)
-    d = md
-    parts = []
-    while not os.path.isdir(d):
-        parts.append(d)
-        d = os.path.dirname(d)
-    for p in reversed(parts):
-        os.mkdir(p, 0o700)
-        _chown_owner(inst, p)
-    for sub in ("cur", "new", "tmp"):
-        p = os.path.join(md, sub)
-        if not os.path.isdir(p):
-            os.mkdir(p, 0o700)
-            _chown_owner(inst, p)
-    return md
-
-
-def maildir_name(data, sizes=True, t=None):
-    """A unique name like lib/store/maildir.c's, with ,S= and ,W= when sizes."""
-    _counter[0] += 1
-    t = time.time() if t is None else t
-    base = "%d.M%06dP%dQ%d.e2e.example.test" % (int(t), int((t % 1) * 1e6),
-                                                  os.getpid(), _counter[0])
-    if sizes:
-        base += ",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))
-    return base
-
-
-def put_message(inst, addr, data, sub="new", name=None, sizes=True):
-    """Write one message (bytes, LF line ends as on disk) into the Maildir
-    of addr; returns its path."""
-    md = make_maildir(inst, addr)
-    if name is None:
-        name = maildir_name(data, sizes)
-        if sub == "cur":
-            name += ":2,"
-    tmp = os.path.join(md, "tmp", name.split(":")[0])
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o600)
-    _chown_owner(inst, tmp)
-    path = os.path.join(md, sub, name)
-    os.rename(tmp, path)
-    return path
-
-
-def served(data):
-    """The bytes tern-pop3d sends for a message stored as data (LF ends):
-    CRLF line ends, no dot-stuffing (that is transport)."""
-    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def sample(subject, body="hello\n", to="demo@example.test"):
-    """A small message with LF line ends, as tern-deliverd stores one."""
-    if isinstance(body, str):
-        body = body.encode()
-    return (("From: sender@example.org\nTo: %s\nSubject: %s\n"
-             "Message-ID: <%s@e2e.example.test>\n\n" % (to, subject, subject))
-            .encode() + body)
+# (shared with the IMAP tests: tests/e2e/maildir_util.py)
+from maildir_util import (make_maildir, maildir_name, put_message,  # noqa: E402,F401
+                          served, sample)
 
 
 # ---------------------------------------------------------------- client
