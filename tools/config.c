@@ -362,6 +362,7 @@ check_values(void)
 {
 	static const char *const users[] = { "queue_user", "smtpd_user",
 	    "deliver_user", "remote_user", "virtual_user", "pop3d_user",
+	    "imapd_user",
 	    NULL };
 	const char *why;
 	size_t i;

@@ -4,43 +4,8 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "imap/parse.h"
 #include "imap/istr.h"
-
-int
-imap_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, len, k;
-
-	while (i < n) {
-		unsigned c = p[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-		if ((c == 0xe0 && p[i + 1] < 0xa0) ||
-		    (c == 0xed && p[i + 1] > 0x9f) ||
-		    (c == 0xf0 && p[i + 1] < 0x90) ||
-		    (c == 0xf4 && p[i + 1] > 0x8f))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
 
 /* 1 if s[0..n) can be a quoted string (RFC 3501 9 "quoted"). */
 static int

@@ -22,7 +22,6 @@ int imap_put_nstring(struct buf *out, const char *s, size_t n, int utf8);
 /* An atom when n > 0 and every byte is an ASTRING-CHAR, else as
  * imap_put_string. */
 int imap_put_astring(struct buf *out, const char *s, size_t n, int utf8);
-/* 1 if s[0..n) is valid UTF-8 (RFC 3629), else 0. */
-int imap_utf8_valid(const char *s, size_t n);
+/* (imap_utf8_valid, the UTF-8 check: lib/imap/parse.h) */
 
 #endif

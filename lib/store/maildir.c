@@ -91,8 +91,10 @@ maildir_host(char *out, size_t outsz)
 		str_copy(out, "localhost", outsz);
 }
 
-/* SECONDS.M<usec>P<pid>Q<counter>.HOST into out; 1 or -1/ENAMETOOLONG */
-static int
+/* SECONDS.M<usec>P<pid>Q<counter>.HOST into out; 1 or -1/ENAMETOOLONG.
+ * The microseconds have six digits, so that names sort in the order they
+ * were made (lib/store/mbox gives UIDs in name order). */
+int
 maildir_unique(char *out, size_t outsz)
 {
 	static char host[MAILDIR_HOST_MAX * 4 + 1];
@@ -103,7 +105,7 @@ maildir_unique(char *out, size_t outsz)
 		maildir_host(host, sizeof host);
 	if (gettimeofday(&tv, NULL) < 0)
 		return -1;
-	n = snprintf(out, outsz, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
+	n = snprintf(out, outsz, "%lld.M%06ldP%ldQ%lu.%s", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (long)getpid(), ++maildir_counter, host);
 	if (n < 0 || (size_t)n >= outsz) {
 		errno = ENAMETOOLONG;

@@ -29,6 +29,9 @@ int maildir_make(const char *dir);
  */
 int maildir_deliver(const char *dir, const char *hdr, size_t hlen, int fd,
     off_t off, char *name_r, int syncdir);
+/* A new unique part SECONDS.M<usec>P<pid>Q<counter>.HOST (usec six
+ * digits: names sort by time) into out.  1 or -1 (ENAMETOOLONG). */
+int maildir_unique(char *out, size_t outsz);
 /* The folder path for Maildir++ folder name (e.g. "Junk") inside dir:
  * dir/.Junk.  1 ok, 0 bad folder name, -1 ENAMETOOLONG. */
 int maildir_folder(char *out, size_t outsz, const char *dir,

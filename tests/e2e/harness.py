@@ -1006,7 +1006,11 @@ class RawConn:
     (self.sock is the connected socket)."""
 
     def close(self):
+        # a makefile() reader holds the socket open until it is closed too
+        f = getattr(self, "f", None)
         try:
+            if f is not None:
+                f.close()
             self.sock.close()
         except OSError:
             pass

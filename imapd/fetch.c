@@ -1,0 +1,502 @@
+/*
+ * fetch: FETCH and UID FETCH (RFC 9051 6.4.5, 7.5.2; RFC 3501 6.4.5).
+ *
+ * The items are parsed once into a list; then each message named by the
+ * set gets one "* N FETCH (...)" response, built in memory.  The message
+ * file is read only for items that need its bytes (ENVELOPE, BODY...,
+ * RFC822...): FLAGS and UID come from the view, RFC822.SIZE from the
+ * name's ",W=" field when it has one, INTERNALDATE from the file's
+ * mtime.  The bytes are served with CRLF line ends (lib/store/mbox.h);
+ * the MIME tree and the formats are lib/mail/mime and lib/imap/msgfmt.
+ * A message whose file is gone answers with what the view knows and the
+ * command ends NO [EXPUNGEISSUED] (RFC 2180 4.1.2's second choice).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "store/mbox.h"
+#include "mail/mime.h"
+#include "imap/istr.h"
+#include "imap/msgfmt.h"
+#include "imapd.h"
+
+#define FETCH_ITEMS_MAX 64
+#define MSG_READ_MAX ((size_t)1 << 30)
+
+enum item_kind {
+	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_UID, FI_BODY,
+	FI_BODYSTRUCTURE, FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT,
+	FI_SECTION,
+};
+
+struct item {
+	enum item_kind kind;
+	int peek;
+	struct imap_section sec;
+};
+
+struct fetch {
+	struct item it[FETCH_ITEMS_MAX];
+	size_t n;
+	int need_msg, need_mime, has_flags, has_uid;
+	int expunge_issued;
+	struct buf msg, out, tmp;
+	struct mime_msg mime;
+};
+
+/* ---- the message's bytes ------------------------------------------------- */
+
+int
+msg_load(struct imap *s, size_t i, struct buf *out)
+{
+	char path[FS_PATH_MAX], *raw = NULL;
+	size_t len, k;
+	int fd, r;
+
+	buf_reset(out);
+	if (s->sel.m[i].gone)
+		return 0;
+	if (sel_path(&s->sel, i, path, sizeof path) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -1;
+		s->sel.dirty = 1;
+		return 0;
+	}
+	r = fs_read_fd(fd, MSG_READ_MAX, &raw, &len);
+	(void)close(fd);
+	if (r < 0)
+		return -1;
+	/* bare LF -> CRLF, as every size we give counts it */
+	if (buf_ready(out, len + len / 16 + 2) < 0) {
+		free(raw);
+		return -1;
+	}
+	for (k = 0; k < len;) {
+		const char *nl = memchr(raw + k, '\n', len - k);
+		size_t end = nl ? (size_t)(nl - raw) : len;
+
+		if (buf_cat(out, raw + k, end - k) < 0 ||
+		    (nl != NULL && ((end == 0 || raw[end - 1] != '\r') ?
+		    buf_cat(out, "\r\n", 2) : buf_catc(out, '\n')) < 0)) {
+			free(raw);
+			return -1;
+		}
+		k = nl ? end + 1 : len;
+	}
+	free(raw);
+	return 1;
+}
+
+/* ---- parsing the items ---------------------------------------------------- */
+
+/* A fetch-att name: letters, digits and '.', up to '[', SP, ')' or the
+ * end. */
+static size_t
+att_name(const struct imap_p *p, const char **s_r)
+{
+	size_t k = p->pos;
+
+	*s_r = p->s + p->pos;
+	while (k < p->n && (str_chr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789.", 63, p->s[k]) != NULL))
+		k++;
+	return k - p->pos;
+}
+
+static int
+add_item(struct fetch *f, enum item_kind k)
+{
+	if (f->n == FETCH_ITEMS_MAX)
+		return 0;
+	memset(&f->it[f->n], 0, sizeof f->it[f->n]);
+	f->it[f->n++].kind = k;
+	switch (k) {
+	case FI_FLAGS:
+		f->has_flags = 1;
+		break;
+	case FI_UID:
+		f->has_uid = 1;
+		break;
+	case FI_ENVELOPE:
+	case FI_BODY:
+	case FI_BODYSTRUCTURE:
+	case FI_SECTION:
+		f->need_mime = 1;
+		/* FALLTHROUGH */
+	case FI_RFC822:
+	case FI_RFC822_HEADER:
+	case FI_RFC822_TEXT:
+		f->need_msg = 1;
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+static int
+parse_item(struct fetch *f, struct imap_p *p)
+{
+	static const struct {
+		const char *name;
+		enum item_kind kind;
+	} simple[] = {
+		{ "FLAGS", FI_FLAGS }, { "INTERNALDATE", FI_INTERNALDATE },
+		{ "RFC822.SIZE", FI_SIZE }, { "ENVELOPE", FI_ENVELOPE },
+		{ "UID", FI_UID }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
+		{ "RFC822", FI_RFC822 }, { "RFC822.HEADER", FI_RFC822_HEADER },
+		{ "RFC822.TEXT", FI_RFC822_TEXT },
+	};
+	const char *a;
+	size_t n = att_name(p, &a), i, used;
+	int peek;
+
+	if (n == 0) {
+		p->err = "Missing FETCH item";
+		return 0;
+	}
+	p->pos += n;
+	peek = n == 9 && str_ncaseeq(a, "BODY.PEEK", 9);
+	if ((peek || (n == 4 && str_ncaseeq(a, "BODY", 4))) &&
+	    imap_p_peek(p) == '[') {
+		struct item *it;
+		int r;
+
+		if (!add_item(f, FI_SECTION)) {
+			p->err = "Too many FETCH items";
+			return 0;
+		}
+		it = &f->it[f->n - 1];
+		it->peek = peek;
+		r = imap_section_parse(p->s + p->pos + 1, p->n - p->pos - 1,
+		    &it->sec, &used);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			p->err = "Invalid BODY[] section";
+			return 0;
+		}
+		p->pos += 1 + used;
+		return 1;
+	}
+	if (peek) {
+		p->err = "BODY.PEEK needs a section";
+		return 0;
+	}
+	if (n == 4 && str_ncaseeq(a, "BODY", 4))
+		return add_item(f, FI_BODY) ? 1 : 0;
+	for (i = 0; i < sizeof simple / sizeof simple[0]; i++)
+		if (strlen(simple[i].name) == n &&
+		    str_ncaseeq(a, simple[i].name, n))
+			return add_item(f, simple[i].kind) ? 1 : 0;
+	p->err = "Unknown FETCH item";
+	return 0;
+}
+
+static int
+parse_items(struct fetch *f, struct imap_p *p)
+{
+	const char *a;
+	size_t n = att_name(p, &a);
+	int r;
+
+	/* the macros (RFC 9051 6.4.5 keeps them for IMAP4rev1 clients) */
+	if (n == 3 && str_ncaseeq(a, "ALL", 3)) {
+		p->pos += n;
+		return add_item(f, FI_FLAGS) && add_item(f, FI_INTERNALDATE) &&
+		    add_item(f, FI_SIZE) && add_item(f, FI_ENVELOPE);
+	}
+	if (n == 4 && str_ncaseeq(a, "FAST", 4)) {
+		p->pos += n;
+		return add_item(f, FI_FLAGS) && add_item(f, FI_INTERNALDATE) &&
+		    add_item(f, FI_SIZE);
+	}
+	if (n == 4 && str_ncaseeq(a, "FULL", 4)) {
+		p->pos += n;
+		return add_item(f, FI_FLAGS) && add_item(f, FI_INTERNALDATE) &&
+		    add_item(f, FI_SIZE) && add_item(f, FI_ENVELOPE) &&
+		    add_item(f, FI_BODY);
+	}
+	if (!imap_p_char(p, '('))
+		return parse_item(f, p);
+	do {
+		r = parse_item(f, p);
+		if (r <= 0)
+			return r;
+	} while (imap_p_sp(p));
+	return imap_p_char(p, ')');
+}
+
+/* ---- one message -------------------------------------------------------- */
+
+static int
+put_literal(struct buf *out, const char *p, size_t n)
+{
+	if (buf_catc(out, '{') < 0 || buf_catu(out, n) < 0 ||
+	    buf_cats(out, "}\r\n") < 0)
+		return -1;
+	return buf_cat(out, p, n);
+}
+
+/* The header and text split of a message in memory: the header runs
+ * through the first empty line. */
+static size_t
+header_len(const char *m, size_t n)
+{
+	size_t k;
+
+	if (n >= 2 && m[0] == '\r' && m[1] == '\n')
+		return 2;
+	for (k = 0; k + 3 < n; k++)
+		if (m[k] == '\r' && m[k + 1] == '\n' && m[k + 2] == '\r' &&
+		    m[k + 3] == '\n')
+			return k + 4;
+	return n;
+}
+
+static int
+internaldate(struct imap *s, size_t i, struct buf *out)
+{
+	char path[FS_PATH_MAX];
+	struct stat st;
+	struct tm tm;
+	time_t t;
+
+	if (sel_path(&s->sel, i, path, sizeof path) < 0 ||
+	    stat(path, &st) < 0)
+		t = time(NULL);  /* gone: any date is as good */
+	else
+		t = st.st_mtime;
+	if (localtime_r(&t, &tm) == NULL)
+		return imap_datetime_fmt(out, (long long)t, 0);
+	return imap_datetime_fmt(out, (long long)t, (int)(tm.tm_gmtoff / 60));
+}
+
+static int
+msg_size(struct imap *s, struct fetch *f, size_t i, unsigned long long *r)
+{
+	struct imsg *m = &s->sel.m[i];
+	int k;
+
+	if (m->size != MBOX_SIZE_UNKNOWN) {
+		*r = m->size;
+		return 1;
+	}
+	if (!f->need_msg) {
+		k = msg_load(s, i, &f->msg);
+		if (k <= 0)
+			return k;
+	}
+	m->size = f->msg.len;
+	*r = m->size;
+	return 1;
+}
+
+static int
+put_section(struct fetch *f, const struct item *it, struct buf *out)
+{
+	const char *p;
+	size_t n;
+
+	buf_reset(&f->tmp);
+	if (imap_section_get(f->msg.s, f->msg.len, &f->mime, &it->sec,
+	    &f->tmp, &p, &n) < 0)
+		return -1;
+	if (buf_cats(out, "BODY[") < 0 ||
+	    imap_section_name(out, &it->sec) < 0 || buf_catc(out, ']') < 0)
+		return -1;
+	if (it->sec.partial) {
+		/* RFC 9051 6.4.5: only the origin comes back */
+		if (buf_catc(out, '<') < 0 || buf_catu(out, it->sec.poff) < 0 ||
+		    buf_catc(out, '>') < 0)
+			return -1;
+		if (it->sec.poff >= n) {
+			n = 0;
+		} else {
+			p += it->sec.poff;
+			n -= (size_t)it->sec.poff;
+			if (it->sec.plen < n)
+				n = (size_t)it->sec.plen;
+		}
+	}
+	if (buf_catc(out, ' ') < 0)
+		return -1;
+	return put_literal(out, p, n);
+}
+
+static int
+fetch_one(struct imap *s, size_t i, void *arg)
+{
+	struct fetch *f = arg;
+	struct buf *o = &f->out;
+	size_t k, hl;
+	int r, first = 1, seen = 0, have_msg = 0;
+	unsigned long long sz;
+
+	buf_reset(o);
+	if (f->need_msg) {
+		r = msg_load(s, i, &f->msg);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			f->expunge_issued = 1;
+			return 1;
+		}
+		have_msg = 1;
+		if (f->need_mime) {
+			mime_free(&f->mime);
+			if (mime_parse(&f->mime, f->msg.s, f->msg.len) < 0)
+				return -1;
+		}
+	}
+	if (buf_catf(o, "* %zu FETCH (", i + 1) < 0)
+		return -1;
+#define SEP() do { if (!first && buf_catc(o, ' ') < 0) return -1; \
+	first = 0; } while (0)
+	if (s->uid && !f->has_uid) {
+		SEP();
+		if (buf_catf(o, "UID %lu", s->sel.m[i].uid) < 0)
+			return -1;
+	}
+	for (k = 0; k < f->n; k++) {
+		const struct item *it = &f->it[k];
+
+		if ((it->kind == FI_SECTION && !it->peek) ||
+		    it->kind == FI_RFC822 || it->kind == FI_RFC822_TEXT)
+			seen = 1;
+	}
+	if (seen && !s->sel.readonly && !(s->sel.m[i].flags & IF_SEEN)) {
+		/* RFC 9051 6.4.5: BODY[] sets \Seen; the change goes out in
+		 * this response */
+		if (sel_set_flags(s, i, s->sel.m[i].flags | IF_SEEN,
+		    s->sel.m[i].kw) < 0)
+			log_warn("%s seen user=%s uid=%lu error=%s", s->sid,
+			    buf_str(&s->login), s->sel.m[i].uid,
+			    strerror(errno));
+		else if (!f->has_flags) {
+			SEP();
+			if (buf_cats(o, "FLAGS ") < 0 ||
+			    sel_flag_list(&s->sel, i, o) < 0)
+				return -1;
+		}
+	}
+	for (k = 0; k < f->n; k++) {
+		const struct item *it = &f->it[k];
+
+		SEP();
+		switch (it->kind) {
+		case FI_FLAGS:
+			r = buf_cats(o, "FLAGS ") > 0 &&
+			    sel_flag_list(&s->sel, i, o) > 0;
+			break;
+		case FI_UID:
+			r = buf_catf(o, "UID %lu", s->sel.m[i].uid) > 0;
+			break;
+		case FI_INTERNALDATE:
+			r = buf_cats(o, "INTERNALDATE ") > 0 &&
+			    internaldate(s, i, o) > 0;
+			break;
+		case FI_SIZE:
+			if (msg_size(s, f, i, &sz) <= 0)
+				sz = 0;
+			r = buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
+			break;
+		case FI_ENVELOPE:
+			r = buf_cats(o, "ENVELOPE ") > 0 &&
+			    imap_envelope(o, f->msg.s, f->msg.len, &f->mime, 0,
+			    s->utf8) > 0;
+			break;
+		case FI_BODY:
+		case FI_BODYSTRUCTURE:
+			r = buf_cats(o, it->kind == FI_BODY ? "BODY " :
+			    "BODYSTRUCTURE ") > 0 &&
+			    imap_bodystructure(o, f->msg.s, f->msg.len,
+			    &f->mime, 0, it->kind == FI_BODYSTRUCTURE,
+			    s->utf8) > 0;
+			break;
+		case FI_RFC822:
+			r = buf_cats(o, "RFC822 ") > 0 &&
+			    put_literal(o, f->msg.s, f->msg.len) > 0;
+			break;
+		case FI_RFC822_HEADER:
+			hl = header_len(f->msg.s, f->msg.len);
+			r = buf_cats(o, "RFC822.HEADER ") > 0 &&
+			    put_literal(o, f->msg.s, hl) > 0;
+			break;
+		case FI_RFC822_TEXT:
+			hl = header_len(f->msg.s, f->msg.len);
+			r = buf_cats(o, "RFC822.TEXT ") > 0 &&
+			    put_literal(o, f->msg.s + hl, f->msg.len - hl) > 0;
+			break;
+		case FI_SECTION:
+			r = put_section(f, it, o) > 0;
+			break;
+		default:
+			r = 0;
+		}
+		if (!r)
+			return -1;
+	}
+#undef SEP
+	if (buf_cats(o, ")\r\n") < 0)
+		return -1;
+	(void)have_msg;
+	imap_put(s, o->s, o->len);
+	s->nfetch++;
+	return 1;
+}
+
+void
+cmd_fetch(struct imap *s, struct imap_p *p)
+{
+	static struct fetch f;
+	struct imap_seqset set = { 0 };
+	size_t k;
+	int r;
+
+	memset(&f, 0, sizeof f);
+	if (!imap_p_sp(p) || imap_p_seqset(p, &set) != 1 || !imap_p_sp(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	r = parse_items(&f, p);
+	if (r < 0)
+		session_fatal(s, "memory");
+	if (r == 0 || !imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	r = sel_each(s, &set, s->uid, fetch_one, &f);
+	if (r < 0)
+		session_fatal(s, "fetch");
+	if (r == 0) {
+		imap_tagged(s, "BAD", "Error in IMAP command FETCH: Invalid "
+		    "message sequence number");
+		goto out;
+	}
+	if (f.expunge_issued)
+		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
+		    "expunged meanwhile");
+out:
+	for (k = 0; k < f.n; k++)
+		if (f.it[k].kind == FI_SECTION)
+			imap_section_free(&f.it[k].sec);
+	mime_free(&f.mime);
+	buf_free(&f.msg);
+	buf_free(&f.out);
+	buf_free(&f.tmp);
+	imap_seqset_free(&set);
+}

@@ -1,0 +1,872 @@
+/*
+ * folder: mailbox names and Maildir++ folders
+ * (http://www.courier-mta.org/imap/README.maildirquota.html).
+ *
+ * INBOX is the user's Maildir; every other mailbox is a directory
+ * ".NAME" inside it, with the hierarchy separator we show, "/", written
+ * as "." on disk: "Archive/2024" is ".Archive.2024".  Names travel and
+ * are stored in modified UTF-7 (RFC 3501 5.1.3), so the wire name and the
+ * directory name differ only in the separator.  A name holding ".", a
+ * list wildcard, a control character or 8-bit, an empty level, or that
+ * is not valid modified UTF-7 is refused with NO [CANNOT].  A parent that
+ * has no directory of its own (".A.B" without ".A") is listed as
+ * \Noselect.  Subscriptions are the lines of the file "subscriptions" in
+ * the Maildir (the name Dovecot uses, so a migration keeps them).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "store/maildir.h"
+#include "store/mbox.h"
+#include "imap/istr.h"
+#include "imapd.h"
+
+#define SUBS_FILE "subscriptions"
+#define SUBS_MAX (256 * 1024)
+#define FOLDERS_MAX 10000
+
+/* ---- names -------------------------------------------------------------- */
+
+/* 1 if name is a mailbox name we can keep (see the top). */
+static int
+name_ok(const char *name, size_t n)
+{
+	struct buf u = BUF_INIT;
+	size_t i;
+	int r;
+
+	if (n == 0 || n > IMAP_NAME_MAX || name[0] == IMAP_SEP ||
+	    name[n - 1] == IMAP_SEP)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '.' || c == '%' ||
+		    c == '*' || c == '\\' || c == '"')
+			return 0;
+		if (c == IMAP_SEP && name[i + 1] == IMAP_SEP)
+			return 0;
+	}
+	r = imap_mutf7_decode(name, n, &u);
+	buf_free(&u);
+	return r == 1;
+}
+
+int
+folder_path(struct imap *s, const char *name, size_t n, char **dir_r)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	*dir_r = NULL;
+	if (n == 5 && memcmp(name, "INBOX", 5) == 0) {
+		*dir_r = strdup(s->root);
+		return *dir_r ? 1 : -1;
+	}
+	if (!name_ok(name, n)) {
+		imap_tagged(s, "NO", "[CANNOT] Invalid mailbox name");
+		return 0;
+	}
+	if (buf_copys(&b, s->root) < 0 || buf_cats(&b, "/.") < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (buf_catc(&b, name[i] == IMAP_SEP ? '.' : name[i]) < 0)
+			return -1;
+	*dir_r = b.s;  /* the buffer's string is ours now */
+	return 1;
+}
+
+int
+folder_exists(const char *dir)
+{
+	char path[FS_PATH_MAX];
+	struct stat st;
+
+	return fs_join(path, sizeof path, dir, "cur") > 0 &&
+	    stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The name and its Maildir; NO sent and 0 returned when it is bad. */
+static int
+arg_folder(struct imap *s, struct imap_p *p, struct buf *name, char **dir_r)
+{
+	int r;
+
+	if (imap_p_mailbox(p, name) != 1) {
+		imap_bad_args(s, p);
+		return 0;
+	}
+	r = folder_path(s, name->s, name->len, dir_r);
+	if (r < 0)
+		session_fatal(s, "memory");
+	return r;
+}
+
+/* ---- the folder list ------------------------------------------------------- */
+
+struct flist {
+	char **name;      /* wire names, sorted */
+	unsigned char *real;  /* 1 a directory exists, 0 an implied parent */
+	size_t n, cap;
+};
+
+static void
+flist_free(struct flist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->name[i]);
+	free(l->name);
+	free(l->real);
+	memset(l, 0, sizeof *l);
+}
+
+static int
+flist_add(struct flist *l, const char *name, size_t n, int real)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **nm = reallocarray(l->name, cap, sizeof *nm);
+		unsigned char *rl;
+
+		if (nm == NULL)
+			return -1;
+		l->name = nm;
+		rl = realloc(l->real, cap);
+		if (rl == NULL)
+			return -1;
+		l->real = rl;
+		l->cap = cap;
+	}
+	l->name[l->n] = strndup(name, n);
+	if (l->name[l->n] == NULL)
+		return -1;
+	l->real[l->n++] = (unsigned char)real;
+	return 1;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every mailbox: INBOX, the folders, and their implied parents. */
+static int
+flist_load(struct imap *s, struct flist *l)
+{
+	struct dirent *d;
+	DIR *dp;
+	size_t i, k;
+	int saved;
+
+	if (flist_add(l, "INBOX", 5, 1) < 0)
+		return -1;
+	dp = opendir(s->root);
+	if (dp == NULL)
+		return errno == ENOENT ? 1 : -1;
+	while ((errno = 0, d = readdir(dp)) != NULL) {
+		char name[IMAP_NAME_MAX + 1], dir[FS_PATH_MAX];
+		size_t n = strlen(d->d_name);
+
+		if (d->d_name[0] != '.' || n < 2 || n - 1 > IMAP_NAME_MAX ||
+		    (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN))
+			continue;
+		for (i = 1; i < n; i++)
+			name[i - 1] = d->d_name[i] == '.' ? IMAP_SEP :
+			    d->d_name[i];
+		name[n - 1] = '\0';
+		if (!name_ok(name, n - 1) ||
+		    fs_join(dir, sizeof dir, s->root, d->d_name) < 0 ||
+		    !folder_exists(dir))
+			continue;
+		if (l->n >= FOLDERS_MAX)
+			break;
+		if (flist_add(l, name, n - 1, 1) < 0)
+			goto fail;
+	}
+	if (errno != 0)
+		goto fail;
+	(void)closedir(dp);
+	/* implied parents */
+	k = l->n;
+	for (i = 1; i < k; i++) {
+		const char *nm = l->name[i], *sep;
+
+		for (sep = strchr(nm, IMAP_SEP); sep; sep = strchr(sep + 1,
+		    IMAP_SEP))
+			if (flist_add(l, nm, (size_t)(sep - nm), 0) < 0)
+				return -1;
+	}
+	qsort(l->name + 1, l->n - 1, sizeof *l->name, cmp_name);
+	/* the sort moved names without their flags: recompute, dedup */
+	for (i = 1; i < l->n; i++) {
+		char dir[FS_PATH_MAX], *d2 = NULL;
+
+		if (folder_path(s, l->name[i], strlen(l->name[i]), &d2) <= 0)
+			return -1;
+		l->real[i] = (unsigned char)(str_copy(dir, d2, sizeof dir) <
+		    sizeof dir && folder_exists(dir));
+		free(d2);
+	}
+	for (i = 1, k = 1; i < l->n; i++) {
+		if (strcmp(l->name[i], l->name[k - 1]) == 0) {
+			free(l->name[i]);
+			continue;
+		}
+		l->name[k] = l->name[i];
+		l->real[k++] = l->real[i];
+	}
+	l->n = k;
+	return 1;
+fail:
+	saved = errno;
+	(void)closedir(dp);
+	errno = saved;
+	return -1;
+}
+
+static int
+has_children(const struct flist *l, size_t i)
+{
+	size_t n = strlen(l->name[i]);
+
+	return i + 1 < l->n && strncmp(l->name[i + 1], l->name[i], n) == 0 &&
+	    l->name[i + 1][n] == IMAP_SEP;
+}
+
+/* RFC 6154 attribute for a top-level folder of that name. */
+static const char *
+special_use(const char *name)
+{
+	static const char *const names[][2] = {
+		{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" },
+		{ "Trash", "\\Trash" }, { "Junk", "\\Junk" },
+		{ "Archive", "\\Archive" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(name, names[i][0]) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+static void
+list_line(struct imap *s, const char *verb, const struct flist *l, size_t i)
+{
+	struct buf b = BUF_INIT;
+	const char *su = special_use(l->name[i]);
+	int ok;
+
+	ok = buf_catf(&b, "%s (", verb) > 0;
+	if (!l->real[i])
+		ok &= buf_cats(&b, "\\Noselect ") > 0;
+	ok &= buf_cats(&b, has_children(l, i) ? "\\HasChildren" :
+	    "\\HasNoChildren") > 0;
+	if (su != NULL)
+		ok &= buf_catf(&b, " %s", su) > 0;
+	ok &= buf_catf(&b, ") \"%c\" ", IMAP_SEP) > 0;
+	if (strcmp(l->name[i], "INBOX") == 0)
+		ok &= buf_cats(&b, "INBOX") > 0;
+	else
+		ok &= imap_put_string(&b, l->name[i], strlen(l->name[i]), 0) > 0;
+	if (!ok)
+		session_fatal(s, "memory");
+	imap_untagged(s, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+/* "ref" and "pattern" (RFC 9051 6.3.9): the pattern is taken relative to
+ * the reference by putting them together. */
+static int
+list_args(struct imap *s, struct imap_p *p, struct buf *pat)
+{
+	struct buf ref = BUF_INIT;
+
+	if (!imap_p_sp(p) || imap_p_mailbox(p, &ref) != 1 ||
+	    !imap_p_sp(p) || imap_p_list_mailbox(p, pat) != 1 ||
+	    !imap_p_end(p)) {
+		buf_free(&ref);
+		imap_bad_args(s, p);
+		return 0;
+	}
+	if (ref.len > 0 && pat->len > 0 && pat->s[0] != IMAP_SEP) {
+		if (buf_cat(&ref, pat->s, pat->len) < 0 ||
+		    buf_copy(pat, ref.s, ref.len) < 0)
+			session_fatal(s, "memory");
+	}
+	if (pat->len == 0 && ref.len == 0) {
+		/* RFC 9051 6.3.9: the separator and the root */
+		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", IMAP_SEP);
+		buf_free(&ref);
+		return 0;
+	}
+	buf_free(&ref);
+	return 1;
+}
+
+void
+cmd_list(struct imap *s, struct imap_p *p)
+{
+	struct buf pat = BUF_INIT;
+	struct flist l = { 0 };
+	size_t i;
+
+	if (!list_args(s, p, &pat)) {
+		buf_free(&pat);
+		return;
+	}
+	if (flist_load(s, &l) < 0)
+		session_fatal(s, "folder list");
+	for (i = 0; i < l.n; i++)
+		if (imap_list_match(pat.s, pat.len, l.name[i],
+		    strlen(l.name[i]), IMAP_SEP, NULL))
+			list_line(s, "LIST", &l, i);
+	flist_free(&l);
+	buf_free(&pat);
+}
+
+/* ---- subscriptions ------------------------------------------------------- */
+
+static int
+subs_load(struct imap *s, struct flist *l)
+{
+	char path[FS_PATH_MAX], *text = NULL, *line, *nl;
+	size_t len;
+	int r;
+
+	if (fs_join(path, sizeof path, s->root, SUBS_FILE) < 0)
+		return -1;
+	r = fs_read_file(path, SUBS_MAX, &text, &len);
+	if (r <= 0)
+		return r;
+	for (line = text; line < text + len; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		if (nl == NULL)
+			break;
+		if (nl > line && (name_ok(line, (size_t)(nl - line)) ||
+		    (nl - line == 5 && memcmp(line, "INBOX", 5) == 0)) &&
+		    flist_add(l, line, (size_t)(nl - line), 1) < 0) {
+			free(text);
+			return -1;
+		}
+	}
+	free(text);
+	return 1;
+}
+
+static int
+subs_save(struct imap *s, const struct flist *l)
+{
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX];
+	struct buf b = BUF_INIT;
+	size_t i;
+	int r;
+
+	for (i = 0; i < l->n; i++)
+		if (l->name[i] != NULL && (buf_cats(&b, l->name[i]) < 0 ||
+		    buf_catc(&b, '\n') < 0)) {
+			buf_free(&b);
+			return -1;
+		}
+	if (fs_join(path, sizeof path, s->root, SUBS_FILE) < 0 ||
+	    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof tmp) {
+		buf_free(&b);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	r = fs_atomic_write(path, tmp, b.s ? b.s : "", b.len, 0600);
+	buf_free(&b);
+	return r;
+}
+
+static void
+subscribe(struct imap *s, struct imap_p *p, int on)
+{
+	struct buf name = BUF_INIT;
+	struct flist l = { 0 };
+	char *dir = NULL;
+	size_t i;
+	int found = 0;
+
+	if (!imap_p_sp(p) || arg_folder(s, p, &name, &dir) <= 0)
+		goto out;
+	if (!imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	if (on && !folder_exists(dir)) {
+		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
+		goto out;
+	}
+	if (subs_load(s, &l) < 0)
+		session_fatal(s, SUBS_FILE);
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.name[i], name.s) == 0) {
+			found = 1;
+			if (!on) {
+				free(l.name[i]);
+				l.name[i] = NULL;
+			}
+		}
+	if (on == found)
+		goto out;  /* nothing to change (RFC 9051 6.3.7, 6.3.8) */
+	if (on && flist_add(&l, name.s, name.len, 1) < 0)
+		session_fatal(s, "memory");
+	if (subs_save(s, &l) < 0) {
+		log_warn("%s subscriptions user=%s error=%s", s->sid,
+		    buf_str(&s->login), strerror(errno));
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot save subscriptions");
+	}
+out:
+	for (i = 0; i < l.n; i++)
+		if (l.name[i] == NULL)
+			l.name[i] = strdup("");  /* flist_free frees each */
+	flist_free(&l);
+	free(dir);
+	buf_free(&name);
+}
+
+void
+cmd_subscribe(struct imap *s, struct imap_p *p)
+{
+	subscribe(s, p, 1);
+}
+
+void
+cmd_unsubscribe(struct imap *s, struct imap_p *p)
+{
+	subscribe(s, p, 0);
+}
+
+void
+cmd_lsub(struct imap *s, struct imap_p *p)
+{
+	struct buf pat = BUF_INIT;
+	struct flist l = { 0 }, all = { 0 };
+	size_t i, j;
+
+	if (!list_args(s, p, &pat)) {
+		buf_free(&pat);
+		return;
+	}
+	if (subs_load(s, &l) < 0 || flist_load(s, &all) < 0)
+		session_fatal(s, "folder list");
+	for (i = 0; i < all.n; i++) {
+		for (j = 0; j < l.n; j++)
+			if (strcmp(l.name[j], all.name[i]) == 0)
+				break;
+		if (j < l.n && imap_list_match(pat.s, pat.len, all.name[i],
+		    strlen(all.name[i]), IMAP_SEP, NULL))
+			list_line(s, "LSUB", &all, i);
+	}
+	flist_free(&l);
+	flist_free(&all);
+	buf_free(&pat);
+}
+
+void
+cmd_namespace(struct imap *s, struct imap_p *p)
+{
+	if (!imap_p_end(p)) {
+		imap_tagged(s, "BAD", "NAMESPACE takes no arguments");
+		return;
+	}
+	/* RFC 2342: one personal namespace, no others */
+	imap_untagged(s, "NAMESPACE ((\"\" \"%c\")) NIL NIL", IMAP_SEP);
+}
+
+/* ---- CREATE, DELETE, RENAME -------------------------------------------------- */
+
+void
+cmd_create(struct imap *s, struct imap_p *p)
+{
+	struct buf name = BUF_INIT;
+	char *dir = NULL, path[FS_PATH_MAX];
+	int fd;
+
+	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
+	    !imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	/* RFC 9051 6.3.4: a trailing separator only says that the client
+	 * means to create names below it */
+	if (name.len > 1 && name.s[name.len - 1] == IMAP_SEP)
+		buf_truncate(&name, name.len - 1);
+	if (strcmp(name.s, "INBOX") == 0) {
+		imap_tagged(s, "NO", "[ALREADYEXISTS] INBOX always exists");
+		goto out;
+	}
+	if (folder_path(s, name.s, name.len, &dir) <= 0)
+		goto out;
+	if (folder_exists(dir)) {
+		imap_tagged(s, "NO", "[ALREADYEXISTS] Mailbox exists");
+		goto out;
+	}
+	if (maildir_make(dir) < 0 ||
+	    fs_join(path, sizeof path, dir, "maildirfolder") < 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    close(fd) < 0) {
+		log_warn("%s create user=%s mailbox=%s error=%s", s->sid,
+		    buf_str(&s->login), name.s, strerror(errno));
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot create the mailbox");
+		goto out;
+	}
+	log_info("%s create user=%s mailbox=%s", s->sid, buf_str(&s->login),
+	    name.s);
+out:
+	free(dir);
+	buf_free(&name);
+}
+
+/* Remove a Maildir that was renamed out of the way: its files, its
+ * subdirectories' files (two levels; a Maildir has no deeper ones). */
+static int
+rm_tree(const char *path, int depth)
+{
+	struct dirent *d;
+	DIR *dp = opendir(path);
+	int r = 1;
+
+	if (dp == NULL)
+		return errno == ENOENT ? 1 : -1;
+	while ((errno = 0, d = readdir(dp)) != NULL) {
+		char sub[FS_PATH_MAX];
+
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (fs_join(sub, sizeof sub, path, d->d_name) < 0) {
+			r = -1;
+			continue;
+		}
+		if (unlink(sub) == 0)
+			continue;
+		if ((errno == EISDIR || errno == EPERM) && depth > 0) {
+			if (rm_tree(sub, depth - 1) < 0)
+				r = -1;
+		} else if (errno != ENOENT) {
+			r = -1;
+		}
+	}
+	(void)closedir(dp);
+	if (rmdir(path) < 0 && errno != ENOENT)
+		r = -1;
+	return r;
+}
+
+void
+cmd_delete(struct imap *s, struct imap_p *p)
+{
+	struct buf name = BUF_INIT;
+	char *dir = NULL, trash[FS_PATH_MAX];
+	int n;
+
+	if (!imap_p_sp(p) || arg_folder(s, p, &name, &dir) <= 0)
+		goto out;
+	if (!imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	if (strcmp(name.s, "INBOX") == 0) {
+		imap_tagged(s, "NO", "[CANNOT] INBOX cannot be deleted");
+		goto out;
+	}
+	if (!folder_exists(dir)) {
+		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
+		goto out;
+	}
+	if (s->state == ST_SEL && strcmp(s->sel.dir, dir) == 0) {
+		imap_tagged(s, "NO", "[INUSE] Mailbox is selected; close it "
+		    "first");
+		goto out;
+	}
+	/* out of sight first (one rename), then removed: a crash leaves
+	 * debris in tmp/, which Maildir readers clean, never half a folder
+	 * (children ".NAME.SUB" stay: NAME becomes \Noselect, RFC 9051
+	 * 6.3.5) */
+	n = snprintf(trash, sizeof trash, "%s/tmp/deleted.%lld.%ld", s->root,
+	    (long long)time(NULL), (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof trash || rename(dir, trash) < 0) {
+		log_warn("%s delete user=%s mailbox=%s error=%s", s->sid,
+		    buf_str(&s->login), name.s, strerror(errno));
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete the mailbox");
+		goto out;
+	}
+	if (rm_tree(trash, 1) < 0)
+		log_warn("%s delete user=%s mailbox=%s cleanup=%s error=%s",
+		    s->sid, buf_str(&s->login), name.s, trash,
+		    strerror(errno));
+	log_info("%s delete user=%s mailbox=%s", s->sid, buf_str(&s->login),
+	    name.s);
+out:
+	free(dir);
+	buf_free(&name);
+}
+
+/* RENAME INBOX (RFC 9051 6.3.6): its messages move to the new mailbox,
+ * which gets new UIDs; INBOX stays, empty. */
+static int
+rename_inbox(struct imap *s, const char *to)
+{
+	static const char *const subs[] = { "cur", "new" };
+	char from[FS_PATH_MAX], dst[FS_PATH_MAX], path[FS_PATH_MAX];
+	struct dirent *d;
+	size_t k;
+	int fd;
+
+	if (maildir_make(to) < 0 ||
+	    fs_join(path, sizeof path, to, "maildirfolder") < 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    close(fd) < 0)
+		return -1;
+	for (k = 0; k < 2; k++) {
+		DIR *dp;
+
+		if (fs_join(from, sizeof from, s->root, subs[k]) < 0)
+			return -1;
+		dp = opendir(from);
+		if (dp == NULL)
+			return -1;
+		while ((errno = 0, d = readdir(dp)) != NULL) {
+			if (d->d_name[0] == '.')
+				continue;
+			if (snprintf(path, sizeof path, "%s/%s", from,
+			    d->d_name) >= (int)sizeof path ||
+			    snprintf(dst, sizeof dst, "%s/%s/%s", to, subs[k],
+			    d->d_name) >= (int)sizeof dst ||
+			    (rename(path, dst) < 0 && errno != ENOENT)) {
+				(void)closedir(dp);
+				return -1;
+			}
+		}
+		(void)closedir(dp);
+	}
+	return 1;
+}
+
+void
+cmd_rename(struct imap *s, struct imap_p *p)
+{
+	struct buf from = BUF_INIT, to = BUF_INIT;
+	char *fdir = NULL, *tdir = NULL;
+	struct flist l = { 0 };
+	size_t i, n;
+	int r;
+
+	if (!imap_p_sp(p) || arg_folder(s, p, &from, &fdir) <= 0)
+		goto out;
+	if (!imap_p_sp(p) || arg_folder(s, p, &to, &tdir) <= 0)
+		goto out;
+	if (!imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	if (!folder_exists(fdir)) {
+		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
+		goto out;
+	}
+	if (flist_load(s, &l) < 0)
+		session_fatal(s, "folder list");
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.name[i], to.s) == 0)
+			break;
+	/* a name with children but no directory exists too (\Noselect) */
+	if (strcmp(to.s, "INBOX") == 0 || folder_exists(tdir) || i < l.n) {
+		imap_tagged(s, "NO", "[ALREADYEXISTS] Target mailbox exists");
+		goto out;
+	}
+	if (strcmp(from.s, "INBOX") == 0) {
+		r = rename_inbox(s, tdir);
+	} else {
+		if (to.len > from.len && strncmp(to.s, from.s, from.len) == 0 &&
+		    to.s[from.len] == IMAP_SEP) {
+			imap_tagged(s, "NO", "[CANNOT] Cannot move a mailbox "
+			    "below itself");
+			goto out;
+		}
+		/* the children first, then the mailbox itself */
+		r = 1;
+		for (i = 0; i < l.n && r > 0; i++) {
+			char *a = NULL, *b = NULL;
+			struct buf nn = BUF_INIT;
+
+			n = strlen(l.name[i]);
+			if (!l.real[i] || n <= from.len ||
+			    strncmp(l.name[i], from.s, from.len) != 0 ||
+			    l.name[i][from.len] != IMAP_SEP)
+				continue;
+			if (buf_copy(&nn, to.s, to.len) < 0 ||
+			    buf_cats(&nn, l.name[i] + from.len) < 0)
+				session_fatal(s, "memory");
+			if (folder_path(s, l.name[i], n, &a) <= 0 ||
+			    folder_path(s, nn.s, nn.len, &b) <= 0 ||
+			    rename(a, b) < 0)
+				r = -1;
+			free(a);
+			free(b);
+			buf_free(&nn);
+		}
+		if (r > 0 && rename(fdir, tdir) < 0)
+			r = -1;
+	}
+	if (r < 0) {
+		log_warn("%s rename user=%s from=%s to=%s error=%s", s->sid,
+		    buf_str(&s->login), from.s, to.s, strerror(errno));
+		if (!s->tagged_sent)
+			imap_tagged(s, "NO", "[SERVERBUG] Cannot rename the "
+			    "mailbox");
+		goto out;
+	}
+	log_info("%s rename user=%s from=%s to=%s", s->sid,
+	    buf_str(&s->login), from.s, to.s);
+out:
+	flist_free(&l);
+	free(fdir);
+	free(tdir);
+	buf_free(&from);
+	buf_free(&to);
+}
+
+/* ---- STATUS ------------------------------------------------------------- */
+
+struct counts {
+	unsigned long messages, recent, unseen, deleted, uidnext, uidvalidity;
+	unsigned long long size;
+};
+
+static int
+count_dir(const char *dir, struct counts *c)
+{
+	struct mbox mb;
+	size_t i;
+	int r = -1;
+
+	memset(c, 0, sizeof *c);
+	if (mbox_open(&mb, dir) < 0)
+		return -1;
+	if (mbox_scan(&mb, 0) < 0 || mbox_uids(&mb) < 0)
+		goto out;
+	c->messages = mb.n;
+	c->uidnext = mb.uidnext;
+	c->uidvalidity = mb.uidvalidity;
+	for (i = 0; i < mb.n; i++) {
+		const char *name = mbox_name(&mb, i), *f;
+		size_t fl;
+		unsigned long long sz;
+
+		f = mdname_flags(name, strlen(name), &fl);
+		if (mb.msg[i].in_new)
+			c->recent++;
+		if (f == NULL || memchr(f, 'S', fl) == NULL)
+			c->unseen++;
+		if (f != NULL && memchr(f, 'T', fl) != NULL)
+			c->deleted++;
+		if (mbox_size(&mb, i, &sz) > 0)
+			c->size += sz;
+	}
+	r = 1;
+out:
+	mbox_close(&mb);
+	return r;
+}
+
+void
+cmd_status(struct imap *s, struct imap_p *p)
+{
+	struct buf name = BUF_INIT, out = BUF_INIT;
+	char *dir = NULL;
+	struct counts c;
+	const char *a;
+	size_t n;
+	int first = 1, ok = 1;
+
+	if (!imap_p_sp(p) || arg_folder(s, p, &name, &dir) <= 0)
+		goto out;
+	if (!imap_p_sp(p) || !imap_p_char(p, '(')) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	if (!folder_exists(dir) && strcmp(name.s, "INBOX") != 0) {
+		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
+		goto out;
+	}
+	if (count_dir(dir, &c) < 0) {
+		log_warn("%s status user=%s mailbox=%s error=%s", s->sid,
+		    buf_str(&s->login), name.s, strerror(errno));
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot read the mailbox");
+		goto out;
+	}
+	ok &= buf_cats(&out, "STATUS ") > 0;
+	ok &= (strcmp(name.s, "INBOX") == 0 ? buf_cats(&out, "INBOX") :
+	    imap_put_string(&out, name.s, name.len, 0)) > 0;
+	ok &= buf_cats(&out, " (") > 0;
+	do {
+		unsigned long long v;
+		const char *nm;
+
+		if (imap_p_atom(p, &a, &n) != 1) {
+			imap_bad_args(s, p);
+			goto out;
+		}
+#define IS(w) (n == sizeof w - 1 && str_ncaseeq(a, w, n))
+		if (IS("MESSAGES")) {
+			v = c.messages;
+			nm = "MESSAGES";
+		} else if (IS("RECENT")) {
+			v = c.recent;
+			nm = "RECENT";
+		} else if (IS("UIDNEXT")) {
+			v = c.uidnext;
+			nm = "UIDNEXT";
+		} else if (IS("UIDVALIDITY")) {
+			v = c.uidvalidity;
+			nm = "UIDVALIDITY";
+		} else if (IS("UNSEEN")) {
+			v = c.unseen;
+			nm = "UNSEEN";
+		} else if (IS("DELETED")) {
+			v = c.deleted;
+			nm = "DELETED";
+		} else if (IS("SIZE")) {
+			v = c.size;
+			nm = "SIZE";
+		} else {
+			nm = NULL;
+			p->err = "Unknown STATUS item";
+			imap_bad_args(s, p);
+			goto out;
+		}
+#undef IS
+		/* named as in RFC 9051 7.3.2, whatever case the client used */
+		ok &= buf_catf(&out, "%s%s %llu", first ? "" : " ", nm, v) > 0;
+		first = 0;
+	} while (imap_p_sp(p));
+	if (!imap_p_char(p, ')') || !imap_p_end(p)) {
+		imap_bad_args(s, p);
+		goto out;
+	}
+	ok &= buf_catc(&out, ')') > 0;
+	if (!ok)
+		session_fatal(s, "memory");
+	imap_untagged(s, "%s", buf_str(&out));
+out:
+	free(dir);
+	buf_free(&name);
+	buf_free(&out);
+}

@@ -1,0 +1,258 @@
+/*
+ * imapd.h: what the files of tern-imapd share.  One connection is three
+ * processes, as for tern-pop3d (lib/login/loginproc.h, doc/DESIGN.md,
+ * tern-imapd(8) SECURITY):
+ *
+ *   main.c     start-up, and the PARENT (root in production): password
+ *              checks for the login child and the mailbox fork, through
+ *              lib/login/loginproc; it never reads the network
+ *   login.c    the LOGIN child (imapd_user, no capabilities): the
+ *              not-authenticated state (RFC 9051 3.1), STARTTLS, and after
+ *              login the byte relay
+ *   session.c  the command reader (lines and literals), the command
+ *              table, replies; shared by the login child and the mailbox
+ *   mailbox.c  the MAILBOX process (the owner, no capabilities): the
+ *              selected state's view of one Maildir, its sync with the
+ *              disk and the untagged updates (RFC 3501 7, 5.2)
+ *   folder.c   mailbox names and Maildir++ folders: LIST, LSUB, CREATE,
+ *              DELETE, RENAME, SUBSCRIBE, STATUS, NAMESPACE
+ *   fetch.c    FETCH
+ *   store.c    STORE, COPY, MOVE, APPEND, EXPUNGE
+ *   search.c   SEARCH
+ *   idle.c     IDLE (RFC 2177), woken by inotify
+ *
+ * Nothing outside imapd/ includes this file (doc/CONVENTIONS.md rule 1).
+ */
+#ifndef TERN_IMAPD_H
+#define TERN_IMAPD_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/io.h"
+#include "queue/qid.h"
+#include "lookup/local.h"
+#include "net/peer.h"
+#include "imap/parse.h"
+
+/* RFC 7162 3: a server should accept lines of at least 8192 octets. */
+#define IMAP_LINE_MAX 8192
+/* A literal of a command other than APPEND (a password, a search
+ * string, a mailbox name). */
+#define IMAP_LITERAL_MAX 65536
+/* Before login: a password literal (AUTH_PASS_MAX) and some room. */
+#define IMAP_LOGIN_LITERAL_MAX 4096
+/* A whole command without APPEND's message: lines and literals. */
+#define IMAP_CMD_MAX (256 * 1024)
+/* RFC 7888 4: LITERAL- allows non-synchronizing literals up to 4096. */
+#define IMAP_TAG_MAX 64
+#define IMAP_ERRORS_MAX 20       /* BAD replies before the session ends */
+#define IMAP_HOST_MAX 255
+#define IMAP_KEYWORDS 26         /* Maildir flag letters a..z */
+#define IMAP_KEYWORD_MAX 100     /* octets in a keyword */
+#define IMAP_NAME_MAX 255        /* a mailbox name on the wire */
+#define IMAP_SEP '/'             /* the hierarchy separator we show */
+
+/* Session states (bits, for the command table; RFC 9051 3). */
+enum imap_state {
+	ST_NOAUTH = 0x1,
+	ST_AUTH = 0x2,
+	ST_SEL = 0x4,
+};
+
+/* System flags (bits) and their Maildir letters. */
+enum {
+	IF_SEEN = 0x01,      /* S */
+	IF_ANSWERED = 0x02,  /* R */
+	IF_FLAGGED = 0x04,   /* F */
+	IF_DELETED = 0x08,   /* T */
+	IF_DRAFT = 0x10,     /* D */
+	IF_FORWARDED = 0x20, /* P: $Forwarded (Dovecot: P is "passed") */
+};
+
+/* One message of the selected mailbox, in UID order. */
+struct imsg {
+	unsigned long uid;
+	char *name;             /* file name in cur/ or new/ */
+	size_t baselen;
+	unsigned char in_new;   /* the file is in new/ */
+	unsigned char recent;   /* \Recent for this session */
+	unsigned char gone;     /* removed from disk, EXPUNGE not sent yet */
+	unsigned char seen_sent;/* flags told to the client match */
+	unsigned flags;         /* IF_* */
+	unsigned long kw;       /* keyword bits, letter 'a' + bit */
+	unsigned long long size;/* RFC822.SIZE, or MBOX_SIZE_UNKNOWN */
+};
+
+/* A folder's keyword names: letter 'a' + i is kw[i] (tern-keywords). */
+struct kwtab {
+	const char *dir;        /* the folder's Maildir */
+	char *kw[IMAP_KEYWORDS];
+	size_t n;               /* kw[n..] are all NULL */
+};
+
+/* The selected mailbox (RFC 9051 3.3). */
+struct sel {
+	char *dir;              /* its Maildir */
+	struct buf name;        /* its name as the client sees it */
+	int readonly;           /* EXAMINE */
+	struct imsg *m;
+	size_t n, cap;
+	unsigned long uidvalidity, uidnext;
+	unsigned long exists_sent;  /* the EXISTS count the client knows */
+	int ino;                /* inotify fd, -1 none */
+	int dirty;              /* the disk may have changed */
+	struct kwtab kwt;       /* its keywords */
+};
+
+struct imap {
+	struct io io;               /* login: the client; mailbox: ctl */
+	char sid[SID_SIZE];
+	char ip[PEER_ADDR_MAX];
+	char host[IMAP_HOST_MAX + 1];
+	enum imap_state state;
+	int implicit_tls;           /* -T */
+	int ctl;                    /* the socketpair end */
+	unsigned errors;
+	struct local_maps maps;     /* parent only */
+
+	/* the command being served */
+	struct buf cmd;             /* assembled: lines and literals */
+	char tag[IMAP_TAG_MAX + 1];
+	const char *verb;           /* its name (upper case, static) */
+	int uid;                    /* UID FETCH/STORE/...  */
+	int tagged_sent;
+	struct buf pend;            /* the tagged line, sent after the sync */
+
+	/* mailbox process */
+	struct buf login;           /* the user's canonical address */
+	char *root;                 /* the user's Maildir (INBOX) */
+	struct sel sel;             /* valid in ST_SEL */
+	unsigned long long append_limit;
+	int utf8;                   /* ENABLE UTF8=ACCEPT */
+	unsigned long nfetch, nstore, nappend, nexpunge;
+};
+
+/* ---- session.c ---------------------------------------------------------- */
+
+/* Serve commands until the session ends; never returns. */
+void session_loop(struct imap *s) __attribute__((noreturn));
+/* Untagged "* ..." line (CRLF added). */
+void imap_untagged(struct imap *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The tagged completion of the current command: status "OK", "NO" or
+ * "BAD" and its text (a response code in brackets may start it).  BAD
+ * counts as a client error. */
+void imap_tagged(struct imap *s, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Syntax error in the arguments: BAD with the parser's reason. */
+void imap_bad_args(struct imap *s, const struct imap_p *p);
+/* Raw bytes (literals, built responses). */
+void imap_put(struct imap *s, const void *p, size_t n);
+void imap_flush(struct imap *s);
+/* Flush and exit(status). */
+void session_exit(struct imap *s, int status) __attribute__((noreturn));
+/* After a read or write error or EOF at stage: log, exit(0). */
+void session_lost(struct imap *s, const char *stage)
+	__attribute__((noreturn));
+/* Out of memory or a broken invariant: log, BYE, exit(111). */
+void session_fatal(struct imap *s, const char *what)
+	__attribute__((noreturn));
+/* Read one line (for IDLE's DONE and AUTHENTICATE's responses) of at most
+ * max bytes into line (max + 1 bytes), without the CRLF: 1, or 0 when it
+ * was too long (read and dropped); EOF and errors end the session. */
+int session_line(struct imap *s, char *line, size_t max, size_t *len_r);
+/* The capability list after "CAPABILITY" (for the greeting, the command
+ * and the login OK). */
+void imap_capabilities(struct imap *s, struct buf *out);
+
+/* ---- login.c: the not-authenticated state --------------------------------- */
+void login_run(struct imap *s) __attribute__((noreturn));
+void cmd_starttls(struct imap *s, struct imap_p *p);
+void cmd_login(struct imap *s, struct imap_p *p);
+void cmd_authenticate(struct imap *s, struct imap_p *p);
+
+/* ---- main.c ------------------------------------------------------------- */
+/* The mailbox process, after the login (lib/login/loginproc.h). */
+void mailbox_main(void *arg, int ctl, const char *canon, const char *maildir)
+	__attribute__((noreturn));
+
+/* ---- commands of every state (session.c) -------------------------------- */
+void cmd_capability(struct imap *s, struct imap_p *p);
+void cmd_noop(struct imap *s, struct imap_p *p);
+void cmd_logout(struct imap *s, struct imap_p *p);
+void cmd_id(struct imap *s, struct imap_p *p);
+void cmd_enable(struct imap *s, struct imap_p *p);
+
+/* ---- folder.c ------------------------------------------------------------ */
+/* The Maildir of mailbox name (as on the wire, after imap_p_mailbox) into
+ * a new string: 1, 0 not a valid name (NO sent), -1 ENOMEM. */
+int folder_path(struct imap *s, const char *name, size_t n, char **dir_r);
+/* 1 if dir is a Maildir (has cur/). */
+int folder_exists(const char *dir);
+void cmd_list(struct imap *s, struct imap_p *p);
+void cmd_lsub(struct imap *s, struct imap_p *p);
+void cmd_create(struct imap *s, struct imap_p *p);
+void cmd_delete(struct imap *s, struct imap_p *p);
+void cmd_rename(struct imap *s, struct imap_p *p);
+void cmd_subscribe(struct imap *s, struct imap_p *p);
+void cmd_unsubscribe(struct imap *s, struct imap_p *p);
+void cmd_status(struct imap *s, struct imap_p *p);
+void cmd_namespace(struct imap *s, struct imap_p *p);
+
+/* ---- mailbox.c ----------------------------------------------------------- */
+void cmd_select(struct imap *s, struct imap_p *p);  /* SELECT, EXAMINE */
+void cmd_check(struct imap *s, struct imap_p *p);
+void cmd_close(struct imap *s, struct imap_p *p);   /* CLOSE, UNSELECT */
+/* Bring the view up to date with the disk and tell the client: new
+ * messages (EXISTS, RECENT), flag changes (FETCH FLAGS), and, when
+ * expunges is 1, removed messages (EXPUNGE; RFC 3501 7.4.1 forbids them
+ * during FETCH, STORE and SEARCH).  Errors are logged; the view stays. */
+void sel_sync(struct imap *s, int expunges);
+/* Leave the selected state (no expunge). */
+void sel_free(struct imap *s);
+/* Maildir letters of a message's flags (system then keywords, sorted as
+ * the Maildir spec asks) into out (at least 64 bytes). */
+void sel_letters(const struct sel *sel, unsigned flags, unsigned long kw,
+    char *out);
+/* Append "(\Seen \Flagged kw1 ...)" of message i (plus \Recent). */
+int sel_flag_list(const struct sel *sel, size_t i, struct buf *out);
+/* Rename message i to carry flags/kw; 1 done, 0 it is gone, -1 error. */
+int sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw);
+/* The path of message i into out. */
+int sel_path(const struct sel *sel, size_t i, char *out, size_t outsz);
+/* Parse a flag list "(...)", or flags separated by SP without the
+ * parentheses (STORE), into system flags and keyword bits of the folder
+ * of kt (new keywords get letters; tern-keywords is rewritten).  1, 0
+ * syntax or a keyword we cannot keep (p->err set), -1 error. */
+int sel_parse_flags(struct kwtab *kt, struct imap_p *p, unsigned *flags_r,
+    unsigned long *kw_r, int *recent_r);
+/* The bit of keyword name in kt, added when new.  1, 0 not keepable or
+ * no letter left, -1 error. */
+int kw_bit(struct kwtab *kt, const char *name, size_t n,
+    unsigned long *bit_r);
+void kw_free(struct kwtab *kt);
+/* Message index by sequence number or UID set: calls fn for each
+ * message in set (resolved), in order.  uid: the set names UIDs. */
+int sel_each(struct imap *s, struct imap_seqset *set, int uid,
+    int (*fn)(struct imap *, size_t, void *), void *arg);
+/* Index of the message with this UID, or (size_t)-1. */
+size_t sel_find_uid(const struct sel *sel, unsigned long uid);
+/* Read the keywords of kt->dir into kt; 1 or -1. */
+int keywords_load(struct kwtab *kt);
+
+/* ---- fetch.c, store.c, search.c, idle.c ---------------------------------- */
+void cmd_fetch(struct imap *s, struct imap_p *p);
+void cmd_store(struct imap *s, struct imap_p *p);
+void cmd_copy(struct imap *s, struct imap_p *p);    /* COPY, MOVE */
+void cmd_expunge(struct imap *s, struct imap_p *p); /* EXPUNGE, UID EXPUNGE */
+void cmd_append(struct imap *s, struct imap_p *p);
+void cmd_search(struct imap *s, struct imap_p *p);
+void cmd_idle(struct imap *s, struct imap_p *p);
+/* Load message i as served (CRLF line ends) into out; 1, 0 gone, -1. */
+int msg_load(struct imap *s, size_t i, struct buf *out);
+/* Expunge the \Deleted messages (in set when set != NULL): unlink and
+ * send EXPUNGE (send 0: silently, for CLOSE).  Count removed. */
+size_t expunge_deleted(struct imap *s, struct imap_seqset *set, int send);
+
+#endif

@@ -1,0 +1,830 @@
+/*
+ * mailbox: the selected state of tern-imapd: the session's view of one
+ * Maildir (RFC 9051 2.3.1: UIDs, sequence numbers, flags) and its sync
+ * with the disk, which other sessions, tern-pop3d and tern-deliverd change
+ * at the same time.
+ *
+ * The view is the messages in UID order (lib/store/mbox gives UIDs from
+ * tern-uidlist under its lock).  It is refreshed only when inotify(7)
+ * saw a change in new/ or cur/ (or a command of ours changed the disk),
+ * so a command on a quiet mailbox reads no directory.  A refresh merges
+ * the new scan into the view: new UIDs are appended (EXISTS, RECENT),
+ * changed flags are told (FETCH FLAGS), and messages whose files went
+ * are kept as "gone" until an EXPUNGE response may be sent (never during
+ * FETCH, STORE or SEARCH: RFC 3501 7.4.1), so sequence numbers never
+ * shift under the client.
+ *
+ * \Recent (RFC 3501 2.3.2): the session that moves a message from new/ to
+ * cur/ is the one that sees it recent; EXAMINE moves nothing.
+ * Keywords: Maildir flag letters a..z, named by the folder's file
+ * tern-keywords ("N name" lines, letter 'a' + N), changed under the
+ * uidlist lock so that two sessions never give one letter two names.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "store/maildir.h"
+#include "store/mbox.h"
+#include "store/mdname.h"
+#include "imapd.h"
+
+#define KEYWORDS_FILE "tern-keywords"
+#define KEYWORDS_MAX_BYTES 8192
+
+static const struct {
+	char letter;
+	unsigned bit;
+	const char *name;
+} sysflags[] = {
+	/* in ASCII order: the Maildir spec wants the letters sorted */
+	{ 'D', IF_DRAFT, "\\Draft" },
+	{ 'F', IF_FLAGGED, "\\Flagged" },
+	{ 'P', IF_FORWARDED, "$Forwarded" },
+	{ 'R', IF_ANSWERED, "\\Answered" },
+	{ 'S', IF_SEEN, "\\Seen" },
+	{ 'T', IF_DELETED, "\\Deleted" },
+};
+#define NSYSFLAGS (sizeof sysflags / sizeof sysflags[0])
+
+/* ---- names and flags ------------------------------------------------------ */
+
+static void
+flags_of_name(const char *name, size_t len, unsigned *flags_r,
+    unsigned long *kw_r)
+{
+	const char *f;
+	size_t n, i, j;
+
+	*flags_r = 0;
+	*kw_r = 0;
+	f = mdname_flags(name, len, &n);
+	for (i = 0; f != NULL && i < n; i++) {
+		if (f[i] >= 'a' && f[i] <= 'z') {
+			*kw_r |= 1UL << (f[i] - 'a');
+			continue;
+		}
+		for (j = 0; j < NSYSFLAGS; j++)
+			if (f[i] == sysflags[j].letter)
+				*flags_r |= sysflags[j].bit;
+	}
+}
+
+void
+sel_letters(const struct sel *sel, unsigned flags, unsigned long kw,
+    char *out)
+{
+	size_t i, k = 0;
+
+	(void)sel;
+	for (i = 0; i < NSYSFLAGS; i++)
+		if (flags & sysflags[i].bit)
+			out[k++] = sysflags[i].letter;
+	for (i = 0; i < IMAP_KEYWORDS; i++)
+		if (kw & (1UL << i))
+			out[k++] = (char)('a' + i);
+	out[k] = '\0';
+}
+
+int
+sel_flag_list(const struct sel *sel, size_t i, struct buf *out)
+{
+	const struct imsg *m = &sel->m[i];
+	int first = 1;
+	size_t j;
+
+	if (buf_catc(out, '(') < 0)
+		return -1;
+	for (j = 0; j < NSYSFLAGS; j++) {
+		if (!(m->flags & sysflags[j].bit))
+			continue;
+		if ((!first && buf_catc(out, ' ') < 0) ||
+		    buf_cats(out, sysflags[j].name) < 0)
+			return -1;
+		first = 0;
+	}
+	for (j = 0; j < IMAP_KEYWORDS; j++) {
+		if (!(m->kw & (1UL << j)) || j >= sel->kwt.n ||
+		    sel->kwt.kw[j] == NULL)
+			continue;
+		if ((!first && buf_catc(out, ' ') < 0) ||
+		    buf_cats(out, sel->kwt.kw[j]) < 0)
+			return -1;
+		first = 0;
+	}
+	if (m->recent) {
+		if ((!first && buf_catc(out, ' ') < 0) ||
+		    buf_cats(out, "\\Recent") < 0)
+			return -1;
+	}
+	return buf_catc(out, ')');
+}
+
+int
+sel_path(const struct sel *sel, size_t i, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/%s/%s", sel->dir,
+	    sel->m[i].in_new ? "new" : "cur", sel->m[i].name);
+
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 1;
+}
+
+/* ---- keywords ------------------------------------------------------------- */
+
+/* An IMAP keyword we can keep: an atom without the characters that
+ * cannot be in a flag (RFC 9051 flag-keyword), bounded. */
+static int
+keyword_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > IMAP_KEYWORD_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return 0;
+	}
+	return 1;
+}
+
+void
+kw_free(struct kwtab *kt)
+{
+	size_t i;
+
+	for (i = 0; i < IMAP_KEYWORDS; i++) {
+		free(kt->kw[i]);
+		kt->kw[i] = NULL;
+	}
+	kt->n = 0;
+}
+
+int
+keywords_load(struct kwtab *kt)
+{
+	char path[FS_PATH_MAX], *text = NULL, *line, *nl;
+	size_t len;
+	int r;
+
+	kw_free(kt);
+	if (fs_join(path, sizeof path, kt->dir, KEYWORDS_FILE) < 0)
+		return -1;
+	r = fs_read_file(path, KEYWORDS_MAX_BYTES, &text, &len);
+	if (r <= 0)
+		return r < 0 && errno != EFBIG ? -1 : 1;
+	for (line = text; line < text + len; line = nl + 1) {
+		unsigned long k;
+		char *sp;
+
+		nl = memchr(line, '\n', (size_t)(text + len - line));
+		if (nl == NULL)
+			break;  /* a torn last line: ignored */
+		sp = memchr(line, ' ', (size_t)(nl - line));
+		if (sp == NULL ||
+		    str_ulong(line, (size_t)(sp - line), IMAP_KEYWORDS - 1,
+		    &k) != 1 || !keyword_ok(sp + 1, (size_t)(nl - sp - 1)) ||
+		    kt->kw[k] != NULL)
+			continue;
+		kt->kw[k] = strndup(sp + 1, (size_t)(nl - sp - 1));
+		if (kt->kw[k] == NULL) {
+			free(text);
+			return -1;
+		}
+		if (k + 1 > kt->n)
+			kt->n = k + 1;
+	}
+	free(text);
+	return 1;
+}
+
+static int
+kw_find(const struct kwtab *kt, const char *name, size_t n,
+    unsigned long *bit_r)
+{
+	size_t i;
+
+	for (i = 0; i < kt->n; i++)
+		if (kt->kw[i] != NULL && strlen(kt->kw[i]) == n &&
+		    str_ncaseeq(kt->kw[i], name, n)) {
+			*bit_r = 1UL << i;
+			return 1;
+		}
+	return 0;
+}
+
+static int
+kw_save(const struct kwtab *kt)
+{
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX];
+	struct buf b = BUF_INIT;
+	size_t i;
+	int r;
+
+	for (i = 0; i < kt->n; i++)
+		if (kt->kw[i] != NULL && buf_catf(&b, "%zu %s\n", i,
+		    kt->kw[i]) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+	if (fs_join(path, sizeof path, kt->dir, KEYWORDS_FILE) < 0 ||
+	    fs_join(tmp, sizeof tmp, kt->dir, KEYWORDS_FILE ".tmp") < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	r = fs_atomic_write(path, tmp, b.s ? b.s : "", b.len, 0600);
+	buf_free(&b);
+	return r;
+}
+
+int
+kw_bit(struct kwtab *kt, const char *name, size_t n, unsigned long *bit_r)
+{
+	char path[FS_PATH_MAX];
+	size_t i;
+	int fd, r, saved;
+
+	if (kw_find(kt, name, n, bit_r))
+		return 1;
+	if (!keyword_ok(name, n))
+		return 0;
+	/* new: under the uidlist lock, read again, add, replace, so two
+	 * sessions never give one letter two names */
+	if (fs_join(path, sizeof path, kt->dir, MBOX_UIDLIST_LOCK) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	r = -1;
+	if (flock(fd, LOCK_EX) < 0 || keywords_load(kt) < 0)
+		goto out;
+	r = 1;
+	if (kw_find(kt, name, n, bit_r))
+		goto out;
+	for (i = 0; i < IMAP_KEYWORDS && kt->kw[i] != NULL; i++)
+		;
+	r = 0;
+	if (i == IMAP_KEYWORDS)
+		goto out;  /* all 26 letters are taken */
+	r = -1;
+	kt->kw[i] = strndup(name, n);
+	if (kt->kw[i] == NULL)
+		goto out;
+	if (i + 1 > kt->n)
+		kt->n = i + 1;
+	if (kw_save(kt) < 0)
+		goto out;
+	*bit_r = 1UL << i;
+	r = 1;
+out:
+	saved = errno;
+	(void)close(fd);  /* and with it the lock */
+	errno = saved;
+	return r;
+}
+
+int
+sel_parse_flags(struct kwtab *kt, struct imap_p *p, unsigned *flags_r,
+    unsigned long *kw_r, int *recent_r)
+{
+	const char *f;
+	size_t n, j;
+	int paren, r;
+
+	*flags_r = 0;
+	*kw_r = 0;
+	if (recent_r)
+		*recent_r = 0;
+	paren = imap_p_char(p, '(');
+	if (paren && imap_p_char(p, ')'))
+		return 1;
+	do {
+		if (imap_p_flag(p, &f, &n) != 1)
+			return 0;
+		if (f[0] == '\\') {
+			if (n == 7 && str_ncaseeq(f, "\\Recent", 7)) {
+				if (recent_r)
+					*recent_r = 1;
+				continue;
+			}
+			for (j = 0; j < NSYSFLAGS; j++)
+				if (sysflags[j].name[0] == '\\' &&
+				    strlen(sysflags[j].name) == n &&
+				    str_ncaseeq(f, sysflags[j].name, n))
+					break;
+			if (j == NSYSFLAGS) {
+				p->err = "Invalid system flag";
+				return 0;
+			}
+			*flags_r |= sysflags[j].bit;
+		} else if (n == 10 && str_ncaseeq(f, "$Forwarded", 10)) {
+			*flags_r |= IF_FORWARDED;
+		} else {
+			unsigned long bit;
+
+			r = kw_bit(kt, f, n, &bit);
+			if (r < 0)
+				return -1;
+			if (r == 0) {
+				p->err = "Cannot keep that keyword (bad name "
+				    "or 26 keywords already)";
+				return 0;
+			}
+			*kw_r |= bit;
+		}
+	} while (imap_p_sp(p));
+	if (paren && !imap_p_char(p, ')'))
+		return 0;
+	return 1;
+}
+
+/* ---- the view ------------------------------------------------------------- */
+
+static void
+imsg_free(struct imsg *m)
+{
+	free(m->name);
+	m->name = NULL;
+}
+
+void
+sel_free(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+	size_t i;
+
+	for (i = 0; i < sel->n; i++)
+		imsg_free(&sel->m[i]);
+	free(sel->m);
+	kw_free(&sel->kwt);
+	free(sel->dir);
+	buf_free(&sel->name);
+	if (sel->ino >= 0)
+		(void)close(sel->ino);
+	memset(sel, 0, sizeof *sel);
+	sel->ino = -1;
+	s->state = ST_AUTH;
+}
+
+size_t
+sel_find_uid(const struct sel *sel, unsigned long uid)
+{
+	size_t lo = 0, hi = sel->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sel->m[mid].uid == uid)
+			return mid;
+		if (sel->m[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (size_t)-1;
+}
+
+static int
+view_grow(struct sel *sel)
+{
+	struct imsg *m;
+	size_t cap;
+
+	if (sel->n < sel->cap)
+		return 1;
+	cap = sel->cap ? sel->cap * 2 : 64;
+	m = reallocarray(sel->m, cap, sizeof *m);
+	if (m == NULL)
+		return -1;
+	sel->m = m;
+	sel->cap = cap;
+	return 1;
+}
+
+/* Move new/NAME of view message i to cur/NAME:2, (the Maildir spec's
+ * taking of delivery); 1 moved by us, 0 someone else did (the name is
+ * what their move made of it), -1 error. */
+static int
+take_new(struct sel *sel, size_t i)
+{
+	struct imsg *m = &sel->m[i];
+	char from[FS_PATH_MAX], to[FS_PATH_MAX], *name;
+	int r1, r2, r;
+
+	r1 = snprintf(from, sizeof from, "%s/new/%s", sel->dir, m->name);
+	r2 = snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", sel->dir,
+	    (int)m->baselen, m->name,
+	    m->name[m->baselen] == ':' && m->name[m->baselen + 1] == '2' &&
+	    m->name[m->baselen + 2] == ',' ? m->name + m->baselen + 3 : "");
+	if (r1 < 0 || r2 < 0 || (size_t)r1 >= sizeof from ||
+	    (size_t)r2 >= sizeof to) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	r = rename(from, to) == 0;
+	if (!r && errno != ENOENT)
+		return -1;
+	name = strdup(strrchr(to, '/') + 1);
+	if (name == NULL)
+		return -1;
+	free(m->name);
+	m->name = name;
+	m->in_new = 0;
+	return r;
+}
+
+/* Drain the inotify queue: 1 something changed, 0 nothing. */
+static int
+ino_changed(struct sel *sel)
+{
+	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changed = 0;
+	ssize_t n;
+
+	if (sel->ino < 0)
+		return 1;
+	while ((n = read(sel->ino, ev, sizeof ev)) > 0)
+		changed = 1;
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		return 1;
+	return changed;
+}
+
+static int
+ino_setup(struct sel *sel)
+{
+	char path[FS_PATH_MAX];
+	const uint32_t mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+	    IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+
+	sel->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (sel->ino < 0)
+		return -1;
+	if (fs_join(path, sizeof path, sel->dir, "new") < 0 ||
+	    inotify_add_watch(sel->ino, path, mask) < 0 ||
+	    fs_join(path, sizeof path, sel->dir, "cur") < 0 ||
+	    inotify_add_watch(sel->ino, path, mask) < 0) {
+		(void)close(sel->ino);
+		sel->ino = -1;
+		return -1;
+	}
+	return 1;
+}
+
+/* Rescan the Maildir and merge it into the view (see the top); when
+ * tell is 1 the client hears of flag changes now.  1, 0 UIDVALIDITY
+ * changed (the view is useless), -1 error. */
+static int
+rescan(struct imap *s, int tell)
+{
+	struct sel *sel = &s->sel;
+	struct mbox mb;
+	size_t i, j, n0 = sel->n;
+	int r = -1;
+
+	if (mbox_open(&mb, sel->dir) < 0)
+		return -1;
+	if (mbox_scan(&mb, 0) < 0 || mbox_uids(&mb) < 0)
+		goto out;
+	if (sel->uidvalidity != 0 && mb.uidvalidity != sel->uidvalidity) {
+		r = 0;
+		goto out;
+	}
+	sel->uidvalidity = mb.uidvalidity;
+	sel->uidnext = mb.uidnext;
+	/* both are in UID order: one merge walk */
+	for (i = 0, j = 0; i < n0 || j < mb.n;) {
+		struct imsg *m = i < n0 ? &sel->m[i] : NULL;
+		const struct mbox_msg *d = j < mb.n ? &mb.msg[j] : NULL;
+		const char *name = d ? mbox_name(&mb, j) : NULL;
+
+		if (m != NULL && (d == NULL || m->uid < d->uid)) {
+			m->gone = 1;
+			i++;
+			continue;
+		}
+		if (m != NULL && m->uid == d->uid) {
+			unsigned fl;
+			unsigned long kw;
+
+			if (strcmp(m->name, name) != 0) {
+				char *nn = strdup(name);
+
+				if (nn == NULL)
+					goto out;
+				free(m->name);
+				m->name = nn;
+			}
+			m->in_new = (unsigned char)d->in_new;
+			m->gone = 0;
+			flags_of_name(name, d->len, &fl, &kw);
+			if ((fl != m->flags || kw != m->kw) && tell) {
+				struct buf b = BUF_INIT;
+
+				m->flags = fl;
+				m->kw = kw;
+				if (sel_flag_list(sel, i, &b) < 0)
+					goto out;
+				imap_untagged(s, "%zu FETCH (FLAGS %s)", i + 1,
+				    buf_str(&b));
+				buf_free(&b);
+			}
+			m->flags = fl;
+			m->kw = kw;
+			i++;
+			j++;
+			continue;
+		}
+		/* d only: new when above everything we have */
+		if (sel->n > 0 && d->uid <= sel->m[sel->n - 1].uid) {
+			j++;
+			continue;
+		}
+		if (view_grow(sel) < 0)
+			goto out;
+		m = &sel->m[sel->n];
+		memset(m, 0, sizeof *m);
+		m->uid = d->uid;
+		m->name = strdup(name);
+		if (m->name == NULL)
+			goto out;
+		m->baselen = d->baselen;
+		m->in_new = (unsigned char)d->in_new;
+		m->size = d->size;
+		flags_of_name(name, d->len, &m->flags, &m->kw);
+		sel->n++;
+		if (m->in_new && !sel->readonly) {
+			int t = take_new(sel, sel->n - 1);
+
+			if (t < 0)
+				log_warn("%s new to cur user=%s error=%s",
+				    s->sid, buf_str(&s->login),
+				    strerror(errno));
+			sel->m[sel->n - 1].recent = t == 1;
+		} else if (m->in_new) {
+			/* EXAMINE: nobody has taken it, so it is recent for
+			 * whoever looks first (RFC 3501 2.3.2 allows it) */
+			m->recent = 1;
+		}
+		j++;
+	}
+	r = 1;
+out:
+	mbox_close(&mb);
+	return r;
+}
+
+void
+sel_sync(struct imap *s, int expunges)
+{
+	struct sel *sel = &s->sel;
+	size_t i, k, recent = 0;
+	int r;
+
+	if (s->state != ST_SEL)
+		return;
+	if (ino_changed(sel))
+		sel->dirty = 1;
+	if (sel->dirty) {
+		sel->dirty = 0;
+		r = rescan(s, 1);
+		if (r == 0) {
+			imap_untagged(s, "BYE [UIDVALIDITY] The mailbox was "
+			    "reset; select it again");
+			log_warn("%s uidvalidity changed user=%s dir=%s",
+			    s->sid, buf_str(&s->login), sel->dir);
+			session_exit(s, 0);
+		}
+		if (r < 0)
+			log_warn("%s sync user=%s dir=%s error=%s", s->sid,
+			    buf_str(&s->login), sel->dir, strerror(errno));
+	}
+	if (expunges) {
+		/* highest first: each response shifts what follows it */
+		for (i = sel->n; i-- > 0;) {
+			if (!sel->m[i].gone)
+				continue;
+			imap_untagged(s, "%zu EXPUNGE", i + 1);
+			if (sel->exists_sent > 0)
+				sel->exists_sent--;
+			imsg_free(&sel->m[i]);
+		}
+		for (i = 0, k = 0; i < sel->n; i++)
+			if (sel->m[i].name != NULL)
+				sel->m[k++] = sel->m[i];
+		sel->n = k;
+	}
+	if (sel->n != sel->exists_sent) {
+		for (i = 0; i < sel->n; i++)
+			recent += sel->m[i].recent;
+		imap_untagged(s, "%zu EXISTS", sel->n);
+		imap_untagged(s, "%zu RECENT", recent);
+		sel->exists_sent = sel->n;
+	}
+}
+
+int
+sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
+{
+	struct sel *sel = &s->sel;
+	struct imsg *m = &sel->m[i];
+	char from[FS_PATH_MAX], to[FS_PATH_MAX], letters[64], *name;
+	int n, tries;
+
+	sel_letters(sel, flags, kw, letters);
+	for (tries = 0; tries < 2; tries++) {
+		if (m->gone)
+			return 0;
+		if (sel_path(sel, i, from, sizeof from) < 0)
+			return -1;
+		n = snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", sel->dir,
+		    (int)m->baselen, m->name, letters);
+		if (n < 0 || (size_t)n >= sizeof to) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (strcmp(from, to) == 0 || rename(from, to) == 0) {
+			name = strdup(strrchr(to, '/') + 1);
+			if (name == NULL)
+				return -1;
+			free(m->name);
+			m->name = name;
+			m->in_new = 0;
+			m->flags = flags;
+			m->kw = kw;
+			return 1;
+		}
+		if (errno != ENOENT)
+			return -1;
+		/* renamed by another session meanwhile: look again */
+		if (rescan(s, 0) < 0)
+			return -1;
+		m = &sel->m[i];
+	}
+	return 0;
+}
+
+int
+sel_each(struct imap *s, struct imap_seqset *set, int uid,
+    int (*fn)(struct imap *, size_t, void *), void *arg)
+{
+	struct sel *sel = &s->sel;
+	size_t k, i;
+
+	if (uid) {
+		imap_seqset_resolve(set, sel->n ? sel->m[sel->n - 1].uid : 0);
+		for (i = 0; i < sel->n; i++)
+			if (imap_seqset_has(set, sel->m[i].uid) &&
+			    fn(s, i, arg) < 0)
+				return -1;
+		return 1;
+	}
+	imap_seqset_resolve(set, sel->n);
+	for (k = 0; k < set->n; k++)
+		if (set->r[k].lo == 0 || set->r[k].hi > sel->n)
+			return 0;  /* RFC 9051 6.4.4: an invalid number */
+	for (k = 0; k < set->n; k++)
+		for (i = set->r[k].lo - 1; i < set->r[k].hi; i++)
+			if (fn(s, i, arg) < 0)
+				return -1;
+	return 1;
+}
+
+/* ---- SELECT, EXAMINE, CHECK, CLOSE, UNSELECT ----------------------------- */
+
+static void
+select_fail(struct imap *s, const char *what)
+{
+	log_warn("%s select user=%s mailbox=%s error=%s: %s", s->sid,
+	    buf_str(&s->login), buf_str(&s->sel.name), what,
+	    strerror(errno));
+	sel_free(s);
+	imap_tagged(s, "NO", "[SERVERBUG] Cannot open the mailbox");
+}
+
+void
+cmd_select(struct imap *s, struct imap_p *p)
+{
+	struct sel *sel = &s->sel;
+	struct buf name = BUF_INIT, b = BUF_INIT;
+	size_t i, unseen = 0, recent = 0;
+	char *dir = NULL;
+	int r;
+
+	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
+	    !imap_p_end(p)) {
+		buf_free(&name);
+		imap_bad_args(s, p);
+		return;
+	}
+	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
+	if (s->state == ST_SEL)
+		sel_free(s);
+	r = folder_path(s, name.s, name.len, &dir);
+	if (r <= 0) {
+		buf_free(&name);
+		if (r < 0)
+			session_fatal(s, "memory");
+		return;
+	}
+	if (!folder_exists(dir)) {
+		if (strcmp(name.s, "INBOX") == 0 && maildir_make(dir) > 0) {
+			/* no mail delivered yet: an empty INBOX */
+		} else {
+			free(dir);
+			buf_free(&name);
+			imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't "
+			    "exist");
+			return;
+		}
+	}
+	sel->dir = dir;
+	sel->name = name;
+	sel->readonly = strcmp(s->verb, "EXAMINE") == 0;
+	s->state = ST_SEL;
+	if (ino_setup(sel) < 0) {
+		select_fail(s, "inotify");
+		return;
+	}
+	sel->kwt.dir = dir;
+	if (keywords_load(&sel->kwt) < 0) {
+		select_fail(s, KEYWORDS_FILE);
+		return;
+	}
+	r = rescan(s, 0);
+	if (r <= 0) {
+		select_fail(s, "scan");
+		return;
+	}
+	for (i = 0; i < sel->n; i++) {
+		recent += sel->m[i].recent;
+		if (unseen == 0 && !(sel->m[i].flags & IF_SEEN))
+			unseen = i + 1;
+	}
+	if (buf_cats(&b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+	    "$Forwarded") < 0)
+		session_fatal(s, "memory");
+	for (i = 0; i < sel->kwt.n; i++)
+		if (sel->kwt.kw[i] != NULL &&
+		    buf_catf(&b, " %s", sel->kwt.kw[i]) < 0)
+			session_fatal(s, "memory");
+	imap_untagged(s, "FLAGS (%s)", buf_str(&b));
+	if (sel->readonly)
+		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(s, "OK [PERMANENTFLAGS (%s \\*)] Flags permitted",
+		    buf_str(&b));
+	buf_free(&b);
+	imap_untagged(s, "%zu EXISTS", sel->n);
+	imap_untagged(s, "%zu RECENT", recent);
+	sel->exists_sent = sel->n;
+	if (unseen)
+		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
+	imap_untagged(s, "OK [UIDVALIDITY %lu] UIDs valid", sel->uidvalidity);
+	imap_untagged(s, "OK [UIDNEXT %lu] Predicted next UID", sel->uidnext);
+	log_info("%s select user=%s mailbox=%s messages=%zu%s", s->sid,
+	    buf_str(&s->login), buf_str(&sel->name), sel->n,
+	    sel->readonly ? " readonly" : "");
+	imap_tagged(s, "OK", "[%s] %s completed", sel->readonly ?
+	    "READ-ONLY" : "READ-WRITE", s->verb);
+}
+
+void
+cmd_check(struct imap *s, struct imap_p *p)
+{
+	if (!imap_p_end(p)) {
+		imap_tagged(s, "BAD", "CHECK takes no arguments");
+		return;
+	}
+	s->sel.dirty = 1;
+}
+
+/* CLOSE expunges silently (RFC 9051 6.4.1) unless read-only; UNSELECT
+ * (RFC 3691) never does. */
+void
+cmd_close(struct imap *s, struct imap_p *p)
+{
+	if (!imap_p_end(p)) {
+		imap_tagged(s, "BAD", "%s takes no arguments", s->verb);
+		return;
+	}
+	if (strcmp(s->verb, "CLOSE") == 0 && !s->sel.readonly)
+		(void)expunge_deleted(s, NULL, 0);
+	sel_free(s);
+}

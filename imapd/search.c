@@ -1,0 +1,556 @@
+/*
+ * search: SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4).
+ *
+ * The keys are parsed into a tree (bounded in depth and size), then each
+ * message is tested in order.  Keys on flags, sizes, UIDs and sequence
+ * numbers use the view only; dates use the file's mtime (INTERNALDATE)
+ * or the Date: header; header and text keys load the message and
+ * compare decoded text: RFC 2047 words in headers, quoted-printable and
+ * base64 in text parts, charsets converted to UTF-8 (lib/mail/mime).
+ * Matching is a case-insensitive substring match; the fold is ASCII
+ * only, which is what i;ascii-casemap gives (RFC 9051 6.4.4 leaves the
+ * comparator to the server; Dovecot folds Unicode, noted in
+ * doc/VIOLATIONS.md as a difference).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "store/mbox.h"
+#include "mail/mime.h"
+#include "imapd.h"
+
+#define SEARCH_DEPTH_MAX 32
+#define SEARCH_NODES_MAX 1000
+
+enum sk {
+	SK_ALL, SK_FLAG, SK_UNFLAG, SK_KW, SK_UNKW, SK_NEW, SK_OLD,
+	SK_RECENT, SK_LARGER, SK_SMALLER, SK_SEQ, SK_UID, SK_BEFORE, SK_ON,
+	SK_SINCE, SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE, SK_HEADER, SK_BODY,
+	SK_TEXT, SK_NOT, SK_OR, SK_AND, SK_NONE,
+};
+
+struct snode {
+	enum sk k;
+	unsigned flag;
+	unsigned long kw;
+	unsigned long long num;
+	long long day;
+	struct imap_seqset set;
+	struct buf field, str;
+	struct snode *a, *b;        /* NOT: a; OR: a, b; AND: the list at a */
+	struct snode *next;         /* the next key of an AND list */
+};
+
+struct search {
+	struct snode *root;
+	size_t nodes;
+	int need_msg;
+	struct buf msg, text;
+	struct mime_msg mime;
+	int loaded;
+};
+
+static void
+node_free(struct snode *n)
+{
+	while (n != NULL) {
+		struct snode *next = n->next;
+
+		node_free(n->a);
+		node_free(n->b);
+		imap_seqset_free(&n->set);
+		buf_free(&n->field);
+		buf_free(&n->str);
+		free(n);
+		n = next;
+	}
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+static struct snode *parse_key(struct imap *, struct search *,
+    struct imap_p *, int);
+
+static struct snode *
+new_node(struct search *q, struct imap_p *p, enum sk k)
+{
+	struct snode *n;
+
+	if (++q->nodes > SEARCH_NODES_MAX) {
+		p->err = "Search too complex";
+		return NULL;
+	}
+	n = calloc(1, sizeof *n);
+	if (n != NULL)
+		n->k = k;
+	return n;
+}
+
+/* A list of keys separated by SP up to ')' (or the end at depth 0): an
+ * AND node whose keys are the list a, next, next... */
+static struct snode *
+parse_list(struct imap *s, struct search *q, struct imap_p *p, int depth,
+    int paren)
+{
+	struct snode *and, *last = NULL, *k;
+
+	and = new_node(q, p, SK_AND);
+	if (and == NULL)
+		return NULL;
+	for (;;) {
+		k = parse_key(s, q, p, depth + 1);
+		if (k == NULL) {
+			node_free(and);
+			return NULL;
+		}
+		if (last == NULL)
+			and->a = k;
+		else
+			last->next = k;
+		last = k;
+		if (paren && imap_p_char(p, ')'))
+			return and;
+		if (!paren && imap_p_end(p))
+			return and;
+		if (!imap_p_sp(p)) {
+			node_free(and);
+			return NULL;
+		}
+	}
+}
+
+static int
+parse_day(struct imap_p *p, long long *day_r)
+{
+	int y, m, d;
+
+	if (imap_p_date(p, &y, &m, &d) != 1)
+		return 0;
+	*day_r = imap_days_from_civil(y, m, d);
+	return 1;
+}
+
+static struct snode *
+parse_key(struct imap *s, struct search *q, struct imap_p *p, int depth)
+{
+	static const struct {
+		const char *name;
+		enum sk k;
+		unsigned flag;
+	} simple[] = {
+		{ "ALL", SK_ALL, 0 },
+		{ "ANSWERED", SK_FLAG, IF_ANSWERED },
+		{ "DELETED", SK_FLAG, IF_DELETED },
+		{ "DRAFT", SK_FLAG, IF_DRAFT },
+		{ "FLAGGED", SK_FLAG, IF_FLAGGED },
+		{ "SEEN", SK_FLAG, IF_SEEN },
+		{ "UNANSWERED", SK_UNFLAG, IF_ANSWERED },
+		{ "UNDELETED", SK_UNFLAG, IF_DELETED },
+		{ "UNDRAFT", SK_UNFLAG, IF_DRAFT },
+		{ "UNFLAGGED", SK_UNFLAG, IF_FLAGGED },
+		{ "UNSEEN", SK_UNFLAG, IF_SEEN },
+		{ "NEW", SK_NEW, 0 }, { "OLD", SK_OLD, 0 },
+		{ "RECENT", SK_RECENT, 0 },
+	};
+	static const struct {
+		const char *name;
+		enum sk k;
+	} dates[] = {
+		{ "BEFORE", SK_BEFORE }, { "ON", SK_ON }, { "SINCE", SK_SINCE },
+		{ "SENTBEFORE", SK_SENTBEFORE }, { "SENTON", SK_SENTON },
+		{ "SENTSINCE", SK_SENTSINCE },
+	}, hdrs[] = {
+		{ "FROM", SK_HEADER }, { "TO", SK_HEADER }, { "CC", SK_HEADER },
+		{ "BCC", SK_HEADER }, { "SUBJECT", SK_HEADER },
+		{ "BODY", SK_BODY }, { "TEXT", SK_TEXT },
+	};
+	struct snode *n = NULL;
+	const char *a;
+	size_t len, i;
+	int c;
+
+	if (depth > SEARCH_DEPTH_MAX) {
+		p->err = "Search nested too deep";
+		return NULL;
+	}
+	c = imap_p_peek(p);
+	if (c == '(') {
+		p->pos++;
+		return parse_list(s, q, p, depth, 1);
+	}
+	if ((c >= '0' && c <= '9') || c == '*' || c == '$') {
+		n = new_node(q, p, SK_SEQ);
+		if (n == NULL || imap_p_seqset(p, &n->set) != 1)
+			goto fail;
+		return n;
+	}
+	if (imap_p_atom(p, &a, &len) != 1)
+		return NULL;
+#define IS(w) (len == strlen(w) && str_ncaseeq(a, w, len))
+	for (i = 0; i < sizeof simple / sizeof simple[0]; i++)
+		if (IS(simple[i].name)) {
+			n = new_node(q, p, simple[i].k);
+			if (n != NULL)
+				n->flag = simple[i].flag;
+			return n;
+		}
+	for (i = 0; i < sizeof dates / sizeof dates[0]; i++)
+		if (IS(dates[i].name)) {
+			n = new_node(q, p, dates[i].k);
+			if (n == NULL || !imap_p_sp(p) || !parse_day(p, &n->day))
+				goto fail;
+			return n;
+		}
+	for (i = 0; i < sizeof hdrs / sizeof hdrs[0]; i++)
+		if (IS(hdrs[i].name)) {
+			n = new_node(q, p, hdrs[i].k);
+			if (n == NULL || !imap_p_sp(p) ||
+			    imap_p_astring(p, &n->str) != 1)
+				goto fail;
+			if (hdrs[i].k == SK_HEADER &&
+			    buf_copy(&n->field, a, len) < 0)
+				goto fail;
+			q->need_msg = 1;
+			return n;
+		}
+	if (IS("HEADER")) {
+		n = new_node(q, p, SK_HEADER);
+		if (n == NULL || !imap_p_sp(p) ||
+		    imap_p_astring(p, &n->field) != 1 || !imap_p_sp(p) ||
+		    imap_p_astring(p, &n->str) != 1)
+			goto fail;
+		q->need_msg = 1;
+		return n;
+	}
+	if (IS("KEYWORD") || IS("UNKEYWORD")) {
+		const char *f;
+		size_t fn;
+		unsigned long bit = 0;
+		size_t j;
+
+		n = new_node(q, p, IS("KEYWORD") ? SK_KW : SK_UNKW);
+		if (n == NULL || !imap_p_sp(p) || imap_p_flag(p, &f, &fn) != 1)
+			goto fail;
+		if (fn == 10 && str_ncaseeq(f, "$Forwarded", 10)) {
+			n->k = n->k == SK_KW ? SK_FLAG : SK_UNFLAG;
+			n->flag = IF_FORWARDED;
+			return n;
+		}
+		for (j = 0; j < s->sel.kwt.n; j++)
+			if (s->sel.kwt.kw[j] != NULL &&
+			    strlen(s->sel.kwt.kw[j]) == fn &&
+			    str_ncaseeq(s->sel.kwt.kw[j], f, fn))
+				bit = 1UL << j;
+		n->kw = bit;  /* 0: a keyword nobody has */
+		return n;
+	}
+	if (IS("LARGER") || IS("SMALLER")) {
+		unsigned long v;
+
+		n = new_node(q, p, IS("LARGER") ? SK_LARGER : SK_SMALLER);
+		if (n == NULL || !imap_p_sp(p) || imap_p_number(p, &v) != 1)
+			goto fail;
+		n->num = v;
+		return n;
+	}
+	if (IS("UID")) {
+		n = new_node(q, p, SK_UID);
+		if (n == NULL || !imap_p_sp(p) || imap_p_seqset(p, &n->set) != 1)
+			goto fail;
+		return n;
+	}
+	if (IS("NOT")) {
+		n = new_node(q, p, SK_NOT);
+		if (n == NULL || !imap_p_sp(p) ||
+		    (n->a = parse_key(s, q, p, depth + 1)) == NULL)
+			goto fail;
+		return n;
+	}
+	if (IS("OR")) {
+		n = new_node(q, p, SK_OR);
+		if (n == NULL || !imap_p_sp(p) ||
+		    (n->a = parse_key(s, q, p, depth + 1)) == NULL ||
+		    !imap_p_sp(p) ||
+		    (n->b = parse_key(s, q, p, depth + 1)) == NULL)
+			goto fail;
+		return n;
+	}
+#undef IS
+	p->err = "Unknown search key";
+	return NULL;
+fail:
+	if (p->err == NULL)
+		p->err = "Invalid search key";
+	node_free(n);
+	return NULL;
+}
+
+/* ---- testing one message ----------------------------------------------- */
+
+static int
+ci_find(const char *hay, size_t hn, const char *needle, size_t nn)
+{
+	size_t i, j;
+
+	if (nn == 0)
+		return 1;
+	for (i = 0; i + nn <= hn; i++) {
+		for (j = 0; j < nn; j++) {
+			unsigned char x = (unsigned char)hay[i + j];
+			unsigned char y = (unsigned char)needle[j];
+
+			if (x >= 'A' && x <= 'Z')
+				x = (unsigned char)(x + 32);
+			if (y >= 'A' && y <= 'Z')
+				y = (unsigned char)(y + 32);
+			if (x != y)
+				break;
+		}
+		if (j == nn)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+load(struct imap *s, struct search *q, size_t i)
+{
+	int r;
+
+	if (q->loaded)
+		return q->loaded > 0;
+	r = msg_load(s, i, &q->msg);
+	if (r < 0)
+		session_fatal(s, "search");
+	mime_free(&q->mime);
+	if (r > 0 && mime_parse(&q->mime, q->msg.s, q->msg.len) < 0)
+		session_fatal(s, "memory");
+	q->loaded = r > 0 ? 1 : -1;
+	return r > 0;
+}
+
+static long long
+internal_day(struct imap *s, size_t i)
+{
+	char path[FS_PATH_MAX];
+	struct stat st;
+	struct tm tm;
+	time_t t;
+
+	if (sel_path(&s->sel, i, path, sizeof path) < 0 || stat(path, &st) < 0)
+		return 0;
+	t = st.st_mtime;
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return imap_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday);
+}
+
+static int
+header_match(struct search *q, const struct buf *field, const struct buf *str)
+{
+	const struct mime_part *top = &q->mime.parts[0];
+	const char *hdr = q->msg.s + top->hdr_off, *v;
+	size_t hl = top->hdr_len, vl;
+	char name[256];
+	struct buf dec = BUF_INIT;
+	int r = 0;
+
+	if (field->len == 0 || field->len >= sizeof name)
+		return 0;
+	memcpy(name, field->s, field->len);
+	name[field->len] = '\0';
+	/* every field of that name, not just the first */
+	while (hl > 0 && mime_header_find(hdr, hl, name, &v, &vl) == 1) {
+		if (mime_header_decode(v, vl, &dec) < 0)
+			break;
+		if (ci_find(dec.s, dec.len, str->s, str->len)) {
+			r = 1;
+			break;
+		}
+		hl -= (size_t)(v + vl - hdr);
+		hdr = v + vl;
+	}
+	buf_free(&dec);
+	return r;
+}
+
+static int
+text_match(struct search *q, const struct buf *str, int with_header)
+{
+	size_t k;
+
+	if (with_header && ci_find(q->msg.s + q->mime.parts[0].hdr_off,
+	    q->mime.parts[0].hdr_len, str->s, str->len))
+		return 1;
+	for (k = 0; k < q->mime.n; k++) {
+		buf_reset(&q->text);
+		if (q->mime.parts[k].is_multipart || q->mime.parts[k].is_message)
+			continue;
+		if (mime_part_text(&q->mime, k, q->msg.s, q->msg.len,
+		    &q->text) < 0)
+			return 0;
+		if (ci_find(q->text.s, q->text.len, str->s, str->len))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+test(struct imap *s, struct search *q, const struct snode *n, size_t i)
+{
+	const struct imsg *m = &s->sel.m[i];
+	const struct snode *c;
+	long long day;
+
+	switch (n->k) {
+	case SK_ALL:
+		return 1;
+	case SK_NONE:
+		return 0;
+	case SK_FLAG:
+		return (m->flags & n->flag) != 0;
+	case SK_UNFLAG:
+		return (m->flags & n->flag) == 0;
+	case SK_KW:
+		return n->kw != 0 && (m->kw & n->kw) != 0;
+	case SK_UNKW:
+		return n->kw == 0 || (m->kw & n->kw) == 0;
+	case SK_NEW:
+		return m->recent && !(m->flags & IF_SEEN);
+	case SK_OLD:
+		return !m->recent;
+	case SK_RECENT:
+		return m->recent;
+	case SK_LARGER:
+	case SK_SMALLER: {
+		unsigned long long sz = m->size;
+
+		if (sz == MBOX_SIZE_UNKNOWN) {
+			if (!load(s, q, i))
+				return 0;
+			sz = q->msg.len;
+		}
+		return n->k == SK_LARGER ? sz > n->num : sz < n->num;
+	}
+	case SK_SEQ:
+		return imap_seqset_has(&n->set, i + 1);
+	case SK_UID:
+		return imap_seqset_has(&n->set, m->uid);
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
+		day = internal_day(s, i);
+		return n->k == SK_BEFORE ? day < n->day : n->k == SK_ON ?
+		    day == n->day : day >= n->day;
+	case SK_SENTBEFORE:
+	case SK_SENTON:
+	case SK_SENTSINCE: {
+		const char *v;
+		size_t vl;
+		long long t;
+
+		if (!load(s, q, i) || mime_header_find(q->msg.s +
+		    q->mime.parts[0].hdr_off, q->mime.parts[0].hdr_len, "Date",
+		    &v, &vl) != 1 || imap_rfc5322_date(v, vl, &t) != 1)
+			return 0;
+		day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+		return n->k == SK_SENTBEFORE ? day < n->day :
+		    n->k == SK_SENTON ? day == n->day : day >= n->day;
+	}
+	case SK_HEADER:
+		return load(s, q, i) && header_match(q, &n->field, &n->str);
+	case SK_BODY:
+		return load(s, q, i) && text_match(q, &n->str, 0);
+	case SK_TEXT:
+		return load(s, q, i) && text_match(q, &n->str, 1);
+	case SK_NOT:
+		return !test(s, q, n->a, i);
+	case SK_OR:
+		return test(s, q, n->a, i) || test(s, q, n->b, i);
+	case SK_AND:
+		for (c = n->a; c != NULL; c = c->next)
+			if (!test(s, q, c, i))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+resolve_sets(struct imap *s, struct snode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->k == SK_SEQ)
+			imap_seqset_resolve(&n->set, s->sel.n);
+		else if (n->k == SK_UID)
+			imap_seqset_resolve(&n->set, s->sel.n ?
+			    s->sel.m[s->sel.n - 1].uid : 0);
+		resolve_sets(s, n->a);
+		resolve_sets(s, n->b);
+	}
+}
+
+void
+cmd_search(struct imap *s, struct imap_p *p)
+{
+	struct search q;
+	struct buf out = BUF_INIT, cs = BUF_INIT;
+	size_t i;
+
+	memset(&q, 0, sizeof q);
+	if (!imap_p_sp(p)) {
+		imap_bad_args(s, p);
+		return;
+	}
+	/* CHARSET (RFC 3501 6.4.4; IMAP4rev2 clients send none) */
+	if (p->n - p->pos > 8 && str_ncaseeq(p->s + p->pos, "CHARSET ", 8)) {
+		p->pos += 8;
+		if (imap_p_astring(p, &cs) != 1 || !imap_p_sp(p)) {
+			buf_free(&cs);
+			imap_bad_args(s, p);
+			return;
+		}
+		if (!str_caseeq(buf_str(&cs), "UTF-8") &&
+		    !str_caseeq(buf_str(&cs), "US-ASCII")) {
+			buf_free(&cs);
+			imap_tagged(s, "NO", "[BADCHARSET (US-ASCII UTF-8)] "
+			    "Unknown charset");
+			return;
+		}
+		buf_free(&cs);
+	}
+	q.root = parse_list(s, &q, p, 0, 0);
+	if (q.root == NULL) {
+		imap_bad_args(s, p);
+		return;
+	}
+	resolve_sets(s, q.root);
+	if (buf_cats(&out, "* SEARCH") < 0)
+		session_fatal(s, "memory");
+	for (i = 0; i < s->sel.n; i++) {
+		q.loaded = 0;
+		if (s->sel.m[i].gone)
+			continue;
+		if (test(s, &q, q.root, i) &&
+		    buf_catf(&out, " %lu", s->uid ? s->sel.m[i].uid :
+		    (unsigned long)(i + 1)) < 0)
+			session_fatal(s, "memory");
+	}
+	if (buf_cats(&out, "\r\n") < 0)
+		session_fatal(s, "memory");
+	imap_put(s, out.s, out.len);
+	buf_free(&out);
+	node_free(q.root);
+	mime_free(&q.mime);
+	buf_free(&q.msg);
+	buf_free(&q.text);
+}
