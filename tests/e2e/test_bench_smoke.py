@@ -19,7 +19,11 @@ ROWS = (["fsync_1w", "fsync_8w", "fsync_per_msg"] +
          "mem_smtp_rss", "mem_smtp_pss", "mem_pop3_rss", "mem_pop3_pss",
          "mem_queue_rss", "mem_queue_pss", "mem_pop3d_rss", "mem_pop3d_pss"] +
         ["pop3_%s_%s" % (s, m) for s in ("10k", "100k") for m in ("first", "warm", "retr")] +
-        ["relay_%ddest%s" % (d, m) for d in (1, 50) for m in ("", "_cpu")])
+        ["relay_%ddest%s" % (d, m) for d in (1, 50) for m in ("", "_cpu")] +
+        ["imap_%s_%s" % (s, m) for s in ("10k", "100k")
+         for m in ("first", "warm", "flags", "env") + (("search",) if s == "10k" else ())] +
+        ["mem_imap_rss", "mem_imap_pss", "mem_imap_100k_rss", "mem_imap_100k_pss",
+         "imap_idle_ms", "imap_conc_secs", "imap_conc_fail"])
 
 # rows tern must always have a number for (the foundation's features)
 ALWAYS = ["smtp_4k_c1_acc", "smtp_4k_c1_dlv", "smtp_100k_c50_dlv", "lat_dlv_med",
@@ -57,6 +61,12 @@ def test_quick_run_prints_table_and_json():
         else:
             assert r["na"].get("tern", "").startswith("n/a"), \
                 "row %s has neither a value nor a reason: %s" % (rid, r)
+    # tern-imapd, once built, has a number in every IMAP row and no failed
+    # session among the concurrent clients
+    if os.path.exists(os.path.join(harness.BUILD, "imapd", "tern-imapd")):
+        for rid in [x for x in ROWS if "imap" in x]:
+            assert rows[rid]["values"].get("tern"), "no tern value for %s: %s" % (rid, rows[rid])
+        assert rows["imap_conc_fail"]["values"]["tern"] == [0], rows["imap_conc_fail"]
     for rid in ALWAYS:
         assert rows[rid]["values"].get("tern"), "no tern value for %s: %s" % (rid, rows[rid])
     # everything was delivered: as many delivered/s rows as accepted/s rows
