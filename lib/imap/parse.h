@@ -121,7 +121,8 @@ struct imap_seqset {
 void imap_seqset_free(struct imap_seqset *set);
 /* n = 0, saved = 0; keeps the memory. */
 void imap_seqset_reset(struct imap_seqset *set);
-/* Append the range lo:hi (lo > hi is swapped).  1, or -1 ENOMEM. */
+/* Append the range lo:hi (lo > hi is swapped; a range with
+ * IMAP_SEQ_STAR is left for resolve).  1, or -1 ENOMEM. */
 int imap_seqset_add(struct imap_seqset *set, unsigned long lo,
     unsigned long hi);
 /*

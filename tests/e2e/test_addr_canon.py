@@ -13,6 +13,7 @@ import os
 import re
 
 import harness
+import maildir_util as mu
 import pop3_util as pu
 import smtpd_util as U
 from harness import message
@@ -83,7 +84,7 @@ def make_folder(addr, name):
               os.path.join(f, "tmp")):
         if not os.path.isdir(p):
             os.mkdir(p, 0o700)
-            pu._chown_owner(I, p)
+            mu.chown_owner(p)
 
 
 def test_spellings_reach_the_one_maildir():

@@ -20,7 +20,8 @@ the installed paths pointed at a test instance (never /etc/tern):
 Each listener gets the check of what its default port is for: 25 takes
 mail for a local user (delivered) and refuses to relay; 587 offers
 STARTTLS and wants AUTH before MAIL; 465 speaks TLS at once; 110 offers
-STLS; 995 speaks TLS at once.  Logins use the instance's demo user.
+STLS; 995 speaks TLS at once; 143 offers STARTTLS; 993 speaks TLS at
+once.  Logins use the instance's demo user.
 A tool that is not installed makes its tests skip with the reason.
 """
 import os
@@ -32,6 +33,7 @@ import subprocess
 import uuid
 
 import harness
+import imap_util as M
 import pop3_util as P
 import smtpd_util as U
 from harness import message
@@ -48,6 +50,8 @@ COVERED = {
     "tcpserver/smtps.run": "test_tcpserver_smtps_run",
     "tcpserver/pop3d.run": "test_tcpserver_pop3d_run",
     "tcpserver/pop3s.run": "test_tcpserver_pop3s_run",
+    "tcpserver/imapd.run": "test_tcpserver_imapd_run",
+    "tcpserver/imaps.run": "test_tcpserver_imaps_run",
     "inetd.conf": "test_inetd_conf_lines",
     "systemd/tern-smtpd.socket": "test_systemd_socket_units",
     "systemd/tern-smtpd@.service": "test_systemd_socket_units",
@@ -59,6 +63,10 @@ COVERED = {
     "systemd/tern-pop3d@.service": "test_systemd_socket_units",
     "systemd/tern-pop3s.socket": "test_systemd_socket_units",
     "systemd/tern-pop3s@.service": "test_systemd_socket_units",
+    "systemd/tern-imapd.socket": "test_systemd_socket_units",
+    "systemd/tern-imapd@.service": "test_systemd_socket_units",
+    "systemd/tern-imaps.socket": "test_systemd_socket_units",
+    "systemd/tern-imaps@.service": "test_systemd_socket_units",
     "systemd/tern-smtpd-listen.service": "test_systemd_smtpd_listen_service",
     "systemd/tern.service": "test_systemd_tern_service",
 }
@@ -73,6 +81,7 @@ def setup():
     global I
     I = harness.Instance(name="glue")
     P.install(I)
+    M.install(I)
     I.start()
 
 
@@ -189,8 +198,33 @@ def check_pop3s(inst, port):
         c.cmd("QUIT")
 
 
+def imap_session(c):
+    """The part after TLS: LOGIN, SELECT INBOX, LOGOUT."""
+    c.login("demo@example.test", "demo")
+    u, t = c.select("INBOX")
+    assert t.startswith("OK [READ-WRITE]"), t
+    assert any(r.endswith(" EXISTS") for r in u), u
+    c.logout()
+
+
+def check_imap(inst, port):
+    """Port 143: greeting, STARTTLS, login."""
+    with M.IMAPRaw(port, inst) as c:
+        assert c.greeting.startswith("* OK"), c.greeting
+        assert "STARTTLS" in c.capabilities()
+        c.starttls()
+        imap_session(c)
+
+
+def check_imaps(inst, port):
+    """Port 993: TLS before the greeting, login."""
+    with M.IMAPRaw(port, inst, tls=True) as c:
+        assert c.greeting.startswith("* OK"), c.greeting
+        imap_session(c)
+
+
 CHECKS = {25: check_mx, 587: check_submission, 465: check_smtps,
-          110: check_pop3, 995: check_pop3s}
+          110: check_pop3, 995: check_pop3s, 143: check_imap, 993: check_imaps}
 
 
 def test_every_launch_file_is_tested():
@@ -303,10 +337,18 @@ def test_tcpserver_pop3s_run():
     tcpserver_test("pop3s.run")
 
 
+def test_tcpserver_imapd_run():
+    tcpserver_test("imapd.run")
+
+
+def test_tcpserver_imaps_run():
+    tcpserver_test("imaps.run")
+
+
 # ------------------------------------------------------------ inetd
 
 INETD_PORTS = {"smtp": 25, "submission": 587, "submissions": 465,
-               "pop3": 110, "pop3s": 995}
+               "pop3": 110, "pop3s": 995, "imap": 143, "imaps": 993}
 
 
 def find_inetd():
@@ -331,6 +373,7 @@ def test_inetd_conf_lines():
     # to syslog (the default, as inetd.conf says), not into the session
     with harness.Instance(name="glueinetd", conf={"log": "syslog"}) as J:
         P.install(J)
+        M.install(J)
         J.start()
         ports = {}
         conf = []
