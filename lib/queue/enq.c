@@ -34,6 +34,9 @@
 #include "queue/enq.h"
 #include "queue/qwrite.h"
 
+/* ms to wait for tern-enqueued to drop an aborted message */
+#define ENQ_ABORT_WAIT 5000
+
 #define ENQ_OUT_MAX 64   /* stdout: a queue id and a LF */
 #define ENQ_GREET_MS 5000 /* tern-enqueued's "+" after it accepted us */
 
@@ -653,7 +656,18 @@ enq_abort(struct enq *e)
 	int st;
 
 	if (e->sock) {
-		/* EOF before "0\n": tern-enqueued removes the file */
+		char b[256];
+		ssize_t n;
+
+		/* EOF before "0\n": tern-enqueued removes the file, then
+		 * closes.  Wait for that close (up to ENQ_ABORT_WAIT ms), so
+		 * that a refused message is gone from the spool before the
+		 * client hears the refusal. */
+		(void)shutdown(e->in, SHUT_WR);
+		do
+			n = fd_poll(e->in, POLLIN, ENQ_ABORT_WAIT) > 0 ?
+			    read(e->in, b, sizeof b) : 0;
+		while (n > 0 || (n < 0 && errno == EINTR));
 		close(e->in);
 		enq_reset(e);
 		return;
