@@ -36,7 +36,7 @@
 enum item_kind {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_UID, FI_BODY,
 	FI_BODYSTRUCTURE, FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT,
-	FI_SECTION,
+	FI_SECTION, FI_MODSEQ,
 };
 
 struct item {
@@ -48,7 +48,9 @@ struct item {
 struct fetch {
 	struct item it[FETCH_ITEMS_MAX];
 	size_t n;
-	int need_msg, need_mime, has_flags, has_uid;
+	int need_msg, need_mime, has_flags, has_uid, has_modseq;
+	int changedsince, vanished;     /* RFC 7162 3.1.4.1, 3.2.6 */
+	unsigned long long since;
 	int expunge_issued;
 	struct buf msg, out, tmp;
 	struct mime_msg mime;
@@ -130,6 +132,9 @@ add_item(struct fetch *f, enum item_kind k)
 	case FI_UID:
 		f->has_uid = 1;
 		break;
+	case FI_MODSEQ:
+		f->has_modseq = 1;
+		break;
 	case FI_ENVELOPE:
 	case FI_BODY:
 	case FI_BODYSTRUCTURE:
@@ -158,7 +163,7 @@ parse_item(struct fetch *f, struct imap_p *p)
 		{ "RFC822.SIZE", FI_SIZE }, { "ENVELOPE", FI_ENVELOPE },
 		{ "UID", FI_UID }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
 		{ "RFC822", FI_RFC822 }, { "RFC822.HEADER", FI_RFC822_HEADER },
-		{ "RFC822.TEXT", FI_RFC822_TEXT },
+		{ "RFC822.TEXT", FI_RFC822_TEXT }, { "MODSEQ", FI_MODSEQ },
 	};
 	const char *a;
 	size_t n = att_name(p, &a), i, used;
@@ -238,6 +243,44 @@ parse_items(struct fetch *f, struct imap_p *p)
 			return r;
 	} while (imap_p_sp(p));
 	return imap_p_char(p, ')');
+}
+
+/* fetch-modifiers (RFC 4466 2.4, RFC 7162 3.1.4.1, 3.2.6):
+ * SP "(" (CHANGEDSINCE n | VANISHED) *(SP ...) ")". */
+static int
+parse_modifiers(struct imap *s, struct fetch *f, struct imap_p *p)
+{
+	const char *a;
+	size_t n;
+
+	if (!imap_p_sp(p))
+		return 1;
+	if (!imap_p_char(p, '('))
+		return 0;
+	do {
+		if (imap_p_atom(p, &a, &n) != 1)
+			return 0;
+		if (n == 12 && str_ncaseeq(a, "CHANGEDSINCE", 12)) {
+			if (f->changedsince || !imap_p_sp(p) ||
+			    imap_p_number64(p, &f->since) != 1 ||
+			    f->since == 0)
+				return imap_p_fail(p, "CHANGEDSINCE needs a "
+				    "MODSEQ above 0");
+			f->changedsince = 1;
+		} else if (n == 8 && str_ncaseeq(a, "VANISHED", 8)) {
+			f->vanished = 1;
+		} else {
+			return imap_p_fail(p, "Unknown FETCH modifier");
+		}
+	} while (imap_p_sp(p));
+	if (!imap_p_char(p, ')'))
+		return 0;
+	/* RFC 7162 3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE,
+	 * after ENABLE QRESYNC */
+	if (f->vanished && (!s->uid || !f->changedsince || !s->qresync))
+		return imap_p_fail(p, "VANISHED needs UID FETCH, "
+		    "CHANGEDSINCE and ENABLE QRESYNC");
+	return 1;
 }
 
 /* ---- one message -------------------------------------------------------- */
@@ -347,6 +390,8 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	unsigned long long sz;
 
 	buf_reset(o);
+	if (f->changedsince && s->sel.m[i].modseq <= f->since)
+		return 1;
 	if (f->need_msg) {
 		r = msg_load(s, i, &f->msg);
 		if (r < 0)
@@ -391,6 +436,11 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			if (buf_cats(o, "FLAGS ") < 0 ||
 			    sel_flag_list(&s->sel, i, o) < 0)
 				return -1;
+			if (s->condstore && !f->has_modseq) {
+				/* a flag change always carries its MODSEQ */
+				if (sel_modseq_item(s, i, o) < 0)
+					return -1;
+			}
 		}
 	}
 	for (k = 0; k < f->n; k++) {
@@ -444,6 +494,10 @@ fetch_one(struct imap *s, size_t i, void *arg)
 		case FI_SECTION:
 			r = put_section(f, it, o) > 0;
 			break;
+		case FI_MODSEQ:
+			r = buf_catf(o, "MODSEQ (%llu)",
+			    s->sel.m[i].modseq) > 0;
+			break;
 		default:
 			r = 0;
 		}
@@ -451,6 +505,10 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			return -1;
 	}
 #undef SEP
+	/* RFC 7162 3.1.4.1/3.2: with CONDSTORE on, FLAGS come with MODSEQ */
+	if (s->condstore && f->has_flags && !f->has_modseq &&
+	    sel_modseq_item(s, i, o) < 0)
+		return -1;
 	if (buf_cats(o, ")\r\n") < 0)
 		return -1;
 	(void)have_msg;
@@ -475,9 +533,21 @@ cmd_fetch(struct imap *s, struct imap_p *p)
 	r = parse_items(&f, p);
 	if (r < 0)
 		session_fatal(s, "memory");
-	if (r == 0 || !imap_p_end(p)) {
+	if (r == 0 || parse_modifiers(s, &f, p) != 1 || !imap_p_end(p)) {
 		imap_bad_args(s, p);
 		goto out;
+	}
+	if (f.changedsince && !f.has_modseq && !add_item(&f, FI_MODSEQ)) {
+		imap_tagged(s, "BAD", "Too many FETCH items");
+		goto out;
+	}
+	if (f.has_modseq)
+		s->condstore = 1;  /* RFC 7162 3.1: a CONDSTORE-enabling command */
+	if (f.vanished) {
+		/* before the FETCHes, for the UIDs of the set (3.2.6) */
+		imap_seqset_resolve(&set, s->sel.uidnext > 1 ?
+		    s->sel.uidnext - 1 : 0);
+		sel_vanished_since(s, f.since, &set);
 	}
 	r = sel_each(s, &set, s->uid, fetch_one, &f);
 	if (r < 0)

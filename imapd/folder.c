@@ -31,6 +31,7 @@
 #include "store/maildir.h"
 #include "store/mbox.h"
 #include "imap/istr.h"
+#include "store/mdindex.h"
 #include "imapd.h"
 
 #define SUBS_FILE "subscriptions"
@@ -747,11 +748,32 @@ out:
 
 struct counts {
 	unsigned long messages, recent, unseen, deleted, uidnext, uidvalidity;
-	unsigned long long size;
+	unsigned long long size, highestmodseq;
 };
 
+/* The folder's HIGHESTMODSEQ after bringing its index up to date with
+ * the scan mb (lib/store/mdindex.h). */
 static int
-count_dir(const char *dir, struct counts *c)
+count_modseq(const struct mbox *mb, unsigned long long *r)
+{
+	struct mdx x;
+	int stale, k = -1;
+
+	if (mdx_open(&x, mb->dir) < 0)
+		return -1;
+	if (mdx_lock(&x) < 0)
+		goto out;
+	k = mdx_sync(&x, mb, &stale);
+	if (mdx_unlock(&x) < 0)
+		k = -1;
+	*r = x.highest;
+out:
+	mdx_close(&x);
+	return k;
+}
+
+static int
+count_dir(const char *dir, struct counts *c, int want_modseq)
 {
 	struct mbox mb;
 	size_t i;
@@ -765,6 +787,8 @@ count_dir(const char *dir, struct counts *c)
 	c->messages = mb.n;
 	c->uidnext = mb.uidnext;
 	c->uidvalidity = mb.uidvalidity;
+	if (want_modseq && count_modseq(&mb, &c->highestmodseq) < 0)
+		goto out;
 	for (i = 0; i < mb.n; i++) {
 		const char *name = mbox_name(&mb, i), *f;
 		size_t fl;
@@ -784,6 +808,19 @@ count_dir(const char *dir, struct counts *c)
 out:
 	mbox_close(&mb);
 	return r;
+}
+
+/* Does the rest of the STATUS command name HIGHESTMODSEQ?  (Only then
+ * is the folder's index read.) */
+static int
+wants_modseq(const struct imap_p *p)
+{
+	size_t k;
+
+	for (k = p->pos; k + 13 <= p->n; k++)
+		if (str_ncaseeq(p->s + k, "HIGHESTMODSEQ", 13))
+			return 1;
+	return 0;
 }
 
 void
@@ -806,7 +843,7 @@ cmd_status(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
 		goto out;
 	}
-	if (count_dir(dir, &c) < 0) {
+	if (count_dir(dir, &c, wants_modseq(p)) < 0) {
 		log_warn("%s status user=%s mailbox=%s error=%s", s->sid,
 		    buf_str(&s->login), name.s, strerror(errno));
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot read the mailbox");
@@ -846,6 +883,10 @@ cmd_status(struct imap *s, struct imap_p *p)
 		} else if (IS("SIZE")) {
 			v = c.size;
 			nm = "SIZE";
+		} else if (IS("HIGHESTMODSEQ")) {
+			v = c.highestmodseq;
+			nm = "HIGHESTMODSEQ";
+			s->condstore = 1;  /* RFC 7162 3.1 */
 		} else {
 			nm = NULL;
 			p->err = "Unknown STATUS item";

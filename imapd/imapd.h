@@ -34,6 +34,7 @@
 #include "lookup/local.h"
 #include "net/peer.h"
 #include "imap/parse.h"
+#include "store/mdindex.h"
 
 /* RFC 7162 3: a server should accept lines of at least 8192 octets. */
 #define IMAP_LINE_MAX 8192
@@ -82,6 +83,7 @@ struct imsg {
 	unsigned flags;         /* IF_* */
 	unsigned long kw;       /* keyword bits, letter 'a' + bit */
 	unsigned long long size;/* RFC822.SIZE, or MBOX_SIZE_UNKNOWN */
+	unsigned long long modseq;  /* RFC 7162 MODSEQ (lib/store/mdindex) */
 };
 
 /* A folder's keyword names: letter 'a' + i is kw[i] (tern-keywords). */
@@ -103,6 +105,7 @@ struct sel {
 	int ino;                /* inotify fd, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */
+	struct mdx idx;         /* its MODSEQs */
 };
 
 struct imap {
@@ -130,6 +133,8 @@ struct imap {
 	struct sel sel;             /* valid in ST_SEL */
 	unsigned long long append_limit;
 	int utf8;                   /* ENABLE UTF8=ACCEPT */
+	int condstore;              /* RFC 7162 3.1: CONDSTORE enabled */
+	int qresync;                /* ENABLE QRESYNC (implies condstore) */
 	unsigned long nfetch, nstore, nappend, nexpunge;
 };
 
@@ -209,6 +214,19 @@ void cmd_close(struct imap *s, struct imap_p *p);   /* CLOSE, UNSELECT */
  * expunges is 1, removed messages (EXPUNGE; RFC 3501 7.4.1 forbids them
  * during FETCH, STORE and SEARCH).  Errors are logged; the view stays. */
 void sel_sync(struct imap *s, int expunges);
+/* Hold the selected mailbox's MODSEQ index locked until the command
+ * ends (sel_sync and sel_free release it): a command that changes flags
+ * takes it before its first change, so its MODSEQ is above every other
+ * session's.  1 or -1. */
+int sel_hold_index(struct imap *s);
+void sel_release_index(struct imap *s);
+/* Append " MODSEQ (n)" of message i when CONDSTORE is enabled. */
+int sel_modseq_item(const struct imap *s, size_t i, struct buf *out);
+/* "* VANISHED (EARLIER) uids" of what was expunged after modseq, among
+ * the UIDs of known (NULL: all); nothing when nothing was (RFC 7162
+ * 3.2.5.1, 3.2.6). */
+void sel_vanished_since(struct imap *s, unsigned long long modseq,
+    struct imap_seqset *known);
 /* Leave the selected state (no expunge). */
 void sel_free(struct imap *s);
 /* Maildir letters of a message's flags (system then keywords, sorted as

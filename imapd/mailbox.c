@@ -369,6 +369,8 @@ sel_free(struct imap *s)
 	struct sel *sel = &s->sel;
 	size_t i;
 
+	sel_release_index(s);
+	mdx_close(&sel->idx);
 	for (i = 0; i < sel->n; i++)
 		imsg_free(&sel->m[i]);
 	free(sel->m);
@@ -487,6 +489,90 @@ ino_setup(struct sel *sel)
 	return 1;
 }
 
+/* ---- MODSEQs (RFC 7162; lib/store/mdindex.h) ---------------------------- */
+
+int
+sel_hold_index(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+
+	if (sel->idx.depth > 0)
+		return 1;
+	if (mdx_lock(&sel->idx) < 0) {
+		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+void
+sel_release_index(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+
+	while (sel->idx.depth > 0)
+		if (mdx_unlock(&sel->idx) < 0)
+			log_warn("%s index write user=%s dir=%s error=%s",
+			    s->sid, buf_str(&s->login), sel->dir,
+			    strerror(errno));
+}
+
+int
+sel_modseq_item(const struct imap *s, size_t i, struct buf *out)
+{
+	if (!s->condstore)
+		return 1;
+	return buf_catf(out, " MODSEQ (%llu)", s->sel.m[i].modseq);
+}
+
+static unsigned long long
+index_modseq(const struct sel *sel, unsigned long uid)
+{
+	const struct mdx_ent *e = mdx_find(&sel->idx, uid);
+
+	return e ? e->modseq : sel->idx.highest;
+}
+
+/* The index brought up to date with a scan; a scan older than the index
+ * makes the next sync scan again. */
+static int
+index_sync(struct imap *s, const struct mbox *mb)
+{
+	struct sel *sel = &s->sel;
+	int stale = 0, r;
+
+	if (mdx_lock(&sel->idx) < 0)
+		return -1;
+	r = mdx_sync(&sel->idx, mb, &stale);
+	if (mdx_unlock(&sel->idx) < 0)
+		log_warn("%s index write user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+	if (stale)
+		sel->dirty = 1;
+	return r;
+}
+
+/* An unsolicited "* N FETCH (FLAGS ...)" for message i: with its UID
+ * when QRESYNC is on (RFC 7162 3.2.4), its MODSEQ with CONDSTORE. */
+static int
+tell_flags(struct imap *s, size_t i)
+{
+	struct buf b = BUF_INIT;
+	int r = -1;
+
+	if (buf_catf(&b, "%zu FETCH (", i + 1) < 0 ||
+	    (s->qresync && buf_catf(&b, "UID %lu ", s->sel.m[i].uid) < 0) ||
+	    buf_cats(&b, "FLAGS ") < 0 || sel_flag_list(&s->sel, i, &b) < 0 ||
+	    sel_modseq_item(s, i, &b) < 0 || buf_catc(&b, ')') < 0)
+		goto out;
+	imap_untagged(s, "%s", buf_str(&b));
+	r = 1;
+out:
+	buf_free(&b);
+	return r;
+}
+
 /* Rescan the Maildir and merge it into the view (see the top); when
  * tell is 1 the client hears of flag changes now.  1, 0 UIDVALIDITY
  * changed (the view is useless), -1 error. */
@@ -508,6 +594,8 @@ rescan(struct imap *s, int tell)
 	}
 	sel->uidvalidity = mb.uidvalidity;
 	sel->uidnext = mb.uidnext;
+	if (index_sync(s, &mb) < 0)
+		goto out;
 	/* both are in UID order: one merge walk */
 	for (i = 0, j = 0; i < n0 || j < mb.n;) {
 		struct imsg *m = i < n0 ? &sel->m[i] : NULL;
@@ -533,17 +621,13 @@ rescan(struct imap *s, int tell)
 			}
 			m->in_new = (unsigned char)d->in_new;
 			m->gone = 0;
+			m->modseq = index_modseq(sel, m->uid);
 			flags_of_name(name, d->len, &fl, &kw);
 			if ((fl != m->flags || kw != m->kw) && tell) {
-				struct buf b = BUF_INIT;
-
 				m->flags = fl;
 				m->kw = kw;
-				if (sel_flag_list(sel, i, &b) < 0)
+				if (tell_flags(s, i) < 0)
 					goto out;
-				imap_untagged(s, "%zu FETCH (FLAGS %s)", i + 1,
-				    buf_str(&b));
-				buf_free(&b);
 			}
 			m->flags = fl;
 			m->kw = kw;
@@ -567,6 +651,7 @@ rescan(struct imap *s, int tell)
 		m->baselen = d->baselen;
 		m->in_new = (unsigned char)d->in_new;
 		m->size = d->size;
+		m->modseq = index_modseq(sel, m->uid);
 		flags_of_name(name, d->len, &m->flags, &m->kw);
 		sel->n++;
 		if (m->in_new && !sel->readonly) {
@@ -590,6 +675,29 @@ out:
 	return r;
 }
 
+/* RFC 7162 3.2.10: with QRESYNC, "* VANISHED uids" replaces EXPUNGE. */
+static void
+tell_vanished(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+	struct imap_seqset set = IMAP_SEQSET_INIT;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sel->n; i++)
+		if (sel->m[i].gone && imap_seqset_add(&set, sel->m[i].uid,
+		    sel->m[i].uid) < 0)
+			session_fatal(s, "memory");
+	if (set.n > 0) {
+		imap_seqset_resolve(&set, sel->m[sel->n - 1].uid);
+		if (imap_seqset_format(&set, &b) < 0)
+			session_fatal(s, "memory");
+		imap_untagged(s, "VANISHED %s", buf_str(&b));
+	}
+	buf_free(&b);
+	imap_seqset_free(&set);
+}
+
 void
 sel_sync(struct imap *s, int expunges)
 {
@@ -599,6 +707,7 @@ sel_sync(struct imap *s, int expunges)
 
 	if (s->state != ST_SEL)
 		return;
+	sel_release_index(s);
 	if (ino_changed(sel))
 		sel->dirty = 1;
 	if (sel->dirty) {
@@ -615,12 +724,15 @@ sel_sync(struct imap *s, int expunges)
 			log_warn("%s sync user=%s dir=%s error=%s", s->sid,
 			    buf_str(&s->login), sel->dir, strerror(errno));
 	}
+	if (expunges && s->qresync)
+		tell_vanished(s);
 	if (expunges) {
 		/* highest first: each response shifts what follows it */
 		for (i = sel->n; i-- > 0;) {
 			if (!sel->m[i].gone)
 				continue;
-			imap_untagged(s, "%zu EXPUNGE", i + 1);
+			if (!s->qresync)
+				imap_untagged(s, "%zu EXPUNGE", i + 1);
 			if (sel->exists_sent > 0)
 				sel->exists_sent--;
 			imsg_free(&sel->m[i]);
@@ -648,6 +760,8 @@ sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
 	int n, tries;
 
 	sel_letters(sel, flags, kw, letters);
+	if (sel_hold_index(s) < 0)
+		return -1;
 	for (tries = 0; tries < 2; tries++) {
 		if (m->gone)
 			return 0;
@@ -668,6 +782,9 @@ sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
 			m->in_new = 0;
 			m->flags = flags;
 			m->kw = kw;
+			if (mdx_set(&sel->idx, m->uid, name, strlen(name), 0,
+			    &m->modseq) < 0)
+				return -1;
 			return 1;
 		}
 		if (errno != ENOENT)
@@ -718,27 +835,181 @@ select_fail(struct imap *s, const char *what)
 	imap_tagged(s, "NO", "[SERVERBUG] Cannot open the mailbox");
 }
 
+/* The SELECT parameters of RFC 7162 (select-param, 7): CONDSTORE, and
+ * QRESYNC (uidvalidity modseq [known-uids] [(seqs uids)]). */
+struct qresync {
+	int on;
+	unsigned long uidvalidity;
+	unsigned long long modseq;
+	struct imap_seqset known;   /* n == 0: all */
+};
+
+static int
+select_params(struct imap *s, struct imap_p *p, struct qresync *q)
+{
+	struct imap_seqset seqs = IMAP_SEQSET_INIT, uids = IMAP_SEQSET_INIT;
+	const char *a;
+	size_t n;
+	int ok = 0;
+
+	if (!imap_p_sp(p))
+		return 1;
+	if (!imap_p_char(p, '('))
+		return 0;
+	do {
+		if (imap_p_atom(p, &a, &n) != 1)
+			goto out;
+		if (n == 9 && str_ncaseeq(a, "CONDSTORE", 9)) {
+			s->condstore = 1;
+			continue;
+		}
+		if (!(n == 7 && str_ncaseeq(a, "QRESYNC", 7))) {
+			p->err = "Unknown SELECT parameter";
+			goto out;
+		}
+		if (!s->qresync) {
+			/* RFC 7162 3.2.5: BAD unless QRESYNC was enabled */
+			p->err = "QRESYNC is not enabled";
+			goto out;
+		}
+		if (q->on || !imap_p_sp(p) || !imap_p_char(p, '(') ||
+		    imap_p_nznumber(p, &q->uidvalidity) != 1 ||
+		    !imap_p_sp(p) || imap_p_number64(p, &q->modseq) != 1)
+			goto out;
+		q->on = 1;
+		if (imap_p_sp(p) && imap_p_peek(p) != '(' &&
+		    imap_p_seqset(p, &q->known) != 1)
+			goto out;
+		if ((imap_p_peek(p) == '(' || imap_p_sp(p)) &&
+		    (!imap_p_char(p, '(') || imap_p_seqset(p, &seqs) != 1 ||
+		    !imap_p_sp(p) || imap_p_seqset(p, &uids) != 1 ||
+		    !imap_p_char(p, ')')))
+			goto out;  /* seq-match-data: parsed, not needed */
+		if (!imap_p_char(p, ')'))
+			goto out;
+	} while (imap_p_sp(p));
+	ok = imap_p_char(p, ')');
+out:
+	imap_seqset_free(&seqs);
+	imap_seqset_free(&uids);
+	return ok;
+}
+
+/* RFC 7162 3.2.5.1: what changed since the client's modseq.  Expunges
+ * come from the tombstones when they go back far enough, else every UID
+ * of the client's range that we do not have (the RFC allows that). */
+void
+sel_vanished_since(struct imap *s, unsigned long long modseq,
+    struct imap_seqset *known)
+{
+	struct sel *sel = &s->sel;
+	struct imap_seqset v = IMAP_SEQSET_INIT, none = IMAP_SEQSET_INIT;
+	struct buf b = BUF_INIT;
+	unsigned long top = sel->uidnext > 1 ? sel->uidnext - 1 : 0;
+	size_t i, k;
+	int r = 1;
+
+	if (known == NULL)
+		known = &none;  /* empty: every UID */
+	if (known->n > 0)
+		imap_seqset_resolve(known, top);
+	if (mdx_knows_since(&sel->idx, modseq)) {
+		for (k = 0; k < sel->idx.nx && r > 0; k++) {
+			const struct mdx_gone *g = &sel->idx.x[k];
+
+			if (g->modseq > modseq && (known->n == 0 ||
+			    imap_seqset_has(known, g->uid)))
+				r = imap_seqset_add(&v, g->uid, g->uid);
+		}
+	} else {
+		unsigned long lo = 1;
+
+		for (i = 0; i <= sel->n && r > 0; i++) {
+			unsigned long hi = i < sel->n ? sel->m[i].uid : top + 1;
+
+			if (hi > lo)
+				r = imap_seqset_add(&v, lo, hi - 1);
+			lo = hi + 1;
+		}
+		if (known->n > 0 && r > 0) {
+			/* only the client's UIDs: the two sorted range lists
+			 * intersected */
+			struct imap_seqset w = IMAP_SEQSET_INIT;
+			size_t x = 0, y = 0;
+
+			imap_seqset_resolve(&v, top);
+			while (x < v.n && y < known->n && r > 0) {
+				unsigned long l = v.r[x].lo > known->r[y].lo ?
+				    v.r[x].lo : known->r[y].lo;
+				unsigned long h = v.r[x].hi < known->r[y].hi ?
+				    v.r[x].hi : known->r[y].hi;
+
+				if (l <= h)
+					r = imap_seqset_add(&w, l, h);
+				if (v.r[x].hi < known->r[y].hi)
+					x++;
+				else
+					y++;
+			}
+			imap_seqset_free(&v);
+			v = w;
+		}
+	}
+	if (r < 0)
+		session_fatal(s, "memory");
+	if (v.n > 0) {
+		imap_seqset_resolve(&v, top);
+		if (imap_seqset_format(&v, &b) < 0)
+			session_fatal(s, "memory");
+		imap_untagged(s, "VANISHED (EARLIER) %s", buf_str(&b));
+	}
+	buf_free(&b);
+	imap_seqset_free(&v);
+}
+
+static void
+qresync_report(struct imap *s, struct qresync *q)
+{
+	struct sel *sel = &s->sel;
+	size_t i;
+
+	sel_vanished_since(s, q->modseq, q->known.n > 0 ? &q->known : NULL);
+	for (i = 0; i < sel->n; i++) {
+		if (sel->m[i].modseq <= q->modseq || (q->known.n > 0 &&
+		    !imap_seqset_has(&q->known, sel->m[i].uid)))
+			continue;
+		if (tell_flags(s, i) < 0)
+			session_fatal(s, "memory");
+	}
+}
+
 void
 cmd_select(struct imap *s, struct imap_p *p)
 {
 	struct sel *sel = &s->sel;
 	struct buf name = BUF_INIT, b = BUF_INIT;
+	struct qresync q = { 0 };
 	size_t i, unseen = 0, recent = 0;
 	char *dir = NULL;
 	int r;
 
 	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
-	    !imap_p_end(p)) {
+	    select_params(s, p, &q) != 1 || !imap_p_end(p)) {
 		buf_free(&name);
+		imap_seqset_free(&q.known);
 		imap_bad_args(s, p);
 		return;
 	}
 	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
-	if (s->state == ST_SEL)
+	if (s->state == ST_SEL) {
 		sel_free(s);
+		if (s->qresync)  /* RFC 7162 3.2.11 */
+			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
 	r = folder_path(s, name.s, name.len, &dir);
 	if (r <= 0) {
 		buf_free(&name);
+		imap_seqset_free(&q.known);
 		if (r < 0)
 			session_fatal(s, "memory");
 		return;
@@ -749,6 +1020,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 		} else {
 			free(dir);
 			buf_free(&name);
+			imap_seqset_free(&q.known);
 			imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't "
 			    "exist");
 			return;
@@ -758,17 +1030,22 @@ cmd_select(struct imap *s, struct imap_p *p)
 	sel->name = name;
 	sel->readonly = strcmp(s->verb, "EXAMINE") == 0;
 	s->state = ST_SEL;
+	if (mdx_open(&sel->idx, dir) < 0)
+		session_fatal(s, "memory");
 	if (ino_setup(sel) < 0) {
+		imap_seqset_free(&q.known);
 		select_fail(s, "inotify");
 		return;
 	}
 	sel->kwt.dir = dir;
 	if (keywords_load(&sel->kwt) < 0) {
+		imap_seqset_free(&q.known);
 		select_fail(s, KEYWORDS_FILE);
 		return;
 	}
 	r = rescan(s, 0);
 	if (r <= 0) {
+		imap_seqset_free(&q.known);
 		select_fail(s, "scan");
 		return;
 	}
@@ -798,6 +1075,12 @@ cmd_select(struct imap *s, struct imap_p *p)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %lu] UIDs valid", sel->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %lu] Predicted next UID", sel->uidnext);
+	/* RFC 7162 3.1.2.1: our MODSEQs are persistent, so always */
+	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+	    sel->idx.highest);
+	if (q.on && q.uidvalidity == sel->uidvalidity)
+		qresync_report(s, &q);
+	imap_seqset_free(&q.known);
 	log_info("%s select user=%s mailbox=%s messages=%zu%s", s->sid,
 	    buf_str(&s->login), buf_str(&sel->name), sel->n,
 	    sel->readonly ? " readonly" : "");

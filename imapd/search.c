@@ -34,7 +34,7 @@ enum sk {
 	SK_ALL, SK_FLAG, SK_UNFLAG, SK_KW, SK_UNKW, SK_NEW, SK_OLD,
 	SK_RECENT, SK_LARGER, SK_SMALLER, SK_SEQ, SK_UID, SK_BEFORE, SK_ON,
 	SK_SINCE, SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE, SK_HEADER, SK_BODY,
-	SK_TEXT, SK_NOT, SK_OR, SK_AND, SK_NONE,
+	SK_TEXT, SK_NOT, SK_OR, SK_AND, SK_NONE, SK_MODSEQ,
 };
 
 struct snode {
@@ -56,6 +56,7 @@ struct search {
 	struct buf msg, text;
 	struct mime_msg mime;
 	int loaded;
+	int has_modseq;             /* a MODSEQ key (RFC 7162 3.1.5) */
 };
 
 static void
@@ -261,6 +262,33 @@ parse_key(struct imap *s, struct search *q, struct imap_p *p, int depth)
 		n->num = v;
 		return n;
 	}
+	if (IS("MODSEQ")) {
+		/* MODSEQ [entry-name entry-type-req] n: per-flag MODSEQs are
+		 * the message's (RFC 7162 3.1.5 allows that) */
+		struct buf e = BUF_INIT;
+		const char *t;
+		size_t tn;
+
+		n = new_node(q, p, SK_MODSEQ);
+		if (n == NULL || !imap_p_sp(p))
+			goto fail;
+		if (imap_p_peek(p) == '"') {
+			int ok = imap_p_string(p, &e) == 1 && imap_p_sp(p) &&
+			    imap_p_atom(p, &t, &tn) == 1 && imap_p_sp(p) &&
+			    ((tn == 4 && str_ncaseeq(t, "priv", 4)) ||
+			    (tn == 3 && str_ncaseeq(t, "all", 3)) ||
+			    (tn == 6 && str_ncaseeq(t, "shared", 6)));
+
+			buf_free(&e);
+			if (!ok)
+				goto fail;
+		}
+		if (imap_p_number64(p, &n->num) != 1)
+			goto fail;
+		q->has_modseq = 1;
+		s->condstore = 1;
+		return n;
+	}
 	if (IS("UID")) {
 		n = new_node(q, p, SK_UID);
 		if (n == NULL || !imap_p_sp(p) || imap_p_seqset(p, &n->set) != 1)
@@ -443,6 +471,8 @@ test(struct imap *s, struct search *q, const struct snode *n, size_t i)
 	}
 	case SK_SEQ:
 		return imap_seqset_has(&n->set, i + 1);
+	case SK_MODSEQ:
+		return s->sel.m[i].modseq >= n->num;
 	case SK_UID:
 		return imap_seqset_has(&n->set, m->uid);
 	case SK_BEFORE:
@@ -504,6 +534,7 @@ cmd_search(struct imap *s, struct imap_p *p)
 {
 	struct search q;
 	struct buf out = BUF_INIT, cs = BUF_INIT;
+	unsigned long long top = 0;
 	size_t i;
 
 	memset(&q, 0, sizeof q);
@@ -540,11 +571,18 @@ cmd_search(struct imap *s, struct imap_p *p)
 		q.loaded = 0;
 		if (s->sel.m[i].gone)
 			continue;
-		if (test(s, &q, q.root, i) &&
-		    buf_catf(&out, " %lu", s->uid ? s->sel.m[i].uid :
+		if (!test(s, &q, q.root, i))
+			continue;
+		if (buf_catf(&out, " %lu", s->uid ? s->sel.m[i].uid :
 		    (unsigned long)(i + 1)) < 0)
 			session_fatal(s, "memory");
+		if (s->sel.m[i].modseq > top)
+			top = s->sel.m[i].modseq;
 	}
+	/* RFC 7162 3.1.5: the highest MODSEQ of the messages found */
+	if (q.has_modseq && top > 0 &&
+	    buf_catf(&out, " (MODSEQ %llu)", top) < 0)
+		session_fatal(s, "memory");
 	if (buf_cats(&out, "\r\n") < 0)
 		session_fatal(s, "memory");
 	imap_put(s, out.s, out.len);

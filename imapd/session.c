@@ -220,7 +220,7 @@ imap_capabilities(struct imap *s, struct buf *out)
 
 	ok &= buf_cats(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE "
-	    "STATUS=SIZE") > 0;
+	    "STATUS=SIZE CONDSTORE QRESYNC") > 0;
 	if (s->state == ST_NOAUTH) {
 		if (!tls_active(&s->io) && tls_server_ready())
 			ok &= buf_cats(out, " STARTTLS") > 0;
@@ -534,10 +534,9 @@ bad:
 	imap_bad_args(s, p);
 }
 
-/* RFC 5161.  Only capabilities we implement and that change what the
- * server sends can be enabled: none of those yet but UTF8=ACCEPT's
- * quoted strings (RFC 6855), which is not advertised yet either, so the
- * list comes back empty for every other name. */
+/* RFC 5161.  What can be enabled: CONDSTORE and QRESYNC (RFC 7162
+ * 3.1, 3.2.3; QRESYNC implies CONDSTORE).  Names we do not know, or
+ * that are on already, are left out of the ENABLED list. */
 void
 cmd_enable(struct imap *s, struct imap_p *p)
 {
@@ -555,8 +554,18 @@ cmd_enable(struct imap *s, struct imap_p *p)
 			imap_bad_args(s, p);
 			return;
 		}
-		(void)a;
-		(void)n;
+		if (n == 9 && str_ncaseeq(a, "CONDSTORE", 9) &&
+		    !s->condstore) {
+			s->condstore = 1;
+			if (buf_cats(&on, " CONDSTORE") < 0)
+				session_fatal(s, "memory");
+		} else if (n == 7 && str_ncaseeq(a, "QRESYNC", 7) &&
+		    !s->qresync) {
+			s->qresync = 1;
+			s->condstore = 1;
+			if (buf_cats(&on, " QRESYNC") < 0)
+				session_fatal(s, "memory");
+		}
 	} while (imap_p_sp(p));
 	if (!imap_p_end(p)) {
 		buf_free(&on);

@@ -40,6 +40,9 @@ struct storearg {
 	unsigned flags;
 	unsigned long kw;
 	int failed;
+	int unchanged;                  /* UNCHANGEDSINCE (RFC 7162 3.1.3) */
+	unsigned long long since;
+	struct imap_seqset modified;    /* the messages that failed it */
 };
 
 static int
@@ -50,7 +53,20 @@ store_one(struct imap *s, size_t i, void *arg)
 	unsigned fl = m->flags;
 	unsigned long kw = m->kw;
 	struct buf b = BUF_INIT;
-	int r;
+	int r, changed = 0;
+
+	if (a->unchanged) {
+		const struct mdx_ent *e = mdx_find(&s->sel.idx, m->uid);
+		unsigned long long cur = e ? e->modseq : m->modseq;
+
+		if (cur > a->since) {
+			unsigned long v = s->uid ? m->uid : (unsigned long)i + 1;
+
+			if (imap_seqset_add(&a->modified, v, v) < 0)
+				session_fatal(s, "memory");
+			return 1;
+		}
+	}
 
 	if (a->op == '+') {
 		fl |= a->flags;
@@ -75,18 +91,23 @@ store_one(struct imap *s, size_t i, void *arg)
 			return 1;
 		}
 		s->nstore++;
+		changed = 1;
 	}
-	if (a->silent)
-		return 1;
 	/* RFC 9051 6.4.6: the new flags as an untagged FETCH (with the UID
-	 * for UID STORE, 6.4.9) */
-	if (sel_flag_list(&s->sel, i, &b) < 0)
+	 * for UID STORE, 6.4.9); RFC 7162 3.1.3: with CONDSTORE the MODSEQ
+	 * too, and a changed message is told even after .SILENT */
+	if (a->silent && !(changed && s->condstore))
+		return 1;
+	m = &s->sel.m[i];
+	if (buf_catf(&b, "%zu FETCH (", i + 1) < 0 ||
+	    (s->uid && buf_catf(&b, "UID %lu", m->uid) < 0) ||
+	    (!a->silent && ((s->uid && buf_catc(&b, ' ') < 0) ||
+	    buf_cats(&b, "FLAGS ") < 0 || sel_flag_list(&s->sel, i, &b) < 0)) ||
+	    (s->condstore && ((s->uid || !a->silent) && buf_catc(&b, ' ') < 0)) ||
+	    (s->condstore && buf_catf(&b, "MODSEQ (%llu)", m->modseq) < 0) ||
+	    buf_catc(&b, ')') < 0)
 		session_fatal(s, "memory");
-	if (s->uid)
-		imap_untagged(s, "%zu FETCH (UID %lu FLAGS %s)", i + 1,
-		    s->sel.m[i].uid, buf_str(&b));
-	else
-		imap_untagged(s, "%zu FETCH (FLAGS %s)", i + 1, buf_str(&b));
+	imap_untagged(s, "%s", buf_str(&b));
 	buf_free(&b);
 	return 1;
 }
@@ -102,6 +123,19 @@ cmd_store(struct imap *s, struct imap_p *p)
 
 	if (!imap_p_sp(p) || imap_p_seqset(p, &set) != 1 || !imap_p_sp(p))
 		goto bad;
+	if (imap_p_char(p, '(')) {
+		/* store-modifier (RFC 4466 2.5, RFC 7162 3.1.3) */
+		if (imap_p_atom(p, &w, &n) != 1 || n != 14 ||
+		    !str_ncaseeq(w, "UNCHANGEDSINCE", 14)) {
+			p->err = "Unknown STORE modifier";
+			goto bad;
+		}
+		if (!imap_p_sp(p) || imap_p_number64(p, &a.since) != 1 ||
+		    !imap_p_char(p, ')') || !imap_p_sp(p))
+			goto bad;
+		a.unchanged = 1;
+		s->condstore = 1;
+	}
 	if (imap_p_peek(p) == '+' || imap_p_peek(p) == '-') {
 		a.op = imap_p_peek(p);
 		p->pos++;
@@ -125,6 +159,11 @@ cmd_store(struct imap *s, struct imap_p *p)
 		session_fatal(s, "keywords");
 	if (r == 0 || !imap_p_end(p))
 		goto bad;
+	/* the MODSEQs compared and given under the index lock */
+	if (a.unchanged && sel_hold_index(s) < 0) {
+		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags now");
+		goto out;
+	}
 	r = sel_each(s, &set, s->uid, store_one, &a);
 	if (r < 0)
 		session_fatal(s, "store");
@@ -133,7 +172,16 @@ cmd_store(struct imap *s, struct imap_p *p)
 		    "message sequence number");
 		goto out;
 	}
-	if (a.failed == 1)
+	if (a.modified.n > 0) {
+		struct buf b = BUF_INIT;
+
+		imap_seqset_resolve(&a.modified, ~0UL);
+		if (imap_seqset_format(&a.modified, &b) < 0)
+			session_fatal(s, "memory");
+		imap_tagged(s, "OK", "[MODIFIED %s] Conditional STORE failed",
+		    buf_str(&b));
+		buf_free(&b);
+	} else if (a.failed == 1)
 		imap_tagged(s, "NO", "[SERVERBUG] Some flags could not be "
 		    "stored");
 	else if (a.failed == 2)
@@ -143,6 +191,7 @@ cmd_store(struct imap *s, struct imap_p *p)
 bad:
 	imap_bad_args(s, p);
 out:
+	imap_seqset_free(&a.modified);
 	imap_seqset_free(&set);
 }
 
