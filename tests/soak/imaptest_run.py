@@ -18,9 +18,12 @@ Both outputs are written whole to OUT/scripted.log and OUT/stress.log
 (OUT defaults to tests/tmp/imaptest-out), tern-imapd's log is copied to
 OUT/imapd.log.  The summary printed at the end:
 
-    scripted: N tests, F failed, K skipped (imaptest: "...")
-    failed: NAME NAME ...
-    stress: E error lines (D distinct), exit status X
+    scripted: N tests, F failed, K skipped, P passed (imaptest: "...")
+    failed (F): NAME NAME ...
+      NAME: where; then its first failing command, expected and got
+    scripted: imaptest's other error lines, grouped and counted
+    skipped (no CAPABILITY): NAME ...   (from the test headers)
+    stress: E error lines (D distinct), exit status X, then the groups
     imapd.log: L lines
 
 Exit status 0 when nothing failed, 1 when something did, 2 when the run
@@ -29,6 +32,7 @@ A run of imaptest that outlives its deadline is killed and reported as a
 hang, with the last lines it printed.
 """
 import argparse
+import imaplib
 import os
 import re
 import shutil
@@ -91,21 +95,41 @@ TOTAL_RE = re.compile(r"^(\d+) test groups: (\d+) failed, (\d+) skipped")
 
 
 def parse_scripted(text):
-    """(failed names in order, totals tuple or None, [summary lines])."""
-    failed = []
+    """(failed names in order, {name: first failure block's summary},
+    totals tuple or None, [summary lines])."""
+    failed, first = [], {}
     totals = None
     summary = []
+    cur = None
     for line in text.splitlines():
         m = FAIL_RE.match(line)
-        if m and m.group(1) not in failed:
-            failed.append(m.group(1))
+        if m:
+            cur = None
+            if m.group(1) not in failed:
+                failed.append(m.group(1))
+                cur = first[m.group(1)] = {"where": line[len("*** Test "):]}
+            continue
+        if cur is not None:
+            if not line.strip():
+                cur = None
+                continue
+            k, _, v = line.strip().partition(": ")
+            k = {"- failed": "failed", "- first expanded": "expected",
+                 "- best match": "got", "Reply": "got", "Match": "expected"}.get(
+                     k, "command" if k.startswith("- Command") else None)
+            if k and k not in cur:
+                cur[k] = v
         m = TOTAL_RE.match(line)
         if m:
             totals = tuple(int(x) for x in m.groups())
             summary.append(line)
         elif line.startswith(("base protocol:", "extensions:")):
             summary.append(line)
-    return failed, totals, summary
+    return failed, first, totals, summary
+
+
+def clip(s, n=160):
+    return s if len(s) <= n else s[:n] + "..."
 
 
 def stress_errors(text):
@@ -118,8 +142,60 @@ def stress_errors(text):
         # "Error: imaptest@example.test[3]: ..." -> drop the client number
         key = re.sub(r"\[\d+\]", "[N]", line.strip())
         key = re.sub(r"\b\d+\.\d+\b", "T", key)      # tags
+        key = re.sub(r"(without being in FLAGS): .*", r"\1: KEYWORD: * N FETCH ...", key)
         errs[key] = errs.get(key, 0) + 1
     return errs
+
+
+def required_caps(path):
+    """The capabilities a test file's header requires (upper case), and
+    whether it needs a second user ("user 2:" header)."""
+    caps, user2 = [], False
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                break       # the header ends at the first empty line
+            k, _, v = line.partition(":")
+            if k.strip().lower() == "capabilities":
+                caps += v.upper().split()
+            elif k.strip().lower() == "user 2":
+                user2 = True
+    return caps, user2
+
+
+def server_caps(port):
+    """tern-imapd's CAPABILITY after LOGIN (the list imaptest checks a
+    test's "capabilities:" header against), upper case."""
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    try:
+        c.login(USER, PASS)
+        typ, data = c.capability()
+        if typ != "OK":
+            raise AssertionError("CAPABILITY after LOGIN: %s %r" % (typ, data))
+        return set(data[0].decode("ascii", "replace").upper().split())
+    finally:
+        try:
+            c.logout()
+        except (OSError, imaplib.IMAP4.error):
+            pass
+
+
+def skipped_tests(tests_dir, names, caps):
+    """{name: why} for the tests imaptest does not run here: a required
+    capability tern-imapd lacks, or a second user.  imaptest 924f619
+    against tern-imapd counts such a test neither failed nor skipped
+    (its "skipped due to missing capabilities" stays 0, the test runs no
+    command), so they are found here from the test headers."""
+    out = {}
+    for n in names:
+        req, user2 = required_caps(os.path.join(tests_dir, n))
+        missing = [c for c in req if c not in caps]
+        if missing:
+            out[n] = "no " + " ".join(missing)
+        elif user2:
+            out[n] = "needs user2"
+    return out
 
 
 def tail(text, n=10):
@@ -154,12 +230,13 @@ def main():
         base = [a.imaptest, "host=127.0.0.1", "port=%d" % port,
                 "user=" + USER, "pass=" + PASS]
         print("imaptest: tern-imapd on 127.0.0.1:%d, instance %s" % (port, inst.dir))
+        names = test_names(a.tests)
+        skipped = skipped_tests(a.tests, names, server_caps(port))
 
         rc, text = run_imaptest(base + ["test=" + a.tests],
                                 os.path.join(a.out, "scripted.log"),
                                 a.scripted_timeout)
-        failed, totals, summary = parse_scripted(text)
-        names = test_names(a.tests)
+        failed, first, totals, summary = parse_scripted(text)
         if rc is None:
             print("scripted: HANG: imaptest still running after %ds, killed; last lines:\n%s"
                   % (a.scripted_timeout, tail(text)))
@@ -173,11 +250,30 @@ def main():
             if n != len(names):
                 print("scripted: note: imaptest counted %d tests, %s holds %d files"
                       % (n, a.tests, len(names)))
-            print("scripted: %d tests, %d failed, %d skipped (%s)"
-                  % (n, f, k, "; ".join(summary)))
+            k = max(k, len(skipped))
+            print("scripted: %d tests, %d failed, %d skipped, %d passed (imaptest: %s)"
+                  % (n, f, k, n - f - k, "; ".join(summary)))
             if f or failed:
                 bad = 1
         print("failed (%d): %s" % (len(failed), " ".join(failed) or "none"))
+        for n in failed:
+            b = first[n]
+            print("  %s: %s" % (n, b["where"]))
+            print("    command:  %s" % clip(b.get("command", "?")))
+            print("    failed:   %s" % clip(b.get("failed", "?")))
+            if "expected" in b or "got" in b:
+                print("    expected: %s" % clip(b.get("expected", "?")))
+                print("    got:      %s" % clip(b.get("got", "?")))
+        errs = stress_errors(text)
+        if errs:
+            print("scripted: %d imaptest error lines outside the test verdicts:" % sum(errs.values()))
+            for e, c in sorted(errs.items(), key=lambda kv: -kv[1])[:20]:
+                print("  %5d  %s" % (c, clip(e, 200)))
+        why = {}
+        for n, w in skipped.items():
+            why.setdefault(w, []).append(n)
+        for w, ns in sorted(why.items()):
+            print("skipped (%s): %s" % (w, " ".join(ns)))
 
         stress_log = os.path.join(a.out, "stress.log")
         mbox = os.path.join(a.tests, "default.mbox")
@@ -195,7 +291,7 @@ def main():
         print("stress: %d error lines (%d distinct), exit status %s"
               % (sum(errs.values()), len(errs), "timeout" if rc is None else rc))
         for e, c in sorted(errs.items(), key=lambda kv: -kv[1])[:20]:
-            print("  %5d  %s" % (c, e[:300]))
+            print("  %5d  %s" % (c, clip(e, 200)))
         if errs or rc:
             bad = bad or 1
 
