@@ -386,7 +386,7 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	struct fetch *f = arg;
 	struct buf *o = &f->out;
 	size_t k, hl;
-	int r, first = 1, seen = 0, have_msg = 0;
+	int r, first = 1, seen = 0, have_msg = 0, flags_out = f->has_flags;
 	unsigned long long sz;
 
 	buf_reset(o);
@@ -436,11 +436,7 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			if (buf_cats(o, "FLAGS ") < 0 ||
 			    sel_flag_list(&s->sel, i, o) < 0)
 				return -1;
-			if (s->condstore && !f->has_modseq) {
-				/* a flag change always carries its MODSEQ */
-				if (sel_modseq_item(s, i, o) < 0)
-					return -1;
-			}
+			flags_out = 1;
 		}
 	}
 	for (k = 0; k < f->n; k++) {
@@ -506,7 +502,7 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	}
 #undef SEP
 	/* RFC 7162 3.1.4.1/3.2: with CONDSTORE on, FLAGS come with MODSEQ */
-	if (s->condstore && f->has_flags && !f->has_modseq &&
+	if (flags_out && !f->has_modseq &&
 	    sel_modseq_item(s, i, o) < 0)
 		return -1;
 	if (buf_cats(o, ")\r\n") < 0)

@@ -220,6 +220,10 @@ void sel_sync(struct imap *s, int expunges);
  * session's.  1 or -1. */
 int sel_hold_index(struct imap *s);
 void sel_release_index(struct imap *s);
+/* "* N FETCH (...)" of message i's state: UID when uid is 1 or QRESYNC
+ * is on (RFC 7162 3.2.4), FLAGS when flags is 1, MODSEQ when CONDSTORE
+ * is on.  1 or -1. */
+int sel_tell_flags(struct imap *s, size_t i, int uid, int flags);
 /* Append " MODSEQ (n)" of message i when CONDSTORE is enabled. */
 int sel_modseq_item(const struct imap *s, size_t i, struct buf *out);
 /* "* VANISHED (EARLIER) uids" of what was expunged after modseq, among

@@ -553,18 +553,31 @@ index_sync(struct imap *s, const struct mbox *mb)
 	return r;
 }
 
-/* An unsolicited "* N FETCH (FLAGS ...)" for message i: with its UID
- * when QRESYNC is on (RFC 7162 3.2.4), its MODSEQ with CONDSTORE. */
-static int
-tell_flags(struct imap *s, size_t i)
+int
+sel_tell_flags(struct imap *s, size_t i, int uid, int flags)
 {
+	const struct imsg *m = &s->sel.m[i];
 	struct buf b = BUF_INIT;
+	const char *sep = "";
 	int r = -1;
 
-	if (buf_catf(&b, "%zu FETCH (", i + 1) < 0 ||
-	    (s->qresync && buf_catf(&b, "UID %lu ", s->sel.m[i].uid) < 0) ||
-	    buf_cats(&b, "FLAGS ") < 0 || sel_flag_list(&s->sel, i, &b) < 0 ||
-	    sel_modseq_item(s, i, &b) < 0 || buf_catc(&b, ')') < 0)
+	if (buf_catf(&b, "%zu FETCH (", i + 1) < 0)
+		goto out;
+	if (uid || s->qresync) {
+		if (buf_catf(&b, "UID %lu", m->uid) < 0)
+			goto out;
+		sep = " ";
+	}
+	if (flags) {
+		if (buf_catf(&b, "%sFLAGS ", sep) < 0 ||
+		    sel_flag_list(&s->sel, i, &b) < 0)
+			goto out;
+		sep = " ";
+	}
+	if (s->condstore && buf_catf(&b, "%sMODSEQ (%llu)", sep,
+	    m->modseq) < 0)
+		goto out;
+	if (buf_catc(&b, ')') < 0)
 		goto out;
 	imap_untagged(s, "%s", buf_str(&b));
 	r = 1;
@@ -626,7 +639,7 @@ rescan(struct imap *s, int tell)
 			if ((fl != m->flags || kw != m->kw) && tell) {
 				m->flags = fl;
 				m->kw = kw;
-				if (tell_flags(s, i) < 0)
+				if (sel_tell_flags(s, i, 0, 1) < 0)
 					goto out;
 			}
 			m->flags = fl;
@@ -978,7 +991,7 @@ qresync_report(struct imap *s, struct qresync *q)
 		if (sel->m[i].modseq <= q->modseq || (q->known.n > 0 &&
 		    !imap_seqset_has(&q->known, sel->m[i].uid)))
 			continue;
-		if (tell_flags(s, i) < 0)
+		if (sel_tell_flags(s, i, 0, 1) < 0)
 			session_fatal(s, "memory");
 	}
 }

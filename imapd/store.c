@@ -52,7 +52,6 @@ store_one(struct imap *s, size_t i, void *arg)
 	struct imsg *m = &s->sel.m[i];
 	unsigned fl = m->flags;
 	unsigned long kw = m->kw;
-	struct buf b = BUF_INIT;
 	int r, changed = 0;
 
 	if (a->unchanged) {
@@ -79,10 +78,12 @@ store_one(struct imap *s, size_t i, void *arg)
 		kw = a->kw;
 	}
 	if (fl != m->flags || kw != m->kw) {
+		unsigned long uid = m->uid;  /* a rescan may move the view */
+
 		r = sel_set_flags(s, i, fl, kw);
 		if (r < 0) {
 			log_warn("%s store user=%s uid=%lu error=%s", s->sid,
-			    buf_str(&s->login), m->uid, strerror(errno));
+			    buf_str(&s->login), uid, strerror(errno));
 			a->failed = 1;
 			return 1;
 		}
@@ -98,17 +99,8 @@ store_one(struct imap *s, size_t i, void *arg)
 	 * too, and a changed message is told even after .SILENT */
 	if (a->silent && !(changed && s->condstore))
 		return 1;
-	m = &s->sel.m[i];
-	if (buf_catf(&b, "%zu FETCH (", i + 1) < 0 ||
-	    (s->uid && buf_catf(&b, "UID %lu", m->uid) < 0) ||
-	    (!a->silent && ((s->uid && buf_catc(&b, ' ') < 0) ||
-	    buf_cats(&b, "FLAGS ") < 0 || sel_flag_list(&s->sel, i, &b) < 0)) ||
-	    (s->condstore && ((s->uid || !a->silent) && buf_catc(&b, ' ') < 0)) ||
-	    (s->condstore && buf_catf(&b, "MODSEQ (%llu)", m->modseq) < 0) ||
-	    buf_catc(&b, ')') < 0)
+	if (sel_tell_flags(s, i, s->uid, !a->silent) < 0)
 		session_fatal(s, "memory");
-	imap_untagged(s, "%s", buf_str(&b));
-	buf_free(&b);
 	return 1;
 }
 

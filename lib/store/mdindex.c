@@ -298,6 +298,7 @@ mdx_parse(struct mdx *x, const char *text, size_t n, int from_top,
 static int
 rec_m(struct mdx *x, const struct mdx_ent *m)
 {
+	x->pending++;
 	return buf_catf(&x->out, "M %lu %llu %c %llx\n", m->uid, m->modseq,
 	    m->in_new ? 'n' : 'c', m->letters);
 }
@@ -305,6 +306,7 @@ rec_m(struct mdx *x, const struct mdx_ent *m)
 static int
 rec_x(struct mdx *x, unsigned long uid, unsigned long long modseq)
 {
+	x->pending++;
 	return buf_catf(&x->out, "X %lu %llu\n", uid, modseq);
 }
 
@@ -342,8 +344,14 @@ refresh(struct mdx *x)
 		mdx_forget(x);
 	else if (lseek(fd, x->off, SEEK_SET) < 0)
 		goto fail;
-	if (fs_read_fd(fd, MDX_FILE_MAX, &text, &len) < 0)
-		goto fail;
+	if (fs_read_fd(fd, MDX_FILE_MAX, &text, &len) < 0) {
+		if (errno != EFBIG)
+			goto fail;
+		/* too big to be ours: start again */
+		(void)close(fd);
+		mdx_forget(x);
+		return 1;
+	}
 	(void)close(fd);
 	fd = -1;
 	r = mdx_parse(x, text, len, whole, &used);
@@ -397,6 +405,7 @@ write_whole(struct mdx *x)
 		x->nx = MDX_GONE_MAX;
 	}
 	buf_reset(&x->out);
+	x->pending = 0;
 	if (buf_catf(&x->out, MDX_MAGIC "%lu\nF %llu\n", x->uidvalidity,
 	    x->vfloor) < 0)
 		return -1;
@@ -462,6 +471,7 @@ mdx_lock(struct mdx *x)
 	}
 	x->lockfd = fd;
 	x->batch = 0;
+	x->pending = 0;
 	buf_reset(&x->out);
 	if (refresh(x) < 0) {
 		int saved = errno;
@@ -483,19 +493,18 @@ mdx_unlock(struct mdx *x)
 	if (x->depth == 0 || --x->depth > 0)
 		return 1;
 	if (x->uidvalidity != 0) {
-		if (x->rewrite || x->records + x->out.len / 24 >
+		if (x->rewrite || x->records + x->pending >
 		    2 * (x->n + x->nx) + 1024)
 			r = write_whole(x);
-		else if (x->out.len > 0) {
-			r = append_out(x);
-			x->records += 1;  /* at least; only a trigger */
-		}
+		else if (x->out.len > 0 && (r = append_out(x)) > 0)
+			x->records += x->pending;
 		if (r < 0) {
 			saved = errno;
 			x->rewrite = 1;
 		}
 	}
 	buf_reset(&x->out);
+	x->pending = 0;
 	x->batch = 0;
 	(void)close(x->lockfd);
 	x->lockfd = -1;

@@ -79,6 +79,7 @@ struct mdx {
 	ino_t ino;
 	off_t off;
 	size_t records;              /* records in the file */
+	size_t pending;              /* records in out */
 	int rewrite;                 /* the file must be written whole */
 	/* the lock and the changes of this batch */
 	int lockfd, depth;
