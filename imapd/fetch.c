@@ -61,22 +61,16 @@ struct fetch {
 int
 msg_load(struct imap *s, size_t i, struct buf *out)
 {
-	char path[FS_PATH_MAX], *raw = NULL;
+	char *raw = NULL;
 	size_t len, k;
 	int fd, r;
 
 	buf_reset(out);
 	if (s->sel.m[i].gone)
 		return 0;
-	if (sel_path(&s->sel, i, path, sizeof path) < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			return -1;
-		s->sel.dirty = 1;
-		return 0;
-	}
+	fd = sel_open(s, i);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
 	r = fs_read_fd(fd, MSG_READ_MAX, &raw, &len);
 	(void)close(fd);
 	if (r < 0)
@@ -313,13 +307,11 @@ header_len(const char *m, size_t n)
 static int
 internaldate(struct imap *s, size_t i, struct buf *out)
 {
-	char path[FS_PATH_MAX];
 	struct stat st;
 	struct tm tm;
 	time_t t;
 
-	if (sel_path(&s->sel, i, path, sizeof path) < 0 ||
-	    stat(path, &st) < 0)
+	if (sel_stat(s, i, &st) < 0)
 		t = time(NULL);  /* gone: any date is as good */
 	else
 		t = st.st_mtime;
@@ -426,8 +418,9 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	if (seen && !s->sel.readonly && !(s->sel.m[i].flags & IF_SEEN)) {
 		/* RFC 9051 6.4.5: BODY[] sets \Seen; the change goes out in
 		 * this response */
-		if (sel_set_flags(s, i, s->sel.m[i].flags | IF_SEEN,
-		    s->sel.m[i].kw) < 0)
+		int changed;
+
+		if (sel_set_flags(s, i, '+', IF_SEEN, 0, &changed) < 0)
 			log_warn("%s seen user=%s uid=%lu error=%s", s->sid,
 			    buf_str(&s->login), s->sel.m[i].uid,
 			    strerror(errno));

@@ -28,6 +28,8 @@
 
 #include <stddef.h>
 
+struct stat;
+
 #include "util/buf.h"
 #include "util/io.h"
 #include "queue/qid.h"
@@ -233,14 +235,33 @@ void sel_vanished_since(struct imap *s, unsigned long long modseq,
     struct imap_seqset *known);
 /* Leave the selected state (no expunge). */
 void sel_free(struct imap *s);
+/* The system flags and keyword bits of a file name's ":2," letters. */
+void sel_name_flags(const char *name, unsigned *flags_r, unsigned long *kw_r);
 /* Maildir letters of a message's flags (system then keywords, sorted as
  * the Maildir spec asks) into out (at least 64 bytes). */
 void sel_letters(const struct sel *sel, unsigned flags, unsigned long kw,
     char *out);
 /* Append "(\Seen \Flagged kw1 ...)" of message i (plus \Recent). */
 int sel_flag_list(const struct sel *sel, size_t i, struct buf *out);
-/* Rename message i to carry flags/kw; 1 done, 0 it is gone, -1 error. */
-int sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw);
+/* Rename message i to carry its flags as now on disk with flags/kw
+ * added (op '+'), taken away ('-') or instead (0); *changed_r 1 when
+ * the view's flags changed (the client is to hear of it).  1 done, 0
+ * it is gone, -1 error. */
+int sel_set_flags(struct imap *s, size_t i, int op, unsigned flags,
+    unsigned long kw, int *changed_r);
+/* Find message i again by its base name after another program renamed
+ * it (a flag change): 1 found (name updated; its flags are told by the
+ * next sync), 0 gone (the next sync expunges it), -1 error. */
+int sel_relocate(struct imap *s, size_t i);
+/* Open message i for reading, found again if renamed: fd, or -1
+ * (ENOENT: it is gone). */
+int sel_open(struct imap *s, size_t i);
+/* Unlink message i (found again if renamed) and mark it gone; with
+ * deleted_only, only if its file still has \Deleted.  1 removed, 2 kept
+ * (no \Deleted now), 0 it was gone already, -1 error. */
+int sel_unlink(struct imap *s, size_t i, int deleted_only);
+/* fstat(2) of message i (found again if renamed).  1 or -1. */
+int sel_stat(struct imap *s, size_t i, struct stat *st);
 /* The path of message i into out. */
 int sel_path(const struct sel *sel, size_t i, char *out, size_t outsz);
 /* Parse a flag list "(...)", or flags separated by SP without the

@@ -82,6 +82,12 @@ flags_of_name(const char *name, size_t len, unsigned *flags_r,
 }
 
 void
+sel_name_flags(const char *name, unsigned *flags_r, unsigned long *kw_r)
+{
+	flags_of_name(name, strlen(name), flags_r, kw_r);
+}
+
+void
 sel_letters(const struct sel *sel, unsigned flags, unsigned long kw,
     char *out)
 {
@@ -765,19 +771,131 @@ sel_sync(struct imap *s, int expunges)
 }
 
 int
-sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
+sel_relocate(struct imap *s, size_t i)
+{
+	struct sel *sel = &s->sel;
+	struct imsg *m = &sel->m[i];
+	struct buf found = BUF_INIT;
+	int in_new, r;
+
+	if (m->gone)
+		return 0;
+	r = mbox_find_base(sel->dir, m->name, m->baselen, &found, &in_new);
+	if (r > 0) {
+		free(m->name);
+		m->name = found.s;  /* NUL-terminated: ours now */
+		m->in_new = (unsigned char)in_new;
+		return 1;
+	}
+	buf_free(&found);
+	if (r == 0)
+		sel->dirty = 1;  /* expunged: the next sync tells */
+	return r;
+}
+
+int
+sel_open(struct imap *s, size_t i)
+{
+	char path[FS_PATH_MAX];
+	int fd, tries, r;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (s->sel.m[i].gone) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (sel_path(&s->sel, i, path, sizeof path) < 0)
+			return -1;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		r = sel_relocate(s, i);
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENOENT;
+			return -1;
+		}
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+sel_stat(struct imap *s, size_t i, struct stat *st)
+{
+	int fd = sel_open(s, i), r;
+
+	if (fd < 0)
+		return -1;
+	r = fstat(fd, st);
+	(void)close(fd);
+	return r < 0 ? -1 : 1;
+}
+
+int
+sel_unlink(struct imap *s, size_t i, int deleted_only)
+{
+	struct imsg *m = &s->sel.m[i];
+	char path[FS_PATH_MAX];
+	unsigned fl;
+	unsigned long kw;
+	int tries, r;
+
+	for (tries = 0; tries < 3; tries++) {
+		if (m->gone)
+			return 0;
+		if (deleted_only) {
+			/* another session may have taken \Deleted away */
+			sel_name_flags(m->name, &fl, &kw);
+			if (!(fl & IF_DELETED))
+				return 2;
+		}
+		if (sel_path(&s->sel, i, path, sizeof path) < 0)
+			return -1;
+		if (unlink(path) == 0) {
+			m->gone = 1;
+			return 1;
+		}
+		if (errno != ENOENT)
+			return -1;
+		r = sel_relocate(s, i);
+		if (r <= 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+sel_set_flags(struct imap *s, size_t i, int op, unsigned flags,
+    unsigned long kw, int *changed_r)
 {
 	struct sel *sel = &s->sel;
 	struct imsg *m = &sel->m[i];
 	char from[FS_PATH_MAX], to[FS_PATH_MAX], letters[64], *name;
-	int n, tries;
+	unsigned fl;
+	unsigned long k;
+	int n, tries, r;
 
-	sel_letters(sel, flags, kw, letters);
+	*changed_r = 0;
 	if (sel_hold_index(s) < 0)
 		return -1;
-	for (tries = 0; tries < 2; tries++) {
+	for (tries = 0; tries < 3; tries++) {
 		if (m->gone)
 			return 0;
+		/* +/- apply to the flags of the file as it is named now, so
+		 * that a change another session made meanwhile stays */
+		sel_name_flags(m->name, &fl, &k);
+		if (op == '+') {
+			fl |= flags;
+			k |= kw;
+		} else if (op == '-') {
+			fl &= ~flags;
+			k &= ~kw;
+		} else {
+			fl = flags;
+			k = kw;
+		}
+		sel_letters(sel, fl, k, letters);
 		if (sel_path(sel, i, from, sizeof from) < 0)
 			return -1;
 		n = snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", sel->dir,
@@ -787,14 +905,18 @@ sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
 			return -1;
 		}
 		if (strcmp(from, to) == 0 || rename(from, to) == 0) {
+			if (strcmp(from, to) == 0 && fl == m->flags &&
+			    k == m->kw)
+				return 1;
 			name = strdup(strrchr(to, '/') + 1);
 			if (name == NULL)
 				return -1;
 			free(m->name);
 			m->name = name;
 			m->in_new = 0;
-			m->flags = flags;
-			m->kw = kw;
+			m->flags = fl;
+			m->kw = k;
+			*changed_r = 1;
 			if (mdx_set(&sel->idx, m->uid, name, strlen(name), 0,
 			    &m->modseq) < 0)
 				return -1;
@@ -802,10 +924,10 @@ sel_set_flags(struct imap *s, size_t i, unsigned flags, unsigned long kw)
 		}
 		if (errno != ENOENT)
 			return -1;
-		/* renamed by another session meanwhile: look again */
-		if (rescan(s, 0) < 0)
-			return -1;
-		m = &sel->m[i];
+		/* renamed by another program meanwhile: find it again */
+		r = sel_relocate(s, i);
+		if (r <= 0)
+			return r;
 	}
 	return 0;
 }

@@ -368,12 +368,11 @@ load(struct imap *s, struct search *q, size_t i)
 static long long
 internal_day(struct imap *s, size_t i)
 {
-	char path[FS_PATH_MAX];
 	struct stat st;
 	struct tm tm;
 	time_t t;
 
-	if (sel_path(&s->sel, i, path, sizeof path) < 0 || stat(path, &st) < 0)
+	if (sel_stat(s, i, &st) < 0)
 		return 0;
 	t = st.st_mtime;
 	if (localtime_r(&t, &tm) == NULL)

@@ -50,8 +50,7 @@ store_one(struct imap *s, size_t i, void *arg)
 {
 	struct storearg *a = arg;
 	struct imsg *m = &s->sel.m[i];
-	unsigned fl = m->flags;
-	unsigned long kw = m->kw;
+	unsigned long uid = m->uid;  /* a rescan may move the view */
 	int r, changed = 0;
 
 	if (a->unchanged) {
@@ -66,34 +65,19 @@ store_one(struct imap *s, size_t i, void *arg)
 			return 1;
 		}
 	}
-
-	if (a->op == '+') {
-		fl |= a->flags;
-		kw |= a->kw;
-	} else if (a->op == '-') {
-		fl &= ~a->flags;
-		kw &= ~a->kw;
-	} else {
-		fl = a->flags;
-		kw = a->kw;
+	r = sel_set_flags(s, i, a->op, a->flags, a->kw, &changed);
+	if (r < 0) {
+		log_warn("%s store user=%s uid=%lu error=%s", s->sid,
+		    buf_str(&s->login), uid, strerror(errno));
+		a->failed = 1;
+		return 1;
 	}
-	if (fl != m->flags || kw != m->kw) {
-		unsigned long uid = m->uid;  /* a rescan may move the view */
-
-		r = sel_set_flags(s, i, fl, kw);
-		if (r < 0) {
-			log_warn("%s store user=%s uid=%lu error=%s", s->sid,
-			    buf_str(&s->login), uid, strerror(errno));
-			a->failed = 1;
-			return 1;
-		}
-		if (r == 0) {
-			a->failed = 2;
-			return 1;
-		}
+	if (r == 0) {
+		a->failed = 2;
+		return 1;
+	}
+	if (changed)
 		s->nstore++;
-		changed = 1;
-	}
 	/* RFC 9051 6.4.6: the new flags as an untagged FETCH (with the UID
 	 * for UID STORE, 6.4.9); RFC 7162 3.1.3: with CONDSTORE the MODSEQ
 	 * too, and a changed message is told even after .SILENT */
@@ -193,8 +177,8 @@ size_t
 expunge_deleted(struct imap *s, struct imap_seqset *set, int send)
 {
 	struct sel *sel = &s->sel;
-	char path[FS_PATH_MAX];
 	size_t i, n = 0;
+	int r;
 
 	if (set != NULL)
 		imap_seqset_resolve(set, sel->n ? sel->m[sel->n - 1].uid : 0);
@@ -204,14 +188,13 @@ expunge_deleted(struct imap *s, struct imap_seqset *set, int send)
 		if (m->gone || !(m->flags & IF_DELETED) ||
 		    (set != NULL && !imap_seqset_has(set, m->uid)))
 			continue;
-		if (sel_path(sel, i, path, sizeof path) < 0 ||
-		    (unlink(path) < 0 && errno != ENOENT)) {
+		r = sel_unlink(s, i, 1);
+		if (r < 0) {
 			log_warn("%s expunge user=%s uid=%lu error=%s", s->sid,
 			    buf_str(&s->login), m->uid, strerror(errno));
 			continue;
 		}
-		m->gone = 1;
-		n++;
+		n += r == 1;
 	}
 	if (n > 0) {
 		char dir[FS_PATH_MAX];
@@ -410,6 +393,7 @@ copy_one(struct imap *s, size_t i, void *arg)
 	unsigned long long bytes = 0, crlf = 0, v;
 	unsigned long kw = 0, bit;
 	size_t k;
+	int tries = 0, r;
 
 	if (m->gone)
 		return 1;
@@ -420,33 +404,51 @@ copy_one(struct imap *s, size_t i, void *arg)
 	if (bytes == 0 || crlf == 0) {
 		struct stat st;
 
-		if (sel_path(&s->sel, i, from, sizeof from) < 0 ||
-		    stat(from, &st) < 0)
+		if (sel_stat(s, i, &st) < 0) {
+			if (errno == ENOENT) {
+				c->failed = 2;
+				return 1;
+			}
 			goto fail;
+		}
 		bytes = (unsigned long long)st.st_size;
 		crlf = m->size != MBOX_SIZE_UNKNOWN ? m->size : 0;
 	}
 	if (new_base(base, sizeof base, bytes, crlf ? crlf : bytes) < 0)
 		goto fail;
-	/* the source's keywords by name in the target's letters */
-	for (k = 0; k < IMAP_KEYWORDS; k++)
-		if ((m->kw & (1UL << k)) && k < s->sel.kwt.n &&
-		    s->sel.kwt.kw[k] != NULL &&
-		    kw_bit(&c->kt, s->sel.kwt.kw[k], strlen(s->sel.kwt.kw[k]),
-		    &bit) > 0)
-			kw |= bit;
-	sel_letters(&s->sel, m->flags, kw, letters);
-	if (sel_path(&s->sel, i, from, sizeof from) < 0 ||
-	    snprintf(to, sizeof to, "%s/cur/%s:2,%s", c->dir, base,
-	    letters) >= (int)sizeof to ||
-	    snprintf(tmp, sizeof tmp, "%s/tmp/%s", c->dir, base) >=
-	    (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		goto fail;
-	}
-	if (link(from, to) < 0) {
+	for (;;) {
+		unsigned fl;
+		unsigned long mkw;
+
+		/* the flags of the file as it is named now (another session
+		 * may have changed them), its keywords by name in the
+		 * target's letters */
+		sel_name_flags(m->name, &fl, &mkw);
+		kw = 0;
+		for (k = 0; k < IMAP_KEYWORDS; k++)
+			if ((mkw & (1UL << k)) && k < s->sel.kwt.n &&
+			    s->sel.kwt.kw[k] != NULL &&
+			    kw_bit(&c->kt, s->sel.kwt.kw[k],
+			    strlen(s->sel.kwt.kw[k]), &bit) > 0)
+				kw |= bit;
+		sel_letters(&s->sel, fl, kw, letters);
+		if (sel_path(&s->sel, i, from, sizeof from) < 0 ||
+		    snprintf(to, sizeof to, "%s/cur/%s:2,%s", c->dir, base,
+		    letters) >= (int)sizeof to ||
+		    snprintf(tmp, sizeof tmp, "%s/tmp/%s", c->dir, base) >=
+		    (int)sizeof tmp) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		if (link(from, to) == 0)
+			break;
 		if (errno == ENOENT) {
-			s->sel.dirty = 1;
+			/* renamed by another session, or expunged */
+			r = tries++ < 2 ? sel_relocate(s, i) : 0;
+			if (r < 0)
+				goto fail;
+			if (r > 0)
+				continue;
 			c->failed = 2;
 			return 1;
 		}
@@ -455,6 +457,7 @@ copy_one(struct imap *s, size_t i, void *arg)
 			(void)unlink(tmp);
 			goto fail;
 		}
+		break;
 	}
 	if (copy_grow(c) < 0 ||
 	    (c->bases[c->n] = strdup(strrchr(to, '/') + 1)) == NULL)
@@ -540,17 +543,11 @@ cmd_copy(struct imap *s, struct imap_p *p)
 		if (validity)
 			imap_untagged(s, "OK [COPYUID %lu %s %s] Moved",
 			    validity, a.s, b.s);
-		for (k = 0; k < c.n; k++) {
-			char path[FS_PATH_MAX];
-
-			if (sel_path(&s->sel, c.idx[k], path, sizeof path) < 0 ||
-			    (unlink(path) < 0 && errno != ENOENT))
+		for (k = 0; k < c.n; k++)
+			if (sel_unlink(s, c.idx[k], 0) < 0)
 				log_warn("%s move user=%s uid=%lu error=%s",
 				    s->sid, buf_str(&s->login), c.src[k],
 				    strerror(errno));
-			else
-				s->sel.m[c.idx[k]].gone = 1;
-		}
 		if (fs_join(cur, sizeof cur, s->sel.dir, "cur") < 0 ||
 		    fs_syncdir(cur) < 0)
 			log_warn("%s move user=%s fsync: %s", s->sid,

@@ -155,8 +155,8 @@ mbox_name(const struct mbox *mb, size_t i)
 
 /* ---- scanning ------------------------------------------------------------ */
 
-static int
-msg_add(struct mbox *mb, const char *name, size_t len, int in_new)
+int
+mbox_msg_add(struct mbox *mb, const char *name, size_t len, int in_new)
 {
 	struct mbox_msg *m;
 
@@ -237,13 +237,13 @@ fail:
 static int
 add_new(void *arg, const char *name, size_t len)
 {
-	return msg_add(arg, name, len, 1);
+	return mbox_msg_add(arg, name, len, 1);
 }
 
 static int
 add_cur(void *arg, const char *name, size_t len)
 {
-	return msg_add(arg, name, len, 0);
+	return mbox_msg_add(arg, name, len, 0);
 }
 
 /* Move the new/ messages found so far to cur/NAME:2, (Maildir spec:

@@ -96,6 +96,12 @@ int mbox_uidl(const struct mbox *mb, size_t i, char *out);
  * meanwhile (another session changed its flags) it is looked up again by
  * its base name.  fd >= 0, or -1 (ENOENT: the message is gone). */
 int mbox_msg_open(struct mbox *mb, size_t i);
+/* Look in dir's cur/, then new/, for a file whose base name is base
+ * (baselen bytes): 1 found, its name into name_r and *in_new_r set; 0
+ * none; -1 error.  How a message renamed by another program (a flag
+ * change) is found again. */
+int mbox_find_base(const char *dir, const char *base, size_t baselen,
+    struct buf *name_r, int *in_new_r);
 /* Unlink message i (found again by base name if renamed).  1 removed,
  * 0 it was already gone, -1 error.  mbox_sync makes removals durable. */
 int mbox_remove(struct mbox *mb, size_t i);

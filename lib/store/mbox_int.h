@@ -12,6 +12,11 @@
 int mbox_dir_each(const char *dir, const char *sub,
     int (*fn)(void *, const char *, size_t), void *arg);
 
+/* Append a message named name (len bytes) in new/ (in_new) or cur/ to
+ * the scan; uid 0, size unknown.  1 or -1. */
+struct mbox;
+int mbox_msg_add(struct mbox *mb, const char *name, size_t len, int in_new);
+
 /* Open dir/file (created 0600 if missing; never through a symlink) and
  * take an exclusive flock(2) of it, retrying every 10 ms for up to
  * wait_s seconds (0: no wait).  1 with the fd in *fd_r; 0 someone else

@@ -34,7 +34,7 @@ msg_path(const struct mbox *mb, size_t i, char *out, size_t outsz)
 struct relocate {
 	const char *base;
 	size_t baselen;
-	struct buf found;
+	struct buf *found;
 };
 
 static int
@@ -42,10 +42,31 @@ relocate_match(void *arg, const char *name, size_t len)
 {
 	struct relocate *r = arg;
 
-	if (r->found.len == 0 && mdname_base_len(name, len) == r->baselen &&
+	if (r->found->len == 0 && mdname_base_len(name, len) == r->baselen &&
 	    memcmp(name, r->base, r->baselen) == 0)
-		return buf_copy(&r->found, name, len);
+		return buf_copy(r->found, name, len);
 	return 1;
+}
+
+int
+mbox_find_base(const char *dir, const char *base, size_t baselen,
+    struct buf *name_r, int *in_new_r)
+{
+	struct relocate r;
+
+	buf_reset(name_r);
+	r.base = base;
+	r.baselen = baselen;
+	r.found = name_r;
+	*in_new_r = 0;
+	if (mbox_dir_each(dir, "cur", relocate_match, &r) < 0)
+		return -1;
+	if (name_r->len > 0)
+		return 1;
+	*in_new_r = 1;
+	if (mbox_dir_each(dir, "new", relocate_match, &r) < 0)
+		return -1;
+	return name_r->len > 0;
 }
 
 /* Find message i again by its base name after a rename.  1 found (the
@@ -53,33 +74,20 @@ relocate_match(void *arg, const char *name, size_t len)
 static int
 relocate(struct mbox *mb, size_t i)
 {
-	struct relocate r = { NULL, 0, BUF_INIT };
-	struct buf base = BUF_INIT;
-	int in_new = 0, ret = -1;
+	struct buf base = BUF_INIT, found = BUF_INIT;
+	int in_new, ret = -1;
 
 	if (buf_copy(&base, mbox_name(mb, i), mb->msg[i].baselen) < 0)
 		return -1;
-	r.base = base.s;
-	r.baselen = base.len;
-	if (mbox_dir_each(mb->dir, "cur", relocate_match, &r) < 0)
-		goto out;
-	if (r.found.len == 0) {
-		in_new = 1;
-		if (mbox_dir_each(mb->dir, "new", relocate_match, &r) < 0)
-			goto out;
-	}
-	ret = 0;
-	if (r.found.len > 0) {
+	ret = mbox_find_base(mb->dir, base.s, base.len, &found, &in_new);
+	if (ret > 0) {
 		mb->msg[i].name = mb->names.len;
-		mb->msg[i].len = r.found.len;
+		mb->msg[i].len = found.len;
 		mb->msg[i].in_new = in_new;
-		if (buf_cat(&mb->names, r.found.s, r.found.len + 1) < 0)
+		if (buf_cat(&mb->names, found.s, found.len + 1) < 0)
 			ret = -1;
-		else
-			ret = 1;
 	}
-out:
-	buf_free(&r.found);
+	buf_free(&found);
 	buf_free(&base);
 	return ret;
 }

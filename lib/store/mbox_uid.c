@@ -155,10 +155,14 @@ list_lock(const struct mbox *mb)
 }
 
 /* A second look for entries the scan missed: keep those whose base is
- * still in cur/ or new/. */
+ * still in cur/ or new/, and put them back into the scan (readdir(3)
+ * may skip a file renamed while the directory is read, and a message
+ * missing from a scan looks expunged to the IMAP view). */
 struct recheck {
+	struct mbox *mb;
 	struct ent *e;
 	size_t n;       /* sorted by base */
+	int in_new;
 };
 
 static int
@@ -170,8 +174,12 @@ recheck_one(void *arg, const char *name, size_t len)
 	key.base = name;
 	key.len = mdname_base_len(name, len);
 	hit = bsearch(&key, r->e, r->n, sizeof *r->e, cmp_ent_base);
-	if (hit != NULL)
-		hit->keep = 1;
+	if (hit == NULL || hit->keep)
+		return 1;
+	hit->keep = 1;
+	if (mbox_msg_add(r->mb, name, len, r->in_new) < 0)
+		return -1;
+	r->mb->msg[r->mb->n - 1].uid = hit->uid;
 	return 1;
 }
 
@@ -202,17 +210,21 @@ list_merge(struct mbox *mb, struct list *l)
 			while (j < l->n && cmp_ent_base(&l->e[j - 1],
 			    &l->e[j]) == 0) {
 				changed = 1;
-				j++;
+				l->e[j++].keep = 1;  /* list_write drops it */
 			}
 			i++;
 		}
 	}
 	missing += l->n - j;
 	if (missing > 0) {
+		rc.mb = mb;
 		rc.e = l->e;
 		rc.n = l->n;
-		if (mbox_dir_each(mb->dir, "cur", recheck_one, &rc) < 0 ||
-		    mbox_dir_each(mb->dir, "new", recheck_one, &rc) < 0)
+		rc.in_new = 0;
+		if (mbox_dir_each(mb->dir, "cur", recheck_one, &rc) < 0)
+			return -1;
+		rc.in_new = 1;
+		if (mbox_dir_each(mb->dir, "new", recheck_one, &rc) < 0)
 			return -1;
 		for (j = 0; j < l->n; j++)
 			if (!l->e[j].keep)

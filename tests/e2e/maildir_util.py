@@ -85,13 +85,14 @@ def put_message(inst, addr, data, sub="new", name=None, sizes=True,
 
 
 def empty_maildir(inst, addr, folder=None):
-    """Remove every message and tern-uidlist (a fresh UIDVALIDITY next
-    time) from the Maildir of addr or its folder."""
+    """Remove every message, tern-uidlist (a fresh UIDVALIDITY next
+    time) and tern-imapd's MODSEQ index from the Maildir of addr or its
+    folder."""
     md = make_maildir(inst, addr, folder)
     for sub in ("new", "cur", "tmp"):
         for f in os.listdir(os.path.join(md, sub)):
             os.unlink(os.path.join(md, sub, f))
-    for f in ("tern-uidlist",):
+    for f in ("tern-uidlist", "tern-imapindex", "tern-imapindex.lock"):
         try:
             os.unlink(os.path.join(md, f))
         except FileNotFoundError:

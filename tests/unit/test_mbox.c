@@ -286,14 +286,20 @@ test_uids(void)
 
 	/* session 2: 10.A.h is out of sight while the directory is read
 	 * (as during another session's rename) and back before the list is
-	 * written: it keeps its entry; 05.A.h is gone: it loses it */
+	 * written: it keeps its entry and is put back into the scan with
+	 * its UID (else IMAP would think it expunged); 05.A.h is gone: it
+	 * loses it */
 	T_CHECK(mbox_open(&mb, md) == 1);
 	move("cur/10.A.h:2,", "tmp/10.A.h:2,");
 	T_CHECK(unlink_md("cur/05.A.h:2,") == 0);
 	T_CHECK(mbox_scan(&mb, 1) == 1);
+	T_EQ_INT(mb.n, 1);
 	move("tmp/10.A.h:2,", "cur/10.A.h:2,");
 	T_CHECK(mbox_uids(&mb) == 1);
-	T_EQ_INT(mb.n, 1);
+	T_EQ_INT(mb.n, 2);
+	T_EQ_INT(uid_of(&mb, "10.A.h"), 1);
+	T_EQ_INT(uid_of(&mb, "20.A.h"), 2);
+	T_EQ_STR(mbox_name(&mb, 0), "10.A.h:2,");
 	mbox_close(&mb);
 	t = uidlist();
 	T_CHECK(t != NULL && strstr(t, "\n1 10.A.h\n") != NULL);

@@ -1,0 +1,142 @@
+"""
+tern-imapd, a selected mailbox whose files another program changes
+behind the session's back (another IMAP session, tern-pop3d, mutt on the
+Maildir): the session has not synced yet, so its view holds old file
+names.  A STORE must add to the flags the file has now (not overwrite
+them from the old view); FETCH, COPY and MOVE of a renamed message must
+find it again by its base name instead of calling it expunged; EXPUNGE
+must not remove a message whose \\Deleted another session took away.
+(A file the directory scan misses while it is renamed is put back by
+the uidlist's second look: tests/unit/test_mbox.c.)
+"""
+import os
+import re
+
+import harness
+import imap_util as iu
+from imap_util import DEMO
+
+I = None
+PORT = None
+
+
+def setup():
+    global I, PORT
+    I = harness.Instance(name="imapshare")
+    PORT = iu.imap_port(I, tls=True)
+
+
+def fresh(n):
+    md = iu.empty_maildir(I, DEMO)
+    for f in os.listdir(md):
+        if f.startswith(".") and os.path.isdir(os.path.join(md, f)):
+            for sub in ("cur", "new", "tmp"):
+                d = os.path.join(md, f, sub)
+                for x in os.listdir(d):
+                    os.unlink(os.path.join(d, x))
+    return [iu.put_message(I, DEMO, iu.sample("m%d" % k), flags="")
+            for k in range(n)]
+
+
+def session():
+    c = iu.session(PORT, I, tls=True)
+    c.select()
+    return c
+
+
+def rename_flags(path, letters):
+    """What mutt does to change flags: rename cur/BASE:2,OLD to :2,NEW."""
+    new = path.split(":2,")[0] + ":2," + letters
+    os.rename(path, new)
+    return new
+
+
+def cur_names():
+    return sorted(os.listdir(os.path.join(I.maildir(DEMO), "cur")))
+
+
+def flags_line(untagged, seq):
+    got = [r for r in untagged if r.startswith("* %d FETCH " % seq)]
+    assert got, untagged
+    m = re.search(r"FLAGS \(([^)]*)\)", got[-1])
+    assert m, got
+    return set(m.group(1).split())
+
+
+def test_store_adds_to_the_flags_on_disk():
+    paths = fresh(2)
+    c = session()
+    rename_flags(paths[0], "F")           # someone flags it meanwhile
+    u = c.ok("STORE 1 +FLAGS (\\Answered)")
+    assert flags_line(u, 1) == {"\\Answered", "\\Flagged"}, u
+    assert any(n.endswith(":2,FR") for n in cur_names()), cur_names()
+    # and taking a flag away keeps the other session's flag too
+    rename_flags(os.path.join(I.maildir(DEMO), "cur",
+                              [n for n in cur_names() if n.endswith(":2,FR")][0]),
+                 "FRS")
+    u = c.ok("STORE 1 -FLAGS (\\Answered)")
+    assert flags_line(u, 1) == {"\\Flagged", "\\Seen"}, u
+    assert any(n.endswith(":2,FS") for n in cur_names()), cur_names()
+    c.logout()
+
+
+def test_two_sessions_store_different_flags_on_one_message():
+    fresh(1)
+    a, b = session(), session()
+    b.ok("STORE 1 +FLAGS (\\Flagged)")
+    u = a.ok("STORE 1 +FLAGS (\\Seen)")     # a has not synced since
+    assert flags_line(u, 1) == {"\\Flagged", "\\Seen"}, u
+    u = b.ok("NOOP")
+    assert flags_line(u, 1) == {"\\Flagged", "\\Seen"}, u
+    names = cur_names()
+    assert len(names) == 1 and names[0].endswith(":2,FS"), names
+    a.logout()
+    b.logout()
+
+
+def test_fetch_body_of_a_renamed_message_sets_seen_and_keeps_flags():
+    paths = fresh(1)
+    data = open(paths[0], "rb").read()
+    c = session()
+    rename_flags(paths[0], "F")
+    u, t = c.cmd("FETCH 1 (BODY[])")
+    assert t.startswith("OK") and "EXPUNGEISSUED" not in t, (u, t)
+    body = [r for r in u if r.startswith("* 1 FETCH ")]
+    assert body and iu.served(data).decode() in body[0], u
+    assert flags_line(u, 1) == {"\\Flagged", "\\Seen"}, u
+    assert cur_names()[0].endswith(":2,FS"), cur_names()
+    u = c.ok("FETCH 1 (INTERNALDATE)")
+    assert any("INTERNALDATE" in r for r in u), u
+    c.logout()
+
+
+def test_copy_and_move_of_a_renamed_message():
+    paths = fresh(2)
+    c = session()
+    c.ok("CREATE Keep")
+    rename_flags(paths[0], "S")
+    rename_flags(paths[1], "F")
+    u, t = c.cmd("COPY 1 Keep")
+    assert t.startswith("OK") and "COPYUID" in t, (u, t)
+    u, t = c.cmd("MOVE 2 Keep")
+    assert t.startswith("OK"), (u, t)
+    assert any(re.match(r"\* 2 EXPUNGE$", r) for r in u), u
+    keep = os.listdir(os.path.join(iu.folder_dir(I, DEMO, "Keep"), "cur"))
+    assert len(keep) == 2, keep
+    assert sorted(n.split(":2,")[1] for n in keep) == ["F", "S"], keep
+    assert len(cur_names()) == 1, cur_names()
+    c.logout()
+
+
+def test_expunge_keeps_a_message_undeleted_meanwhile():
+    paths = fresh(2)
+    c = session()
+    c.ok("STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+    names = cur_names()
+    # another program takes \Deleted away from the first one
+    first = [n for n in names if n.startswith(os.path.basename(paths[0]).split(":")[0])][0]
+    rename_flags(os.path.join(I.maildir(DEMO), "cur", first), "")
+    u = c.ok("EXPUNGE")
+    assert [r for r in u if r.endswith(" EXPUNGE")] == ["* 2 EXPUNGE"], u
+    assert len(cur_names()) == 1 and cur_names()[0].endswith(":2,"), cur_names()
+    c.logout()
