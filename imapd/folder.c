@@ -682,6 +682,17 @@ cmd_rename(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
 		goto out;
 	}
+	/* the selected folder (or one below the renamed one) would move
+	 * from under this session's view; INBOX itself stays (its messages
+	 * move, and the view hears of them as expunged) */
+	if (s->state == ST_SEL && strcmp(from.s, "INBOX") != 0 &&
+	    strncmp(s->sel.dir, fdir, strlen(fdir)) == 0 &&
+	    (s->sel.dir[strlen(fdir)] == '\0' ||
+	    s->sel.dir[strlen(fdir)] == '.')) {
+		imap_tagged(s, "NO", "[INUSE] Mailbox is selected; close it "
+		    "first");
+		goto out;
+	}
 	if (flist_load(s, &l) < 0)
 		session_fatal(s, "folder list");
 	for (i = 0; i < l.n; i++)

@@ -38,8 +38,9 @@ struct stat;
 #include "imap/parse.h"
 #include "store/mdindex.h"
 
-/* RFC 7162 3: a server should accept lines of at least 8192 octets. */
-#define IMAP_LINE_MAX 8192
+/* RFC 7162 3: a server should accept lines of at least 8192 octets;
+ * 64 KiB as Dovecot (a long ID, a UID set of thousands of ranges). */
+#define IMAP_LINE_MAX 65536
 /* A literal of a command other than APPEND (a password, a search
  * string, a mailbox name). */
 #define IMAP_LITERAL_MAX 65536
@@ -104,6 +105,7 @@ struct sel {
 	size_t n, cap;
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
+	unsigned long kw_told;  /* the keywords its FLAGS list had */
 	int ino;                /* inotify fd, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */

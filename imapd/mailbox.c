@@ -182,6 +182,18 @@ kw_free(struct kwtab *kt)
 	kt->n = 0;
 }
 
+static unsigned long
+kw_mask(const struct kwtab *kt)
+{
+	unsigned long m = 0;
+	size_t i;
+
+	for (i = 0; i < kt->n; i++)
+		if (kt->kw[i] != NULL)
+			m |= 1UL << i;
+	return m;
+}
+
 int
 keywords_load(struct kwtab *kt)
 {
@@ -592,6 +604,46 @@ out:
 	return r;
 }
 
+/* FLAGS and PERMANENTFLAGS with every keyword the folder has; again
+ * whenever a keyword is new (RFC 9051 7.3.5: the FLAGS list changed). */
+static void
+sel_tell_keywords(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (buf_cats(&b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+	    "$Forwarded") < 0)
+		session_fatal(s, "memory");
+	for (i = 0; i < sel->kwt.n; i++)
+		if (sel->kwt.kw[i] != NULL &&
+		    buf_catf(&b, " %s", sel->kwt.kw[i]) < 0)
+			session_fatal(s, "memory");
+	imap_untagged(s, "FLAGS (%s)", buf_str(&b));
+	if (sel->readonly)
+		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(s, "OK [PERMANENTFLAGS (%s \\*)] Flags permitted",
+		    buf_str(&b));
+	buf_free(&b);
+	sel->kw_told = kw_mask(&sel->kwt);
+}
+
+/* Keyword letters another session named: read tern-keywords again, and
+ * when tell, send the new FLAGS list before the FETCH that uses it. */
+static int
+kw_known(struct imap *s, unsigned long kw, int tell)
+{
+	struct sel *sel = &s->sel;
+
+	if ((kw & ~kw_mask(&sel->kwt)) && keywords_load(&sel->kwt) < 0)
+		return -1;
+	if (tell && (kw_mask(&sel->kwt) & ~sel->kw_told))
+		sel_tell_keywords(s);
+	return 1;
+}
+
 /* Rescan the Maildir and merge it into the view (see the top); when
  * tell is 1 the client hears of flag changes now.  1, 0 UIDVALIDITY
  * changed (the view is useless), -1 error. */
@@ -642,6 +694,8 @@ rescan(struct imap *s, int tell)
 			m->gone = 0;
 			m->modseq = index_modseq(sel, m->uid);
 			flags_of_name(name, d->len, &fl, &kw);
+			if (kw_known(s, kw, tell) < 0)
+				goto out;
 			if ((fl != m->flags || kw != m->kw) && tell) {
 				m->flags = fl;
 				m->kw = kw;
@@ -673,6 +727,8 @@ rescan(struct imap *s, int tell)
 		m->modseq = index_modseq(sel, m->uid);
 		flags_of_name(name, d->len, &m->flags, &m->kw);
 		sel->n++;
+		if (kw_known(s, m->kw, tell) < 0)
+			goto out;
 		if (m->in_new && !sel->readonly) {
 			int t = take_new(sel, sel->n - 1);
 
@@ -739,10 +795,24 @@ sel_sync(struct imap *s, int expunges)
 			    s->sid, buf_str(&s->login), sel->dir);
 			session_exit(s, 0);
 		}
+		if (r < 0 && errno == ENOENT && access(sel->dir, F_OK) < 0 &&
+		    errno == ENOENT) {
+			/* another session deleted the folder: as Dovecot
+			 * does, the session ends (its view means nothing) */
+			log_info("%s selected mailbox deleted user=%s dir=%s",
+			    s->sid, buf_str(&s->login), sel->dir);
+			imap_untagged(s, "BYE [NONEXISTENT] The selected "
+			    "mailbox was deleted by another session");
+			imap_tagged(s, "NO", "[NONEXISTENT] The selected "
+			    "mailbox was deleted");
+			session_exit(s, 0);
+		}
 		if (r < 0)
 			log_warn("%s sync user=%s dir=%s error=%s", s->sid,
 			    buf_str(&s->login), sel->dir, strerror(errno));
 	}
+	if (kw_mask(&sel->kwt) & ~sel->kw_told)
+		sel_tell_keywords(s);
 	if (expunges && s->qresync)
 		tell_vanished(s);
 	if (expunges) {
@@ -1122,7 +1192,7 @@ void
 cmd_select(struct imap *s, struct imap_p *p)
 {
 	struct sel *sel = &s->sel;
-	struct buf name = BUF_INIT, b = BUF_INIT;
+	struct buf name = BUF_INIT;
 	struct qresync q = { 0 };
 	size_t i, unseen = 0, recent = 0;
 	char *dir = NULL;
@@ -1189,20 +1259,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 		if (unseen == 0 && !(sel->m[i].flags & IF_SEEN))
 			unseen = i + 1;
 	}
-	if (buf_cats(&b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft "
-	    "$Forwarded") < 0)
-		session_fatal(s, "memory");
-	for (i = 0; i < sel->kwt.n; i++)
-		if (sel->kwt.kw[i] != NULL &&
-		    buf_catf(&b, " %s", sel->kwt.kw[i]) < 0)
-			session_fatal(s, "memory");
-	imap_untagged(s, "FLAGS (%s)", buf_str(&b));
-	if (sel->readonly)
-		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
-	else
-		imap_untagged(s, "OK [PERMANENTFLAGS (%s \\*)] Flags permitted",
-		    buf_str(&b));
-	buf_free(&b);
+	sel_tell_keywords(s);
 	imap_untagged(s, "%zu EXISTS", sel->n);
 	imap_untagged(s, "%zu RECENT", recent);
 	sel->exists_sent = sel->n;

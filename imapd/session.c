@@ -118,15 +118,27 @@ static void
 vline(struct imap *s, const char *pre, const char *fmt, va_list ap)
 {
 	char line[1024];
+	va_list aq;
 	int n;
 
+	va_copy(aq, ap);
 	n = vsnprintf(line, sizeof line, fmt, ap);
 	if (n < 0)
 		session_fatal(s, "format");
-	if ((size_t)n >= sizeof line)
-		n = sizeof line - 1;
 	imap_put(s, pre, strlen(pre));
-	imap_put(s, line, (size_t)n);
+	if ((size_t)n < sizeof line)
+		imap_put(s, line, (size_t)n);
+	else {
+		/* a long line (FLAGS with many keywords, VANISHED, a big
+		 * SEARCH): whole, never cut */
+		struct buf b = BUF_INIT;
+
+		if (buf_vcatf(&b, fmt, aq) < 0)
+			session_fatal(s, "memory");
+		imap_put(s, b.s, b.len);
+		buf_free(&b);
+	}
+	va_end(aq);
 	imap_put(s, "\r\n", 2);
 }
 
@@ -307,10 +319,17 @@ read_command(struct imap *s)
 		errno = 0;
 		r = io_getline(&s->io, line, IMAP_LINE_MAX, &len);
 		if (r < 0 && errno == EMSGSIZE) {
-			/* RFC 9051 7.1.5: the line cannot be parsed */
+			/* RFC 9051 7.1.5: the line cannot be parsed, and
+			 * its end (a "{N+}" whose octets come anyway) is
+			 * not known: as Dovecot does, the session ends */
+			if (s->cmd.len == 0 && buf_cat(&s->cmd, line, len) < 0)
+				session_fatal(s, "memory");
 			early_tag(s);
 			imap_tagged(s, "BAD", "Command line too long");
-			return 0;
+			imap_flush(s);
+			imap_untagged(s, "BYE Command line too long");
+			log_info("%s line too long ip=%s", s->sid, s->ip);
+			session_exit(s, 0);
 		}
 		if (r <= 0)
 			session_lost(s, "read");

@@ -131,6 +131,12 @@ cmd_store(struct imap *s, struct imap_p *p)
 		goto out;
 	}
 	r = sel_parse_flags(&s->sel.kwt, p, &a.flags, &a.kw, NULL);
+	if (r < 0 && errno == ENOENT) {
+		/* the folder was deleted meanwhile: sel_sync says so */
+		s->sel.dirty = 1;
+		imap_tagged(s, "NO", "[NONEXISTENT] The mailbox is gone");
+		goto out;
+	}
 	if (r < 0)
 		session_fatal(s, "keywords");
 	if (r == 0 || !imap_p_end(p))

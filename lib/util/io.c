@@ -136,6 +136,8 @@ io_getline(struct io *io, char *line, size_t max, size_t *len_r)
 			return -1;
 		if (r == 0) {
 			if (toolong) {
+				line[n] = '\0';
+				*len_r = n;
 				errno = EMSGSIZE;
 				return -1;
 			}
@@ -144,11 +146,12 @@ io_getline(struct io *io, char *line, size_t max, size_t *len_r)
 			break;
 		}
 	}
+	line[n] = '\0';
+	*len_r = n;
 	if (toolong) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	line[n] = '\0';
 	*len_r = n;
 	return 1;
 }

@@ -35,7 +35,8 @@ void io_init(struct io *io, int rfd, int wfd, int timeout);
 /* Read one line ending in LF into line (at most max bytes including the
  * LF; the LF is kept; *len_r set; line is NUL-terminated, so its size must
  * be max+1).  An over-long line returns -1/EMSGSIZE after the rest of it
- * has been read and discarded up to and including its LF.  At EOF with a
+ * has been read and discarded up to and including its LF; line then holds
+ * its start (*len_r bytes, NUL-terminated).  At EOF with a
  * partial line, that partial line is returned (1) and EOF next time. */
 int io_getline(struct io *io, char *line, size_t max, size_t *len_r);
 /* Read up to n bytes (at least 1 unless EOF).  count, 0 EOF, -1 error */

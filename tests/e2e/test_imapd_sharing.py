@@ -28,6 +28,8 @@ def setup():
 
 def fresh(n):
     md = iu.empty_maildir(I, DEMO)
+    if os.path.exists(os.path.join(md, "tern-keywords")):
+        os.unlink(os.path.join(md, "tern-keywords"))
     for f in os.listdir(md):
         if f.startswith(".") and os.path.isdir(os.path.join(md, f)):
             for sub in ("cur", "new", "tmp"):
@@ -140,3 +142,65 @@ def test_expunge_keeps_a_message_undeleted_meanwhile():
     assert [r for r in u if r.endswith(" EXPUNGE")] == ["* 2 EXPUNGE"], u
     assert len(cur_names()) == 1 and cur_names()[0].endswith(":2,"), cur_names()
     c.logout()
+
+
+def test_folder_deleted_by_another_session_ends_the_session_cleanly():
+    fresh(0)
+    a, b = iu.session(PORT, I, tls=True), iu.session(PORT, I, tls=True)
+    a.ok("CREATE Gone")
+    iu.put_message(I, DEMO, iu.sample("g"), folder="Gone", flags="")
+    a.select("Gone")
+    b.ok("DELETE Gone")
+    # a keyword makes STORE write tern-keywords into the folder that is
+    # no longer there: no internal error, the session is told and ends
+    u, t = a.cmd("STORE 1 +FLAGS (gonekw)")
+    assert t.startswith("NO"), (u, t)
+    assert any(r.startswith("* BYE [NONEXISTENT]") for r in u), u
+    assert a.eof()
+    assert "fatal" not in iu.log_text(I)
+    b.logout()
+
+
+def test_rename_of_the_selected_folder_is_refused():
+    fresh(0)
+    c = iu.session(PORT, I, tls=True)
+    c.ok("CREATE Sel")
+    c.ok("CREATE Sel/Child")
+    c.select("Sel/Child")
+    for src in ("Sel/Child", "Sel"):
+        u, t = c.cmd("RENAME %s Other" % src)
+        assert t.startswith("NO [INUSE]"), (src, t)
+    c.ok("CLOSE")
+    c.ok("RENAME Sel Other")
+    c.logout()
+
+
+def test_a_flags_line_longer_than_1k_is_sent_whole():
+    fresh(1)
+    c = session()
+    kws = ["kw%02d_%s" % (k, "x" * 60) for k in range(26)]
+    u = c.ok("STORE 1 +FLAGS (%s)" % " ".join(kws))
+    flags = [r for r in u if r.startswith("* FLAGS ")]
+    assert flags and all(k in flags[-1] for k in kws) and flags[-1].endswith(")"), flags
+    assert flags_line(u, 1) == set(kws), u
+    u, t = c.select()
+    perm = [r for r in u if "PERMANENTFLAGS" in r]
+    assert perm and all(k in perm[0] for k in kws), perm
+    c.logout()
+
+
+def test_a_keyword_made_by_another_session_is_announced():
+    """RFC 9051 7.3.5: a new keyword changes the FLAGS list: the other
+    session hears a new FLAGS response, then the FETCH naming it."""
+    fresh(1)
+    a, b = session(), session()
+    b.ok("STORE 1 +FLAGS (FromB)")
+    u = a.ok("NOOP")
+    fl = [r for r in u if r.startswith("* FLAGS ")]
+    assert fl and "FromB" in fl[0], u
+    assert u.index(fl[0]) < [i for i, r in enumerate(u) if r.startswith("* 1 FETCH")][0], u
+    assert flags_line(u, 1) == {"FromB"}, u
+    u = a.ok("NOOP")
+    assert not any(r.startswith("* FLAGS ") for r in u), u
+    a.logout()
+    b.logout()
