@@ -386,7 +386,7 @@ header_match(struct search *q, const struct buf *field, const struct buf *str)
 {
 	const struct mime_part *top = &q->mime.parts[0];
 	const char *hdr = q->msg.s + top->hdr_off, *v;
-	size_t hl = top->hdr_len, vl;
+	size_t hl = top->hdr_len, vl, pos = 0;
 	char name[256];
 	struct buf dec = BUF_INIT;
 	int r = 0;
@@ -396,15 +396,13 @@ header_match(struct search *q, const struct buf *field, const struct buf *str)
 	memcpy(name, field->s, field->len);
 	name[field->len] = '\0';
 	/* every field of that name, not just the first */
-	while (hl > 0 && mime_header_find(hdr, hl, name, &v, &vl) == 1) {
+	while (mime_header_find_next(hdr, hl, &pos, name, &v, &vl) == 1) {
 		if (mime_header_decode(v, vl, &dec) < 0)
 			break;
 		if (ci_find(dec.s, dec.len, str->s, str->len)) {
 			r = 1;
 			break;
 		}
-		hl -= (size_t)(v + vl - hdr);
-		hdr = v + vl;
 	}
 	buf_free(&dec);
 	return r;
@@ -486,11 +484,15 @@ test(struct imap *s, struct search *q, const struct snode *n, size_t i)
 		const char *v;
 		size_t vl;
 		long long t;
+		int zone;
 
+		/* RFC 9051 6.4.4: the Date: field's own date, "disregarding
+		 * time and timezone" */
 		if (!load(s, q, i) || mime_header_find(q->msg.s +
 		    q->mime.parts[0].hdr_off, q->mime.parts[0].hdr_len, "Date",
-		    &v, &vl) != 1 || imap_rfc5322_date(v, vl, &t) != 1)
+		    &v, &vl) != 1 || imap_rfc5322_date(v, vl, &t, &zone) != 1)
 			return 0;
+		t += zone * 60LL;
 		day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 		return n->k == SK_SENTBEFORE ? day < n->day :
 		    n->k == SK_SENTON ? day == n->day : day >= n->day;

@@ -322,7 +322,7 @@ rd_zone(struct rd *r, int *off)
 }
 
 int
-imap_rfc5322_date(const char *s, size_t n, long long *t_r)
+imap_rfc5322_date(const char *s, size_t n, long long *t_r, int *zone_r)
 {
 	static const char days[] = "MonTueWedThuFriSatSun";
 	struct rd r = { s, n, 0 };
@@ -361,5 +361,7 @@ imap_rfc5322_date(const char *s, size_t n, long long *t_r)
 		return 0;
 	*t_r = imap_days_from_civil(y, mon, d) * 86400 + h * 3600LL +
 	    m * 60 + sec - off * 60LL;
+	if (zone_r != NULL)
+		*zone_r = off;
 	return 1;
 }

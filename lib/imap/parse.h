@@ -194,9 +194,10 @@ int imap_datetime_fmt(struct buf *out, long long t, int off_min);
  * three-digit years, named zones (UT, GMT, Z, EST, EDT, CST, CDT, MST,
  * MDT, PST, PDT; military letters and unknown names count as UTC, as does
  * a missing zone), no day of week, no seconds, comments and folding
- * anywhere.  1 with *t_r in UTC seconds, 0 unparseable.
+ * anywhere.  1 with *t_r in UTC seconds (and, unless zone_r is NULL, the
+ * zone's offset in minutes east of UTC in *zone_r), 0 unparseable.
  */
-int imap_rfc5322_date(const char *s, size_t n, long long *t_r);
+int imap_rfc5322_date(const char *s, size_t n, long long *t_r, int *zone_r);
 /* Days since 1970-01-01 of the proleptic Gregorian date y-mon-d
  * (negative before 1970).  mon 1..12, d 1..31: not checked. */
 long long imap_days_from_civil(int y, int mon, int d);

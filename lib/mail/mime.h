@@ -91,6 +91,10 @@ int mime_header_next(const char *hdr, size_t hlen, size_t *pos,
  */
 int mime_header_find(const char *hdr, size_t hlen, const char *name,
     const char **v_r, size_t *vlen_r);
+/* The same from *pos (start with 0), which moves past the field found:
+ * each call gives the next field of that name. */
+int mime_header_find_next(const char *hdr, size_t hlen, size_t *pos,
+    const char *name, const char **v_r, size_t *vlen_r);
 /*
  * The parameters of a structured value (Content-Type, Content-Disposition: RFC
  * 2045 5.1) v[0..vlen): everything before the first ";" is skipped, then

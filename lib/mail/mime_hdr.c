@@ -238,13 +238,22 @@ int
 mime_header_find(const char *hdr, size_t hlen, const char *name,
     const char **v_r, size_t *vlen_r)
 {
-	size_t pos = 0, nlen = strlen(name), foff, flen, p, e;
+	size_t pos = 0;
+
+	return mime_header_find_next(hdr, hlen, &pos, name, v_r, vlen_r);
+}
+
+int
+mime_header_find_next(const char *hdr, size_t hlen, size_t *pos,
+    const char *name, const char **v_r, size_t *vlen_r)
+{
+	size_t nlen = strlen(name), foff, flen, p, e;
 	const char *fname;
 
 	for (;;) {
 		size_t namelen;
 
-		if (mime_header_next(hdr, hlen, &pos, &fname, &namelen, &foff,
+		if (mime_header_next(hdr, hlen, pos, &fname, &namelen, &foff,
 		    &flen) != 1)
 			return 0;
 		if (namelen != nlen || strncasecmp(fname, name, nlen) != 0)

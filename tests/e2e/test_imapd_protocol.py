@@ -1353,3 +1353,24 @@ def test_privilege_separation():
         assert not [f for f in fds(p["login"]) if f.startswith(I.path("mail"))]
         c.logout()
     harness.wait_for(lambda: not iu.imapd_pids(I, PORT), 5, what="the session to end")
+
+
+def test_search_every_header_field_and_the_sent_date_as_written():
+    """RFC 9051 6.4.4: HEADER matches any field of that name (Received,
+    a repeated X- field); SENT* take the Date: field's own date,
+    disregarding time and timezone (23:44 -0700 is the 17th, although
+    it is the 18th in UTC; the other message has no Date: field)."""
+    m = (b"Date: Wed, 17 Jul 1996 23:44:25 -0700\nFrom: a@example.test\n"
+         b"Subject: two tags\nX-Tag: first\nX-Tag: second one\n\nbody\n")
+    fresh([m, iu.sample("other")])
+    with session() as c:
+        c.select()
+        for key, want in (("HEADER X-Tag second", [1]), ("HEADER X-Tag first", [1]),
+                          ("HEADER X-Tag third", []),
+                          ("SENTON 17-Jul-1996", [1]), ("SENTON 18-Jul-1996", []),
+                          ("SENTBEFORE 18-Jul-1996", [1]),
+                          ("SENTSINCE 18-Jul-1996", []),
+                          ("SENTSINCE 17-Jul-1996", [1])):
+            got = iu.search_result(c.ok("SEARCH " + key))
+            assert got == want, (key, got)
+        c.logout()

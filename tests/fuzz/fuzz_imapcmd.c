@@ -261,7 +261,7 @@ dates(const char *d, size_t size)
 		if (imap_p_datetime(&p, &t2) != 1 || t2 != t || !imap_p_end(&p))
 			abort();
 	}
-	(void)imap_rfc5322_date(d, size, &t);
+	(void)imap_rfc5322_date(d, size, &t, NULL);
 	if (imap_literal_tail(d, size, &len, &ns) == 1 &&
 	    len > 9999999999ULL)
 		abort();

@@ -737,7 +737,7 @@ test_rfc5322_date(void)
 {
 	long long t = 0;
 
-#define D(lit) imap_rfc5322_date((lit), sizeof(lit) - 1, &t)
+#define D(lit) imap_rfc5322_date((lit), sizeof(lit) - 1, &t, NULL)
 	T_EQ_INT(D("Wed, 17 Jul 1996 02:44:25 -0700"), 1);
 	T_EQ_INT(t, 837596665);
 	T_EQ_INT(D("17 Jul 1996 02:44:25 -0700"), 1);
@@ -748,6 +748,16 @@ test_rfc5322_date(void)
 	T_EQ_INT(t, 837596665);
 	T_EQ_INT(D("Wed, 17 Jul 1996 02:44:25 PDT"), 1);
 	T_EQ_INT(t, 837596665);
+	{
+		int zone = 1;
+		const char *z = "Wed, 17 Jul 1996 23:44:25 -0700";
+		const char *e = "Thu, 18 Jul 1996 08:44:25 +0930";
+
+		T_EQ_INT(imap_rfc5322_date(z, strlen(z), &t, &zone), 1);
+		T_EQ_INT(zone, -420);
+		T_EQ_INT(imap_rfc5322_date(e, strlen(e), &t, &zone), 1);
+		T_EQ_INT(zone, 570);
+	}
 	T_EQ_INT(D("Wed, 17 Jul 1996 04:44:25 cdt"), 1);
 	T_EQ_INT(t, 837596665);
 	T_EQ_INT(D("Wednesday, 17 July 1996 09:44:25 UT"), 1);

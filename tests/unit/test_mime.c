@@ -389,6 +389,21 @@ test_header(void)
 	T_EQ_INT(mime_header_find(h, n, "Body", &v, &vlen), 0);
 	T_EQ_INT(mime_header_find(h, n, "Bad line", &v, &vlen), 0);
 	T_EQ_INT(mime_header_find(h, n, "Subjec", &v, &vlen), 0);
+	/* every field of a name in turn (SEARCH HEADER, RFC 9051 6.4.4) */
+	{
+		const char *r = "Received: one\r\nX: 1\r\nReceived: two\r\n"
+		    " folded\r\n\r\nReceived: body\r\n";
+		size_t pos = 0;
+
+		T_EQ_INT(mime_header_find_next(r, strlen(r), &pos, "received",
+		    &v, &vlen), 1);
+		T_EQ_MEM(v, vlen, "one", 3);
+		T_EQ_INT(mime_header_find_next(r, strlen(r), &pos, "received",
+		    &v, &vlen), 1);
+		T_EQ_MEM(v, vlen, "two\r\n folded", 12);
+		T_EQ_INT(mime_header_find_next(r, strlen(r), &pos, "received",
+		    &v, &vlen), 0);
+	}
 	/* an empty value, the last line without a line end */
 	T_EQ_INT(mime_header_find("A:\r\nB:  x", 9, "A", &v, &vlen), 1);
 	T_EQ_INT(vlen, 0);
