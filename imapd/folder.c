@@ -499,6 +499,7 @@ cmd_create(struct imap *s, struct imap_p *p)
 {
 	struct buf name = BUF_INIT;
 	char *dir = NULL, path[FS_PATH_MAX];
+	unsigned long validity;
 	int fd;
 
 	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
@@ -523,7 +524,8 @@ cmd_create(struct imap *s, struct imap_p *p)
 	if (maildir_make(dir) < 0 ||
 	    fs_join(path, sizeof path, dir, "maildirfolder") < 0 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    close(fd) < 0) {
+	    close(fd) < 0 || mbox_validity_next(s->root, &validity) < 0 ||
+	    mbox_uid_start(dir, validity) < 0 || fs_syncdir(s->root) < 0) {
 		log_warn("%s create user=%s mailbox=%s error=%s", s->sid,
 		    buf_str(&s->login), name.s, strerror(errno));
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot create the mailbox");

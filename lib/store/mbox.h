@@ -83,6 +83,14 @@ int mbox_scan(struct mbox *mb, int to_cur);
  * sort the messages by UID.  1, or -1 (messages unchanged; ETIMEDOUT when
  * the lock stays taken for MBOX_LOCK_WAIT seconds). */
 int mbox_uids(struct mbox *mb);
+/* A UIDVALIDITY for a new folder of the Maildir root: the time, but
+ * above the last one given (root/tern-uidvalidity, under a lock), so a
+ * folder deleted and created again within a second still gets a new one
+ * (RFC 9051 2.3.1.1).  1 with *v_r, or -1. */
+int mbox_validity_next(const char *root, unsigned long *v_r);
+/* Write an empty tern-uidlist with that UIDVALIDITY into the new folder
+ * dir.  1 or -1. */
+int mbox_uid_start(const char *dir, unsigned long validity);
 /* The file name of message i (valid until the next call that changes
  * the mailbox). */
 const char *mbox_name(const struct mbox *mb, size_t i);

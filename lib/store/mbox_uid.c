@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -381,4 +382,62 @@ fail:
 	free(l.e);
 	errno = saved;
 	return -1;
+}
+
+/* ---- UIDVALIDITY of a new folder ------------------------------------------ */
+
+#define VALIDITY_FILE "tern-uidvalidity"
+
+int
+mbox_validity_next(const char *root, unsigned long *v_r)
+{
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX], num[32], *text = NULL;
+	unsigned long last = 0, v;
+	size_t len;
+	int fd, r = -1, n, saved;
+
+	if (mbox_flock(root, VALIDITY_FILE ".lock", MBOX_LOCK_WAIT, &fd) <= 0)
+		return -1;
+	if (fs_join(path, sizeof path, root, VALIDITY_FILE) < 0 ||
+	    fs_join(tmp, sizeof tmp, root, VALIDITY_FILE ".tmp") < 0)
+		goto out;
+	n = fs_read_file(path, 64, &text, &len);
+	if (n < 0 && errno != ENOENT && errno != EFBIG)
+		goto out;
+	/* a bad file counts as none: the time still gives a fresh value */
+	if (n > 0 && len > 0 && text[len - 1] == '\n' &&
+	    str_ulong(text, len - 1, MBOX_UID_MAX, &last) != 1)
+		last = 0;
+	v = (unsigned long)time(NULL) & MBOX_UID_MAX;
+	if (v <= last)
+		v = last == MBOX_UID_MAX ? 1 : last + 1;
+	if (v == 0)
+		v = 1;
+	n = snprintf(num, sizeof num, "%lu\n", v);
+	if (fs_atomic_write(path, tmp, num, (size_t)n, 0600) < 0)
+		goto out;
+	*v_r = v;
+	r = 1;
+out:
+	saved = errno;
+	free(text);
+	(void)close(fd);
+	errno = saved;
+	return r;
+}
+
+int
+mbox_uid_start(const char *dir, unsigned long validity)
+{
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX];
+	struct buf text = BUF_INIT;
+	int r = -1;
+
+	if (buf_catf(&text, "%s%lu 1\n", UIDLIST_MAGIC, validity) < 0)
+		return -1;
+	if (fs_join(path, sizeof path, dir, MBOX_UIDLIST) >= 0 &&
+	    fs_join(tmp, sizeof tmp, dir, MBOX_UIDLIST ".tmp") >= 0)
+		r = fs_atomic_write(path, tmp, text.s, text.len, 0600);
+	buf_free(&text);
+	return r;
 }

@@ -1374,3 +1374,20 @@ def test_search_every_header_field_and_the_sent_date_as_written():
             got = iu.search_result(c.ok("SEARCH " + key))
             assert got == want, (key, got)
         c.logout()
+
+
+def test_a_folder_created_again_gets_a_new_uidvalidity():
+    """RFC 9051 2.3.1.1: a mailbox deleted and created again under the
+    same name must not reuse its UIDVALIDITY, even within one second."""
+    fresh()
+    with session() as c:
+        seen = []
+        for _ in range(3):
+            c.ok("CREATE Again")
+            u = c.ok("STATUS Again (UIDVALIDITY)")
+            seen.append(int(re.search(r"UIDVALIDITY (\d+)", u[0]).group(1)))
+            c.ok("DELETE Again")
+        assert seen == sorted(set(seen)), seen
+        u = c.ok('LIST "" *')
+        assert not any("uidvalidity" in r.lower() for r in u), u
+        c.logout()
