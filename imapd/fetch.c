@@ -36,7 +36,7 @@
 enum item_kind {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_UID, FI_BODY,
 	FI_BODYSTRUCTURE, FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT,
-	FI_SECTION, FI_MODSEQ,
+	FI_SECTION, FI_MODSEQ, FI_BINARY, FI_BINARY_SIZE,
 };
 
 struct item {
@@ -52,6 +52,7 @@ struct fetch {
 	int changedsince, vanished;     /* RFC 7162 3.1.4.1, 3.2.6 */
 	unsigned long long since;
 	int expunge_issued;
+	int unknown_cte;                /* RFC 3516 4.3: NO [UNKNOWN-CTE] */
 	struct buf msg, out, tmp;
 	struct mime_msg mime;
 };
@@ -133,6 +134,8 @@ add_item(struct fetch *f, enum item_kind k)
 	case FI_BODY:
 	case FI_BODYSTRUCTURE:
 	case FI_SECTION:
+	case FI_BINARY:
+	case FI_BINARY_SIZE:
 		f->need_mime = 1;
 		/* FALLTHROUGH */
 	case FI_RFC822:
@@ -168,6 +171,35 @@ parse_item(struct fetch *f, struct imap_p *p)
 		return 0;
 	}
 	p->pos += n;
+	/* RFC 3516 3: BINARY[part]<partial>, BINARY.PEEK, BINARY.SIZE */
+	if (((n == 6 && str_ncaseeq(a, "BINARY", 6)) ||
+	    (n == 11 && str_ncaseeq(a, "BINARY.PEEK", 11)) ||
+	    (n == 11 && str_ncaseeq(a, "BINARY.SIZE", 11))) &&
+	    imap_p_peek(p) == '[') {
+		int size = n == 11 && (a[7] == 'S' || a[7] == 's');
+		struct item *it;
+		int r;
+
+		if (!add_item(f, size ? FI_BINARY_SIZE : FI_BINARY)) {
+			p->err = "Too many FETCH items";
+			return 0;
+		}
+		it = &f->it[f->n - 1];
+		it->peek = n == 11;
+		r = imap_section_parse(p->s + p->pos + 1, p->n - p->pos - 1,
+		    &it->sec, &used);
+		if (r < 0)
+			return -1;
+		/* section-binary = "[" [section-part] "]", no partial for
+		 * BINARY.SIZE */
+		if (r == 0 || it->sec.kind != IMAP_SEC_ALL ||
+		    (size && it->sec.partial)) {
+			p->err = "Invalid BINARY[] section";
+			return 0;
+		}
+		p->pos += 1 + used;
+		return 1;
+	}
 	peek = n == 9 && str_ncaseeq(a, "BODY.PEEK", 9);
 	if ((peek || (n == 4 && str_ncaseeq(a, "BODY", 4))) &&
 	    imap_p_peek(p) == '[') {
@@ -372,6 +404,62 @@ put_section(struct fetch *f, const struct item *it, struct buf *out)
 	return put_literal(out, p, n);
 }
 
+/* BINARY[part]<partial> and BINARY.SIZE[part] (RFC 3516 4.2): the part
+ * with its transfer encoding undone; a literal8 when it holds a NUL.
+ * 1, 0 an unknown encoding (f->unknown_cte), -1 error. */
+static int
+put_binary(struct fetch *f, const struct item *it, struct buf *out)
+{
+	const char *p;
+	size_t n, part = 0;
+	int r = 1;
+
+	if (it->sec.npart > 0) {
+		part = imap_section_part(&f->mime, &it->sec);
+		if (part == MIME_NONE) {
+			p = "";
+			n = 0;
+		} else {
+			r = mime_part_decode(&f->mime, part, f->msg.s,
+			    f->msg.len, &f->tmp);
+			if (r < 0)
+				return -1;
+			if (r == 0) {
+				f->unknown_cte = 1;
+				return 0;
+			}
+			p = buf_str(&f->tmp);
+			n = f->tmp.len;
+		}
+	} else {
+		p = f->msg.s;  /* BINARY[]: the message as it is */
+		n = f->msg.len;
+	}
+	if (buf_cats(out, it->kind == FI_BINARY_SIZE ? "BINARY.SIZE[" :
+	    "BINARY[") < 0 || imap_section_name(out, &it->sec) < 0 ||
+	    buf_catc(out, ']') < 0)
+		return -1;
+	if (it->kind == FI_BINARY_SIZE)
+		return buf_catf(out, " %zu", n) < 0 ? -1 : 1;
+	if (it->sec.partial) {
+		if (buf_catc(out, '<') < 0 || buf_catu(out, it->sec.poff) < 0 ||
+		    buf_catc(out, '>') < 0)
+			return -1;
+		if (it->sec.poff >= n) {
+			n = 0;
+		} else {
+			p += it->sec.poff;
+			n -= (size_t)it->sec.poff;
+			if (it->sec.plen < n)
+				n = (size_t)it->sec.plen;
+		}
+	}
+	if (buf_catc(out, ' ') < 0 ||
+	    (memchr(p, '\0', n) != NULL && buf_catc(out, '~') < 0))
+		return -1;
+	return put_literal(out, p, n);
+}
+
 static int
 fetch_one(struct imap *s, size_t i, void *arg)
 {
@@ -411,8 +499,9 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	for (k = 0; k < f->n; k++) {
 		const struct item *it = &f->it[k];
 
-		if ((it->kind == FI_SECTION && !it->peek) ||
-		    it->kind == FI_RFC822 || it->kind == FI_RFC822_TEXT)
+		if (((it->kind == FI_SECTION || it->kind == FI_BINARY) &&
+		    !it->peek) || it->kind == FI_RFC822 ||
+		    it->kind == FI_RFC822_TEXT)
 			seen = 1;
 	}
 	if (seen && !s->sel.readonly && !(s->sel.m[i].flags & IF_SEEN)) {
@@ -487,6 +576,13 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			r = buf_catf(o, "MODSEQ (%llu)",
 			    s->sel.m[i].modseq) > 0;
 			break;
+		case FI_BINARY:
+		case FI_BINARY_SIZE:
+			r = put_binary(f, it, o);
+			if (r == 0)
+				return 1;  /* nothing of this message */
+			r = r > 0;
+			break;
 		default:
 			r = 0;
 		}
@@ -546,12 +642,16 @@ cmd_fetch(struct imap *s, struct imap_p *p)
 		    "message sequence number");
 		goto out;
 	}
-	if (f.expunge_issued)
+	if (f.unknown_cte)
+		imap_tagged(s, "NO", "[UNKNOWN-CTE] A part has a transfer "
+		    "encoding the server does not know");
+	else if (f.expunge_issued)
 		imap_tagged(s, "NO", "[EXPUNGEISSUED] Some messages were "
 		    "expunged meanwhile");
 out:
 	for (k = 0; k < f.n; k++)
-		if (f.it[k].kind == FI_SECTION)
+		if (f.it[k].kind == FI_SECTION || f.it[k].kind == FI_BINARY ||
+		    f.it[k].kind == FI_BINARY_SIZE)
 			imap_section_free(&f.it[k].sec);
 	mime_free(&f.mime);
 	buf_free(&f.msg);

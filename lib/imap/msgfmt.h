@@ -68,6 +68,10 @@ struct imap_section {
  */
 int imap_section_parse(const char *s, size_t n, struct imap_section *sec,
     size_t *used_r);
+/* The index in m->parts of the part the section's numbers name (0 for
+ * none: the whole message), or MIME_NONE when there is no such part. */
+size_t imap_section_part(const struct mime_msg *m,
+    const struct imap_section *sec);
 /* Release the field list; sec is IMAP_SECTION_INIT again.  NULL-safe. */
 void imap_section_free(struct imap_section *sec);
 /* The section's name for the response, e.g. "1.2.HEADER.FIELDS (FROM

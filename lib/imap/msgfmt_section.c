@@ -288,6 +288,12 @@ resolve(const struct mime_msg *m, const struct imap_section *sec)
 	return cur;
 }
 
+size_t
+imap_section_part(const struct mime_msg *m, const struct imap_section *sec)
+{
+	return m->n == 0 ? MIME_NONE : resolve(m, sec);
+}
+
 /* 1 if the field name f[0..fl) is in the section's list. */
 static int
 in_list(const struct imap_section *sec, const char *f, size_t fl)

@@ -135,6 +135,14 @@ int mime_header_decode(const char *v, size_t vlen, struct buf *out);
 int mime_part_text(const struct mime_msg *m, size_t i, const char *s,
     size_t len, struct buf *out);
 /*
+ * The body of part i with its Content-Transfer-Encoding undone (base64,
+ * quoted-printable; 7bit, 8bit, binary or none as they are), into out
+ * (reset first), for IMAP BINARY (RFC 3516).  1, 0 an encoding we do not
+ * know (out empty), -1 ENOMEM.
+ */
+int mime_part_decode(const struct mime_msg *m, size_t i, const char *s,
+    size_t len, struct buf *out);
+/*
  * Convert n bytes in charset cs (a C string) to UTF-8, appended to out;
  * invalid input becomes U+FFFD.  1 ok, 0 charset unknown (nothing
  * appended), -1 ENOMEM.

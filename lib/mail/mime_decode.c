@@ -419,3 +419,37 @@ mime_part_text(const struct mime_msg *m, size_t i, const char *s,
 	buf_free(&cs);
 	return rc < 0 ? -1 : 1;
 }
+
+int
+mime_part_decode(const struct mime_msg *m, size_t i, const char *s,
+    size_t len, struct buf *out)
+{
+	const struct mime_part *p;
+	const char *v, *body;
+	size_t vlen, blen;
+
+	buf_reset(out);
+	if (i >= m->n)
+		return 1;
+	p = &m->parts[i];
+	if (p->body_off + p->body_len > len)
+		return 1;
+	body = s + p->body_off;
+	blen = p->body_len;
+	if (mime_header_find(s + p->hdr_off, p->hdr_len,
+	    "Content-Transfer-Encoding", &v, &vlen) != 1 ||
+	    mime_token(v, vlen, &v, &vlen) != 1)
+		return buf_cat(out, body, blen) < 0 ? -1 : 1;
+	/* RFC 2045 6.4: multiparts and messages are 7bit, 8bit or binary */
+	if (!p->is_multipart && !p->is_message) {
+		if (vlen == 16 && strncasecmp(v, "quoted-printable", 16) == 0)
+			return qp_decode(body, blen, out);
+		if (vlen == 6 && strncasecmp(v, "base64", 6) == 0)
+			return b64_lenient(body, blen, out);
+	}
+	if ((vlen == 4 && strncasecmp(v, "7bit", 4) == 0) ||
+	    (vlen == 4 && strncasecmp(v, "8bit", 4) == 0) ||
+	    (vlen == 6 && strncasecmp(v, "binary", 6) == 0))
+		return buf_cat(out, body, blen) < 0 ? -1 : 1;
+	return 0;
+}

@@ -497,7 +497,25 @@ test_text(void)
 	T_EQ_INT(mime_part_text(&m, 4, msg, n, &b), 1);
 	T_EQ_STR(buf_str(&b), "raw \xef\xbf\xbd");
 	T_EQ_INT(mime_part_text(&m, 99, msg, n, &b), 1);
+	/* the transfer decoding alone (BINARY): no charset conversion */
+	T_EQ_INT(mime_part_decode(&m, 1, msg, n, &b), 1);
+	T_EQ_STR(buf_str(&b), "caf\xe9 longline= =zz");
+	T_EQ_INT(mime_part_decode(&m, 3, msg, n, &b), 1);
+	T_EQ_MEM(b.s, b.len, "\x89PN", 3);
+	T_EQ_INT(mime_part_decode(&m, 4, msg, n, &b), 1);
+	T_EQ_STR(buf_str(&b), "raw \xe9");
+	T_EQ_INT(mime_part_decode(&m, 0, msg, n, &b), 1);
+	T_EQ_INT(b.len, m.parts[0].body_len);
 	mime_free(&m);
+	{
+		const char *u = crlf("Content-Transfer-Encoding: x-uuencode\n\n"
+		    "begin\n", &n);
+
+		T_EQ_INT(mime_parse(&m, u, n), 1);
+		T_EQ_INT(mime_part_decode(&m, 0, u, n, &b), 0);
+		T_EQ_INT(b.len, 0);
+		mime_free(&m);
+	}
 	buf_reset(&b);
 	T_EQ_INT(mime_charset_utf8("windows-1252", "\x80", 1, &b), 1);
 	T_EQ_STR(buf_str(&b), "\xe2\x82\xac");
