@@ -30,6 +30,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -37,6 +38,7 @@
 #include "util/str.h"
 #include "store/maildir.h"
 #include "store/mbox.h"
+#include "store/mdcache.h"
 #include "store/mdname.h"
 #include "imapd.h"
 
@@ -1188,15 +1190,118 @@ qresync_report(struct imap *s, struct qresync *q)
 	}
 }
 
+/* ---- the settled-folder cache (lib/store/mdcache.h) ------------------- */
+
+/* The view from tern-imapcache when the folder is as it was (pre, the
+ * stamp taken before anything was read) and the MODSEQ index knows each
+ * message with those flags: 1 done, 0 scan instead (the view is empty),
+ * -1 error. */
+static int
+view_from_cache(struct imap *s, const struct mdc_stamp *pre)
+{
+	struct sel *sel = &s->sel;
+	struct mdc c = MDC_INIT;
+	size_t i;
+	int r;
+
+	r = mdc_load(sel->dir, pre, &c);
+	if (r <= 0)
+		return r;
+	if (mdx_lock(&sel->idx) < 0) {
+		mdc_free(&c);
+		return -1;
+	}
+	r = 1;
+	if (sel->idx.uidvalidity != c.validity)
+		r = 0;
+	for (i = 0; r == 1 && i < c.n; i++) {
+		const struct mdc_ent *e = &c.e[i];
+		const char *name = c.names.s + e->name;
+		const struct mdx_ent *x = mdx_find(&sel->idx, e->uid);
+		struct imsg *m;
+
+		/* new/ is to be taken (a scan does it); an index that does
+		 * not know the message as it is: a scan brings it up */
+		if ((e->in_new && !sel->readonly) || x == NULL ||
+		    x->in_new != e->in_new ||
+		    x->letters != mdx_letters_of(name, e->len)) {
+			r = 0;
+			break;
+		}
+		if (view_grow(sel) < 0) {
+			r = -1;
+			break;
+		}
+		m = &sel->m[sel->n];
+		memset(m, 0, sizeof *m);
+		m->uid = e->uid;
+		if ((m->name = strdup(name)) == NULL) {
+			r = -1;
+			break;
+		}
+		m->baselen = e->baselen;
+		m->in_new = (unsigned char)e->in_new;
+		m->size = e->size;
+		m->modseq = x->modseq;
+		m->recent = e->in_new;  /* EXAMINE: as rescan says */
+		flags_of_name(name, e->len, &m->flags, &m->kw);
+		sel->n++;
+		if (kw_known(s, m->kw, 0) < 0) {
+			r = -1;
+			break;
+		}
+	}
+	if (mdx_unlock(&sel->idx) < 0 && r == 1)
+		r = -1;
+	if (r == 1) {
+		sel->uidvalidity = c.validity;
+		sel->uidnext = c.uidnext;
+	} else {
+		for (i = 0; i < sel->n; i++)
+			imsg_free(&sel->m[i]);
+		sel->n = 0;
+	}
+	mdc_free(&c);
+	return r;
+}
+
+/* After a scan that found the folder as the stamp pre says (nothing
+ * changed while it ran) and settled: save the view for the next SELECT.
+ * Failure costs only the next scan. */
+static void
+cache_save(struct imap *s, const struct mdc_stamp *pre)
+{
+	struct sel *sel = &s->sel;
+	struct mdc_stamp post;
+	struct mdc c = MDC_INIT;
+	size_t i;
+
+	if (sel->dirty || mdc_stamp(sel->dir, &post) <= 0 ||
+	    !mdc_same(pre, &post) || !mdc_settled(pre, (long long)time(NULL)))
+		return;
+	c.validity = sel->uidvalidity;
+	c.uidnext = sel->uidnext;
+	for (i = 0; i < sel->n; i++)
+		if (mdc_add(&c, sel->m[i].uid, sel->m[i].size, sel->m[i].name,
+		    sel->m[i].in_new) < 0)
+			goto out;
+	if (mdc_save(sel->dir, pre, &c) < 0)
+		log_warn("%s cache write user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+out:
+	mdc_free(&c);
+}
+
 void
 cmd_select(struct imap *s, struct imap_p *p)
 {
 	struct sel *sel = &s->sel;
 	struct buf name = BUF_INIT;
 	struct qresync q = { 0 };
+	struct mdc_stamp pre;
 	size_t i, unseen = 0, recent = 0;
 	char *dir = NULL;
-	int r;
+	int r, stamped, cached;
 
 	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
 	    select_params(s, p, &q) != 1 || !imap_p_end(p)) {
@@ -1248,7 +1353,14 @@ cmd_select(struct imap *s, struct imap_p *p)
 		select_fail(s, KEYWORDS_FILE);
 		return;
 	}
-	r = rescan(s, 0);
+	stamped = mdc_stamp(dir, &pre) > 0;
+	r = stamped ? view_from_cache(s, &pre) : 0;
+	cached = r > 0;
+	if (r == 0) {
+		r = rescan(s, 0);
+		if (r > 0 && stamped)
+			cache_save(s, &pre);
+	}
 	if (r <= 0) {
 		imap_seqset_free(&q.known);
 		select_fail(s, "scan");
@@ -1273,9 +1385,9 @@ cmd_select(struct imap *s, struct imap_p *p)
 	if (q.on && q.uidvalidity == sel->uidvalidity)
 		qresync_report(s, &q);
 	imap_seqset_free(&q.known);
-	log_info("%s select user=%s mailbox=%s messages=%zu%s", s->sid,
+	log_info("%s select user=%s mailbox=%s messages=%zu%s%s", s->sid,
 	    buf_str(&s->login), buf_str(&sel->name), sel->n,
-	    sel->readonly ? " readonly" : "");
+	    sel->readonly ? " readonly" : "", cached ? " cached" : "");
 	imap_tagged(s, "OK", "[%s] %s completed", sel->readonly ?
 	    "READ-ONLY" : "READ-WRITE", s->verb);
 }

@@ -1,0 +1,130 @@
+"""
+tern-imapd's settled-folder cache (tern-imapcache, lib/store/mdcache):
+a SELECT of a folder unchanged since a settled scan reads the cache, not
+new/, cur/ and tern-uidlist, and answers exactly as a scan would (EXISTS,
+UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, the UIDs, flags and MODSEQs); any
+change (a flag renamed by another program, a delivery, an expunge, a new
+uidlist), a lost MODSEQ index or a corrupt cache makes it scan again and
+see the change.  The folder's times are set into the past (os.utime) so
+that it counts as settled without waiting.
+"""
+import os
+import re
+import time
+
+import harness
+import imap_util as iu
+from imap_util import DEMO
+
+I = None
+PORT = None
+
+
+def setup():
+    global I, PORT
+    I = harness.Instance(name="imapcache")
+    PORT = iu.imap_port(I, tls=True)
+
+
+def md():
+    return I.maildir(DEMO)
+
+
+def age():
+    """Make new/, cur/ and tern-uidlist look a minute old (settled)."""
+    t = time.time() - 60
+    for p in ("new", "cur", "tern-uidlist"):
+        os.utime(os.path.join(md(), p), (t, t))
+
+
+def fresh(n):
+    d = iu.empty_maildir(I, DEMO)
+    for f in ("tern-imapcache", "tern-keywords"):
+        if os.path.exists(os.path.join(d, f)):
+            os.unlink(os.path.join(d, f))
+    return [iu.put_message(I, DEMO, iu.sample("c%d" % k),
+                           flags="S" if k % 2 else "") for k in range(n)]
+
+
+def selects():
+    return re.findall(r"select user=\S+ mailbox=INBOX messages=(\d+)( readonly)?( cached)?",
+                      iu.log_text(I))
+
+
+def view(examine=False):
+    """(SELECT's untagged data without the FLAGS lines, the FETCH data)
+    and whether the log says the cache was used."""
+    before = len(selects())
+    c = iu.session(PORT, I, tls=True)
+    c.ok("ENABLE CONDSTORE")
+    u, t = c.select(examine=examine)
+    f = c.ok("FETCH 1:* (UID FLAGS MODSEQ)")
+    c.logout()
+    after = selects()
+    assert len(after) == before + 1, after
+    data = sorted(r for r in u if not r.startswith("* FLAGS") and "PERMANENTFLAGS" not in r)
+    return data, sorted(f), after[-1][2] == " cached"
+
+
+def test_a_settled_folder_is_selected_from_the_cache_exactly_as_scanned():
+    fresh(5)
+    view()                       # makes tern-uidlist
+    age()
+    scanned = view()
+    assert not scanned[2]
+    assert os.path.exists(os.path.join(md(), "tern-imapcache"))
+    cached = view()
+    assert cached[2], "the second SELECT of a settled folder uses the cache"
+    assert cached[:2] == scanned[:2], (cached, scanned)
+    ex = view(examine=True)
+    assert ex[2] and ex[1] == scanned[1], ex
+
+
+def test_every_change_makes_it_scan_again():
+    paths = fresh(4)
+    view()
+    age()
+    view()
+    assert view()[2]
+    # another program adds \Flagged to the first message
+    os.rename(paths[0], paths[0].split(":2,")[0] + ":2,F")
+    data, fetch, cached = view()
+    assert not cached
+    assert any("\\Flagged" in r for r in fetch if r.startswith("* 1 FETCH")), fetch
+    age()
+    view()
+    assert view()[2]
+    # a delivery
+    iu.put_message(I, DEMO, iu.sample("new one"))
+    data, fetch, cached = view()
+    assert not cached and "* 5 EXISTS" in data, data
+    age()
+    view()
+    assert view()[2]
+    # an expunge by another program
+    os.unlink(paths[1])
+    data, fetch, cached = view()
+    assert not cached and "* 4 EXISTS" in data, data
+
+
+def test_lost_index_or_corrupt_cache_falls_back_to_a_scan():
+    fresh(3)
+    view()
+    age()
+    view()
+    data, fetch, cached = view()
+    assert cached
+    hms = [r for r in data if "HIGHESTMODSEQ" in r]
+    os.unlink(os.path.join(md(), "tern-imapindex"))
+    data2, fetch2, cached2 = view()
+    assert not cached2, "a cache whose MODSEQs the index does not know is not used"
+    hms2 = [r for r in data2 if "HIGHESTMODSEQ" in r]
+    assert int(re.search(r"\d+", hms2[0]).group()) > int(re.search(r"\d+", hms[0]).group())
+    age()
+    view()
+    assert view()[2]
+    with open(os.path.join(md(), "tern-imapcache"), "r+b") as f:
+        f.seek(40)
+        f.write(b"\0garbage\n")
+    data3, fetch3, cached3 = view()
+    assert not cached3 and "* 3 EXISTS" in data3, data3
