@@ -49,10 +49,14 @@ struct fetch {
 	struct item it[FETCH_ITEMS_MAX];
 	size_t n;
 	int need_msg, need_mime, has_flags, has_uid, has_modseq;
+	int need_hdr;                   /* ENVELOPE: the cached fields */
+	struct buf hdr;
+	struct mime_msg hmime;
 	int changedsince, vanished;     /* RFC 7162 3.1.4.1, 3.2.6 */
 	unsigned long long since;
 	int expunge_issued;
 	int unknown_cte;                /* RFC 3516 4.3: NO [UNKNOWN-CTE] */
+	int unreadable;                 /* a message file could not be read */
 	struct buf msg, out, tmp;
 	struct mime_msg mime;
 };
@@ -97,6 +101,100 @@ msg_load(struct imap *s, size_t i, struct buf *out)
 	return 1;
 }
 
+#define HDR_READ_MAX ((size_t)1 << 20)  /* a header longer is cut */
+
+/* LF to CRLF of raw[0..len) into out (reset first), as every size and
+ * literal we send counts it.  1 or -1. */
+static int
+crlf_of(const char *raw, size_t len, struct buf *out)
+{
+	size_t k;
+
+	buf_reset(out);
+	if (buf_ready(out, len + len / 16 + 2) < 0)
+		return -1;
+	for (k = 0; k < len;) {
+		const char *nl = memchr(raw + k, '\n', len - k);
+		size_t end = nl ? (size_t)(nl - raw) : len;
+
+		if (buf_cat(out, raw + k, end - k) < 0 ||
+		    (nl != NULL && ((end == 0 || raw[end - 1] != '\r') ?
+		    buf_cat(out, "\r\n", 2) : buf_catc(out, '\n')) < 0))
+			return -1;
+		k = nl ? end + 1 : len;
+	}
+	return 1;
+}
+
+/* The header of message i (through its empty line; the whole file when
+ * it has none; at most HDR_READ_MAX) in CRLF form: 1, 0 gone, -1. */
+static int
+header_load(struct imap *s, size_t i, struct buf *out)
+{
+	struct buf raw = BUF_INIT;
+	const char *end;
+	int fd, r = -1;
+
+	fd = sel_open(s, i);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		ssize_t n;
+
+		if (buf_ready(&raw, 16384) < 0)
+			goto out;
+		n = read(fd, raw.s + raw.len, 16384);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		raw.len += (size_t)n;
+		raw.s[raw.len] = '\0';
+		/* an empty line: LF LF, or LF CR LF */
+		if ((end = strstr(raw.s, "\n\n")) != NULL ||
+		    (end = strstr(raw.s, "\n\r\n")) != NULL) {
+			raw.len = (size_t)(end - raw.s) + 1;
+			break;
+		}
+		if (raw.len >= HDR_READ_MAX)
+			break;
+	}
+	r = crlf_of(raw.s ? raw.s : "", raw.len, out);
+out:
+	(void)close(fd);
+	buf_free(&raw);
+	return r;
+}
+
+int
+msg_fields(struct imap *s, size_t i, struct buf *out)
+{
+	struct sel *sel = &s->sel;
+	struct buf h = BUF_INIT;
+	int r;
+
+	if (sel->m[i].gone)
+		return 0;
+	r = mdh_get(&sel->hdr, sel->m[i].uid, out);
+	if (r != 0) {
+		if (r < 0)
+			log_warn("%s header cache user=%s dir=%s error=%s",
+			    s->sid, buf_str(&s->login), sel->dir,
+			    strerror(errno));
+		if (r > 0)
+			return 1;
+	}
+	r = header_load(s, i, &h);
+	if (r > 0)
+		r = mdh_extract(h.s ? h.s : "", h.len, out);
+	if (r > 0 && mdh_put(&sel->hdr, sel->m[i].uid, out->s, out->len) < 0)
+		r = -1;
+	buf_free(&h);
+	return r;
+}
+
 /* ---- parsing the items ---------------------------------------------------- */
 
 /* A fetch-att name: letters, digits and '.', up to '[', SP, ')' or the
@@ -131,6 +229,8 @@ add_item(struct fetch *f, enum item_kind k)
 		f->has_modseq = 1;
 		break;
 	case FI_ENVELOPE:
+		f->need_hdr = 1;
+		break;
 	case FI_BODY:
 	case FI_BODYSTRUCTURE:
 	case FI_SECTION:
@@ -474,6 +574,15 @@ fetch_one(struct imap *s, size_t i, void *arg)
 		return 1;
 	if (f->need_msg) {
 		r = msg_load(s, i, &f->msg);
+		if (r < 0 && errno != ENOMEM) {
+			/* unreadable (EACCES, EIO, too big): this message is
+			 * left out, the command says NO, the session goes on */
+			log_warn("%s fetch user=%s uid=%lu error=%s", s->sid,
+			    buf_str(&s->login), s->sel.m[i].uid,
+			    strerror(errno));
+			f->unreadable = 1;
+			return 1;
+		}
 		if (r < 0)
 			return -1;
 		if (r == 0) {
@@ -481,11 +590,30 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			return 1;
 		}
 		have_msg = 1;
-		if (f->need_mime) {
+		if (f->need_mime || f->need_hdr) {
 			mime_free(&f->mime);
 			if (mime_parse(&f->mime, f->msg.s, f->msg.len) < 0)
 				return -1;
 		}
+	} else if (f->need_hdr) {
+		/* ENVELOPE alone: the fields, cached per UID, not the file */
+		r = msg_fields(s, i, &f->hdr);
+		if (r < 0 && errno != ENOMEM) {
+			log_warn("%s fetch user=%s uid=%lu error=%s", s->sid,
+			    buf_str(&s->login), s->sel.m[i].uid,
+			    strerror(errno));
+			f->unreadable = 1;
+			return 1;
+		}
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			f->expunge_issued = 1;
+			return 1;
+		}
+		mime_free(&f->hmime);
+		if (mime_parse(&f->hmime, f->hdr.s, f->hdr.len) < 0)
+			return -1;
 	}
 	if (buf_catf(o, "* %zu FETCH (", i + 1) < 0)
 		return -1;
@@ -543,9 +671,14 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			r = buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
 			break;
 		case FI_ENVELOPE:
-			r = buf_cats(o, "ENVELOPE ") > 0 &&
-			    imap_envelope(o, f->msg.s, f->msg.len, &f->mime, 0,
-			    s->utf8) > 0;
+			if (have_msg)
+				r = buf_cats(o, "ENVELOPE ") > 0 &&
+				    imap_envelope(o, f->msg.s, f->msg.len,
+				    &f->mime, 0, s->utf8) > 0;
+			else
+				r = buf_cats(o, "ENVELOPE ") > 0 &&
+				    imap_envelope(o, f->hdr.s, f->hdr.len,
+				    &f->hmime, 0, s->utf8) > 0;
 			break;
 		case FI_BODY:
 		case FI_BODYSTRUCTURE:
@@ -642,7 +775,10 @@ cmd_fetch(struct imap *s, struct imap_p *p)
 		    "message sequence number");
 		goto out;
 	}
-	if (f.unknown_cte)
+	if (f.unreadable)
+		imap_tagged(s, "NO", "[SERVERBUG] Some messages could not be "
+		    "read");
+	else if (f.unknown_cte)
 		imap_tagged(s, "NO", "[UNKNOWN-CTE] A part has a transfer "
 		    "encoding the server does not know");
 	else if (f.expunge_issued)
@@ -654,6 +790,8 @@ out:
 		    f.it[k].kind == FI_BINARY_SIZE)
 			imap_section_free(&f.it[k].sec);
 	mime_free(&f.mime);
+	mime_free(&f.hmime);
+	buf_free(&f.hdr);
 	buf_free(&f.msg);
 	buf_free(&f.out);
 	buf_free(&f.tmp);

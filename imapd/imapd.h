@@ -37,6 +37,7 @@ struct stat;
 #include "net/peer.h"
 #include "imap/parse.h"
 #include "store/mdindex.h"
+#include "store/mdhdr.h"
 
 /* RFC 7162 3: a server should accept lines of at least 8192 octets;
  * 64 KiB as Dovecot (a long ID, a UID set of thousands of ranges). */
@@ -110,6 +111,7 @@ struct sel {
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */
 	struct mdx idx;         /* its MODSEQs */
+	struct mdh hdr;         /* cached header fields (ENVELOPE) */
 };
 
 struct imap {
@@ -296,6 +298,10 @@ void cmd_search(struct imap *s, struct imap_p *p);
 void cmd_idle(struct imap *s, struct imap_p *p);
 /* Load message i as served (CRLF line ends) into out; 1, 0 gone, -1. */
 int msg_load(struct imap *s, size_t i, struct buf *out);
+/* The header fields of ENVELOPE and the common SEARCH keys of message i
+ * (lib/store/mdhdr.h), from the folder's cache or else from the file's
+ * header (then cached): 1, 0 the message is gone, -1 error. */
+int msg_fields(struct imap *s, size_t i, struct buf *out);
 /* Expunge the \Deleted messages (in set when set != NULL): unlink and
  * send EXPUNGE (send 0: silently, for CLOSE).  Count removed. */
 size_t expunge_deleted(struct imap *s, struct imap_seqset *set, int send);

@@ -391,6 +391,10 @@ sel_free(struct imap *s)
 
 	sel_release_index(s);
 	mdx_close(&sel->idx);
+	if (sel->hdr.dir != NULL && mdh_flush(&sel->hdr) < 0)
+		log_warn("%s header cache write user=%s dir=%s error=%s",
+		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
+	mdh_close(&sel->hdr);
 	for (i = 0; i < sel->n; i++)
 		imsg_free(&sel->m[i]);
 	free(sel->m);
@@ -785,6 +789,9 @@ sel_sync(struct imap *s, int expunges)
 	if (s->state != ST_SEL)
 		return;
 	sel_release_index(s);
+	if (mdh_flush(&sel->hdr) < 0)
+		log_warn("%s header cache write user=%s dir=%s error=%s",
+		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
 	if (ino_changed(sel))
 		sel->dirty = 1;
 	if (sel->dirty) {
@@ -895,13 +902,29 @@ sel_open(struct imap *s, size_t i)
 int
 sel_stat(struct imap *s, size_t i, struct stat *st)
 {
-	int fd = sel_open(s, i), r;
+	char path[FS_PATH_MAX];
+	int tries, r;
 
-	if (fd < 0)
-		return -1;
-	r = fstat(fd, st);
-	(void)close(fd);
-	return r < 0 ? -1 : 1;
+	for (tries = 0; tries < 2; tries++) {
+		if (s->sel.m[i].gone) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (sel_path(&s->sel, i, path, sizeof path) < 0)
+			return -1;
+		if (stat(path, st) == 0)
+			return 1;
+		if (errno != ENOENT)
+			return -1;
+		r = sel_relocate(s, i);
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENOENT;
+			return -1;
+		}
+	}
+	errno = ENOENT;
+	return -1;
 }
 
 int
@@ -1366,6 +1389,8 @@ cmd_select(struct imap *s, struct imap_p *p)
 		select_fail(s, "scan");
 		return;
 	}
+	if (mdh_open(&sel->hdr, dir, sel->uidvalidity) < 0)
+		session_fatal(s, "memory");
 	for (i = 0; i < sel->n; i++) {
 		recent += sel->m[i].recent;
 		if (unseen == 0 && !(sel->m[i].flags & IF_SEEN))

@@ -128,3 +128,52 @@ def test_lost_index_or_corrupt_cache_falls_back_to_a_scan():
         f.write(b"\0garbage\n")
     data3, fetch3, cached3 = view()
     assert not cached3 and "* 3 EXISTS" in data3, data3
+
+
+def test_envelope_from_the_header_cache_without_opening_the_messages():
+    """FETCH ENVELOPE reads each message's header once; later sessions
+    answer from tern-imaphdr: with every message file made unreadable
+    they still give the same ENVELOPEs (and INTERNALDATE, RFC822.SIZE,
+    FLAGS, which need no open either)."""
+    fresh(0)
+    for k in range(6):
+        iu.put_message(I, DEMO, iu.sample("env %d" % k, extra="Cc: c%d@example.test\n"
+                                          % k), flags="")
+    c = iu.session(PORT, I, tls=True)
+    c.select()
+    first = c.ok("FETCH 1:* (ENVELOPE)")
+    full = c.ok("FETCH 1:* (BODY.PEEK[HEADER])")
+    c.logout()
+    assert len(first) == 6 and all("ENVELOPE (" in r for r in first), first
+    assert os.path.exists(os.path.join(md(), "tern-imaphdr"))
+    assert '"env 3"' in first[3] and '"c3" "example.test"' in first[3], first[3]
+    cur = os.path.join(md(), "cur")
+    names = os.listdir(cur)
+    for n in names:
+        os.chmod(os.path.join(cur, n), 0)
+    try:
+        c = iu.session(PORT, I, tls=True)
+        c.select()
+        again = c.ok("FETCH 1:* (ENVELOPE)")
+        assert again == first, (again, first)
+        u = c.ok("FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)")
+        assert len(u) == 6, u
+        if not harness.IS_ROOT:
+            # (the proof that the files are unreadable: as a normal user
+            # the session is the owner; as root it is ternv, the owner)
+            pass
+        u, t = c.cmd("FETCH 1 (BODY.PEEK[])")
+        assert not t.startswith("OK"), "the body needs the file: %r" % t
+        c.logout()
+    finally:
+        for n in names:
+            os.chmod(os.path.join(cur, n), 0o600)
+    # a damaged cache is dropped and rebuilt, with the same answers
+    with open(os.path.join(md(), "tern-imaphdr"), "r+b") as f:
+        f.seek(30)
+        f.write(b"Z")
+    c = iu.session(PORT, I, tls=True)
+    c.select()
+    assert c.ok("FETCH 1:* (ENVELOPE)") == first
+    c.logout()
+    assert full

@@ -1341,8 +1341,15 @@ def test_privilege_separation():
             session_procs(PORT)), 5, what="the login child")
         check_unprivileged(p["login"], "terni")
         assert harness.proc_creds(p["parent"])["uid"][0] == 0
-        socks = [f for f in fds(p["parent"]) if f.startswith("socket:")]
-        assert len(socks) == 1, "the parent holds the connection: %s" % fds(p["parent"])
+        # the parent closes its copy of the connection right after the
+        # fork: wait for that rather than catch it in between
+        def parent_socks():
+            socks = [f for f in fds(p["parent"]) if f.startswith("socket:")]
+            return socks if len(socks) == 1 else None
+        try:
+            harness.wait_for(parent_socks, 5, what="the parent to let go")
+        except AssertionError:
+            raise AssertionError("the parent holds the connection: %s" % fds(p["parent"]))
         c.starttls()
         c.login()
         p = harness.wait_for(lambda: (lambda d: d if "mailbox" in d else None)(
