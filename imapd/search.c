@@ -56,6 +56,12 @@ struct search {
 	struct buf msg, text;
 	struct mime_msg mime;
 	int loaded;
+	/* the cached header fields (lib/store/mdhdr) when the keys need
+	 * only those: no message file opened */
+	struct buf fields;
+	struct mime_msg fmime;
+	int floaded;
+	int unreadable;             /* a message file could not be read */
 	int has_modseq;             /* a MODSEQ key (RFC 7162 3.1.5) */
 };
 
@@ -93,6 +99,19 @@ new_node(struct search *q, struct imap_p *p, enum sk k)
 	if (n != NULL)
 		n->k = k;
 	return n;
+}
+
+/* 1 if field[0..n) is one of the cached header fields. */
+static int
+cached_field(const char *f, size_t n)
+{
+	size_t k;
+
+	for (k = 0; mdh_fields[k] != NULL; k++)
+		if (strlen(mdh_fields[k]) == n &&
+		    str_ncaseeq(mdh_fields[k], f, n))
+			return 1;
+	return 0;
 }
 
 /* A list of keys separated by SP up to ')' (or the end at depth 0): an
@@ -219,7 +238,8 @@ parse_key(struct imap *s, struct search *q, struct imap_p *p, int depth)
 			if (hdrs[i].k == SK_HEADER &&
 			    buf_copy(&n->field, a, len) < 0)
 				goto fail;
-			q->need_msg = 1;
+			if (hdrs[i].k != SK_HEADER)
+				q->need_msg = 1;  /* BODY, TEXT */
 			return n;
 		}
 	if (IS("HEADER")) {
@@ -228,7 +248,8 @@ parse_key(struct imap *s, struct search *q, struct imap_p *p, int depth)
 		    imap_p_astring(p, &n->field) != 1 || !imap_p_sp(p) ||
 		    imap_p_astring(p, &n->str) != 1)
 			goto fail;
-		q->need_msg = 1;
+		if (!cached_field(n->field.s, n->field.len))
+			q->need_msg = 1;
 		return n;
 	}
 	if (IS("KEYWORD") || IS("UNKEYWORD")) {
@@ -356,6 +377,13 @@ load(struct imap *s, struct search *q, size_t i)
 	if (q->loaded)
 		return q->loaded > 0;
 	r = msg_load(s, i, &q->msg);
+	if (r < 0 && errno != ENOMEM) {
+		log_warn("%s search user=%s uid=%lu error=%s", s->sid,
+		    buf_str(&s->login), s->sel.m[i].uid, strerror(errno));
+		q->unreadable = 1;
+		q->loaded = -1;
+		return 0;
+	}
 	if (r < 0)
 		session_fatal(s, "search");
 	mime_free(&q->mime);
@@ -363,6 +391,44 @@ load(struct imap *s, struct search *q, size_t i)
 		session_fatal(s, "memory");
 	q->loaded = r > 0 ? 1 : -1;
 	return r > 0;
+}
+
+/* The header of message i for a key on a cached field: the whole
+ * message when it is loaded anyway, else the cached fields.  Sets
+ * *text_r and *m_r; 1, 0 the message is gone. */
+static int
+load_header(struct imap *s, struct search *q, size_t i, const char **text_r,
+    const struct mime_msg **m_r)
+{
+	int r;
+
+	if (q->loaded > 0 || q->need_msg) {
+		if (!load(s, q, i))
+			return 0;
+		*text_r = q->msg.s;
+		*m_r = &q->mime;
+		return 1;
+	}
+	if (!q->floaded) {
+		r = msg_fields(s, i, &q->fields);
+		if (r < 0 && errno == ENOMEM)
+			session_fatal(s, "memory");
+		if (r < 0) {
+			log_warn("%s search user=%s uid=%lu error=%s", s->sid,
+			    buf_str(&s->login), s->sel.m[i].uid,
+			    strerror(errno));
+			q->unreadable = 1;
+		}
+		mime_free(&q->fmime);
+		if (r > 0 && mime_parse(&q->fmime, q->fields.s, q->fields.len) < 0)
+			session_fatal(s, "memory");
+		q->floaded = r > 0 ? 1 : -1;
+	}
+	if (q->floaded < 0)
+		return 0;
+	*text_r = q->fields.s;
+	*m_r = &q->fmime;
+	return 1;
 }
 
 static long long
@@ -382,10 +448,11 @@ internal_day(struct imap *s, size_t i)
 }
 
 static int
-header_match(struct search *q, const struct buf *field, const struct buf *str)
+header_match(const char *text, const struct mime_msg *mm,
+    const struct buf *field, const struct buf *str)
 {
-	const struct mime_part *top = &q->mime.parts[0];
-	const char *hdr = q->msg.s + top->hdr_off, *v;
+	const struct mime_part *top = &mm->parts[0];
+	const char *hdr = text + top->hdr_off, *v;
 	size_t hl = top->hdr_len, vl, pos = 0;
 	char name[256];
 	struct buf dec = BUF_INIT;
@@ -481,24 +548,39 @@ test(struct imap *s, struct search *q, const struct snode *n, size_t i)
 	case SK_SENTBEFORE:
 	case SK_SENTON:
 	case SK_SENTSINCE: {
-		const char *v;
+		const char *v, *text;
+		const struct mime_msg *mm;
 		size_t vl;
 		long long t;
 		int zone;
 
 		/* RFC 9051 6.4.4: the Date: field's own date, "disregarding
 		 * time and timezone" */
-		if (!load(s, q, i) || mime_header_find(q->msg.s +
-		    q->mime.parts[0].hdr_off, q->mime.parts[0].hdr_len, "Date",
-		    &v, &vl) != 1 || imap_rfc5322_date(v, vl, &t, &zone) != 1)
+		if (!load_header(s, q, i, &text, &mm) ||
+		    mime_header_find(text + mm->parts[0].hdr_off,
+		    mm->parts[0].hdr_len, "Date", &v, &vl) != 1 ||
+		    imap_rfc5322_date(v, vl, &t, &zone) != 1)
 			return 0;
 		t += zone * 60LL;
 		day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 		return n->k == SK_SENTBEFORE ? day < n->day :
 		    n->k == SK_SENTON ? day == n->day : day >= n->day;
 	}
-	case SK_HEADER:
-		return load(s, q, i) && header_match(q, &n->field, &n->str);
+	case SK_HEADER: {
+		const char *text;
+		const struct mime_msg *mm;
+
+		if (cached_field(n->field.s, n->field.len)) {
+			if (!load_header(s, q, i, &text, &mm))
+				return 0;
+		} else {
+			if (!load(s, q, i))
+				return 0;
+			text = q->msg.s;
+			mm = &q->mime;
+		}
+		return header_match(text, mm, &n->field, &n->str);
+	}
 	case SK_BODY:
 		return load(s, q, i) && text_match(q, &n->str, 0);
 	case SK_TEXT:
@@ -570,6 +652,7 @@ cmd_search(struct imap *s, struct imap_p *p)
 		session_fatal(s, "memory");
 	for (i = 0; i < s->sel.n; i++) {
 		q.loaded = 0;
+		q.floaded = 0;
 		if (s->sel.m[i].gone)
 			continue;
 		if (!test(s, &q, q.root, i))
@@ -587,9 +670,14 @@ cmd_search(struct imap *s, struct imap_p *p)
 	if (buf_cats(&out, "\r\n") < 0)
 		session_fatal(s, "memory");
 	imap_put(s, out.s, out.len);
+	if (q.unreadable)
+		imap_tagged(s, "NO", "[SERVERBUG] Some messages could not be "
+		    "read");
 	buf_free(&out);
 	node_free(q.root);
 	mime_free(&q.mime);
+	mime_free(&q.fmime);
+	buf_free(&q.fields);
 	buf_free(&q.msg);
 	buf_free(&q.text);
 }

@@ -134,7 +134,9 @@ def test_envelope_from_the_header_cache_without_opening_the_messages():
     """FETCH ENVELOPE reads each message's header once; later sessions
     answer from tern-imaphdr: with every message file made unreadable
     they still give the same ENVELOPEs (and INTERNALDATE, RFC822.SIZE,
-    FLAGS, which need no open either)."""
+    FLAGS, which need no open either) and header SEARCHes on the cached
+    fields; what needs the file (a body) gets NO and the session goes
+    on."""
     fresh(0)
     for k in range(6):
         iu.put_message(I, DEMO, iu.sample("env %d" % k, extra="Cc: c%d@example.test\n"
@@ -162,8 +164,18 @@ def test_envelope_from_the_header_cache_without_opening_the_messages():
             # (the proof that the files are unreadable: as a normal user
             # the session is the owner; as root it is ternv, the owner)
             pass
+        # header searches on the cached fields need no file either
+        for key, want in (("SUBJECT \"env 4\"", [5]), ("CC c2@example.test", [3]),
+                          ("FROM sender", [1, 2, 3, 4, 5, 6]),
+                          ("HEADER Cc c5", [6]), ("OR SUBJECT \"env 0\" TO nobody", [1]),
+                          ("NOT SUBJECT env", [])):
+            got = iu.search_result(c.ok("SEARCH " + key))
+            assert got == want, (key, got)
         u, t = c.cmd("FETCH 1 (BODY.PEEK[])")
-        assert not t.startswith("OK"), "the body needs the file: %r" % t
+        assert t.startswith("NO"), "the body needs the file: %r" % t
+        u, t = c.cmd("SEARCH BODY hello")
+        assert t.startswith("NO"), "so does a body search: %r" % t
+        c.ok("NOOP")
         c.logout()
     finally:
         for n in names:
