@@ -6,8 +6,15 @@ lists and fetches over imap:// with STARTTLS required and over imaps://;
 fetchmail (STARTTLS, certificate checked) and getmail6 (implicit TLS)
 retrieve mail, keeping or deleting it; neomutt, driven through a pty
 (script(1): it has no batch mode for reading), reads a message and saves
-it to another folder.  A client that is not installed is a skip naming
-its package (scripts/check installs them).
+it to another folder; imapfilter (implicit TLS, the certificate checked
+against the test CA with -t) moves the unseen messages whose Subject
+contains "invoice" to a folder Bills it creates on NO [TRYCREATE] (UID
+COPY, COPYUID checked against Bills, UID STORE \\Deleted, EXPUNGE; flags
+kept) and flags the ones from a sender, and deletes mail older than 30
+days by INTERNALDATE (SEARCH BEFORE, the files' mtime) or sent before a
+day (SENTBEFORE, the Date: field's own day); a second run changes
+nothing.  A client that is not installed is a skip naming its package
+(scripts/check installs them).
 """
 import os
 import pwd
@@ -15,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import harness
 import imap_util as iu
@@ -425,3 +433,206 @@ def test_neomutt_reads_and_moves_a_message():
     # on the server: INBOX empty, the message in Archive, read (\Seen)
     sv = as_letters(server_view())
     assert sv["INBOX"] == {} and sv["Archive"] == {"nm-read-me": "S"}, (sv, screen[-1500:])
+
+
+# ---------------------------------------------------------------- imapfilter
+
+def letter(subject, frm="sender@example.org", date=None, body=None):
+    """A message from frm with subject (and a Date: field when date)."""
+    mid = re.sub(r"[^A-Za-z0-9]+", ".", subject).strip(".")
+    return ("From: %s\nTo: %s\nSubject: %s\n%sMessage-ID: <%s@e2e.example.test>\n\n%s"
+            % (frm, DEMO, subject, "Date: %s\n" % date if date else "", mid,
+               body or "body of %s\n" % subject)).encode()
+
+
+def imapfilter(d, lua, run_no):
+    """Run imapfilter on the Lua configuration lua (the account is
+    `tern`, over implicit TLS, certificate checked against the test CA
+    with -t); HOME and IMAPFILTER_HOME in the scratch directory d.
+    Returns (output, the -d protocol log)."""
+    exe = harness.need_tool("imapfilter")
+    cfg = os.path.join(d, "config.lua")
+    with open(cfg, "w") as f:
+        f.write("options.timeout = 30\noptions.info = true\n"
+                "tern = IMAP {\n    server = 'localhost',\n    port = %d,\n"
+                "    username = '%s',\n    password = 'demo',\n    ssl = 'auto',\n}\n"
+                % (TLS_PORT, DEMO) + lua)
+    os.chmod(cfg, 0o600)
+    dbg = os.path.join(d, "debug.%d" % run_no)
+    # -t: the CA file to check the server's certificate against (with the
+    # host name, 'localhost').  Without it imapfilter would ask on a
+    # terminal to accept an unknown certificate and store it in
+    # $HOME/.imapfilter/certificates; with no terminal it gives up.
+    r = subprocess.run([exe, "-c", cfg, "-t", I.cafile, "-d", dbg],
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                       env=I.env({"HOME": d, "IMAPFILTER_HOME": os.path.join(d, ".imapfilter")}))
+    text = r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+    try:
+        with open(dbg, "rb") as f:
+            log = f.read().decode("latin-1")
+    except FileNotFoundError:
+        log = ""
+    assert r.returncode == 0, "imapfilter exited %d:\n%s\n--- protocol:\n%s" % (
+        r.returncode, text[-2000:], log[-3000:])
+    assert not os.path.exists(os.path.join(d, ".imapfilter", "certificates")), \
+        "imapfilter stored a certificate: it did not verify the server's"
+    return text, log
+
+
+def tagged_replies(log):
+    """[(command, tagged reply)] from imapfilter's -d log: each command
+    it sent and the line completing it (the same tag)."""
+    sent = {}
+    out = []
+    for m in re.finditer(r"sending command \(\d+\):\n\n([^\r\n]*)", log):
+        t, _, rest = m.group(1).partition(" ")
+        sent[t] = rest
+    for m in re.finditer(r"(?m)^(\S+) (OK|NO|BAD)\b([^\r\n]*)", log):
+        if m.group(1) in sent:
+            out.append((sent[m.group(1)], m.group(2) + m.group(3)))
+    assert out, "no tagged replies in the log:\n%s" % log[-3000:]
+    return out
+
+
+def uids_by_subject(c, box):
+    c.select(box, examine=True)
+    u = c.ok("UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    out = {}
+    for d in iu.fetches(u).values():
+        s = subject_of(d["BODY[HEADER.FIELDS (SUBJECT)]"].encode("latin-1"))
+        out[s] = (int(d["UID"]), frozenset(iu.flag_set(d["FLAGS"])))
+    return out
+
+
+def disk_view(folder=None):
+    """{subject: flag letters} of demo's Maildir (or folder) on disk, and
+    the sorted file names."""
+    box, names = {}, []
+    for p in I.mail_files(DEMO, folder):
+        with open(p, "rb") as f:
+            s = subject_of(f.read())
+        assert s not in box, "%s twice on disk" % s
+        box[s] = "".join(sorted(iu.info_flags(p)))
+        names.append(os.path.relpath(p, I.maildir(DEMO)))
+    return box, names
+
+
+def test_imapfilter_moves_and_flags_by_rule():
+    harness.need_tool("imapfilter")
+    reset()
+    boss = "Big Boss <boss@example.net>"
+    mail = [("Your invoice 1001", "billing@shop.example", ""),
+            ("INVOICE 1002 overdue", "billing@shop.example", "FR"),  # case: SEARCH is
+            ("invoice 1003 paid", "billing@shop.example", "S"),      # case-insensitive
+            ("lunch on friday", "friend@example.org", ""),
+            ("quarterly numbers", boss, ""),
+            ("re: invoicing", boss, "S"),         # "invoic" but not "invoice"
+            ("invoice from the boss", boss, ""),
+            ("no subject match", "billing@shop.example", None)]
+    for s, frm, fl in mail:
+        body = "the invoice is attached\n" if s == "no subject match" else None
+        iu.put_message(I, DEMO, letter(s, frm, body=body), flags=fl)
+    with iu.session(TLS_PORT, I, tls=True) as c:
+        before = uids_by_subject(c, "INBOX")
+        c.logout()
+    assert len(before) == len(mail), before
+    lua = ("inbox = tern.INBOX\n"
+           "inbox:is_unseen():contain_subject('invoice'):move_messages(tern.Bills)\n"
+           "inbox:contain_from('boss@example.net'):mark_flagged()\n")
+    d = scratch()
+    out, log = imapfilter(d, lua, 1)
+    moved = ["Your invoice 1001", "INVOICE 1002 overdue", "invoice from the boss"]
+    assert "3 messages moved from" in out, out
+
+    replies = tagged_replies(log)
+    bad = [(c, r) for c, r in replies if not r.startswith("OK")
+           and not (c.startswith("UID COPY") and r.startswith("NO [TRYCREATE]"))]
+    assert not bad, "refused commands: %r\n%s" % (bad, log[-3000:])
+    # Bills did not exist: the first UID COPY is NO [TRYCREATE] (RFC 3501
+    # 6.4.7), imapfilter creates it and copies again; COPYUID (RFC 4315)
+    copies = [(c, r) for c, r in replies if c.startswith("UID COPY ")]
+    assert [r.split()[:2] for c, r in copies] == [["NO", "[TRYCREATE]"], ["OK", "[COPYUID"]], \
+        copies
+    assert any(c == 'CREATE "Bills"' and r.startswith("OK") for c, r in replies), replies
+    cmd, reply = copies[1]
+    src_set = cmd.split()[2]
+    m = re.match(r"OK \[COPYUID (\d+) (\S+) (\S+)\]", reply)
+    assert m, reply
+    src, dst = iu.uid_set(m.group(2)), iu.uid_set(m.group(3))
+    assert sorted(src) == iu.uid_set(src_set) == sorted(before[s][0] for s in moved), \
+        (cmd, reply, before)
+
+    # on the server: exactly those in Bills, with their flags, under the
+    # UIDs COPYUID named; gone from INBOX; the boss's mail flagged
+    with iu.session(TLS_PORT, I, tls=True) as c:
+        u, _ = c.select("Bills", examine=True)
+        assert iu.code("\n".join(u), "UIDVALIDITY") == m.group(1), u
+        bills = uids_by_subject(c, "Bills")
+        inbox = uids_by_subject(c, "INBOX")
+        c.logout()
+    want_flags = {s: frozenset({"F": "\\Flagged", "R": "\\Answered", "S": "\\Seen"}[x]
+                               for x in fl or "") for s, _, fl in mail}
+    assert bills == {s: (dst[src.index(before[s][0])], want_flags[s]) for s in moved}, \
+        (bills, reply)
+    assert inbox == {s: (before[s][0], want_flags[s] | ({"\\Flagged"} if frm == boss else set()))
+                     for s, frm, fl in mail if s not in moved}, inbox
+    # on disk: the same
+    dv_in, names_in = disk_view()
+    dv_bills, names_bills = disk_view("Bills")
+    assert dv_bills == {"Your invoice 1001": "", "INVOICE 1002 overdue": "FR",
+                        "invoice from the boss": ""}, dv_bills
+    assert dv_in == {"invoice 1003 paid": "S", "lunch on friday": "",
+                     "quarterly numbers": "F", "re: invoicing": "FS",
+                     "no subject match": ""}, dv_in
+
+    # again: nothing to move, the flags are already there; nothing changes
+    sv = server_view()
+    out2, log2 = imapfilter(d, lua, 2)
+    replies2 = tagged_replies(log2)
+    assert not [(c, r) for c, r in replies2 if not r.startswith("OK")], log2[-3000:]
+    cmds = [c.split()[:2] for c, r in replies2]
+    assert ["UID", "COPY"] not in cmds and ["EXPUNGE"] not in cmds, cmds
+    assert server_view() == sv, "the second run changed the server"
+    assert (disk_view(), disk_view("Bills")) == ((dv_in, names_in), (dv_bills, names_bills))
+
+
+def test_imapfilter_deletes_old_mail():
+    harness.need_tool("imapfilter")
+    reset()
+    now = time.time()
+    day = 86400
+    recent = "Mon, 02 Jun 2025 10:00:00 +0000"
+    mail = [("arrived 40 days ago", now - 40 * day, recent),      # BEFORE: deleted
+            ("arrived 20 days ago", now - 20 * day, recent),
+            ("arrived today", now, recent),
+            ("sent in 2000", now, "Fri, 01 Dec 2000 12:00:00 +0000"),  # SENTBEFORE
+            # the Date: field's own day counts (RFC 3501 6.4.4: time and
+            # zone disregarded): 31 Dec 2000, though 1 Jan 2001 in UTC
+            ("sent 31 Dec late", now, "Sun, 31 Dec 2000 23:30:00 -0100"),
+            # and 1 Jan 2001, though 31 Dec 2000 in UTC: kept
+            ("sent 1 Jan early", now, "Mon, 01 Jan 2001 00:30:00 +0100")]
+    for s, mt, date in mail:
+        iu.put_message(I, DEMO, letter(s, date=date), mtime=mt)
+    lua = ("inbox = tern.INBOX\n"
+           "old = inbox:is_older(30) + inbox:sent_before('01-Jan-2001')\n"
+           "old:delete_messages()\n")
+    d = scratch()
+    out, log = imapfilter(d, lua, 1)
+    assert "3 messages deleted in" in out, out
+    replies = tagged_replies(log)
+    assert not [(c, r) for c, r in replies if not r.startswith("OK")], log[-3000:]
+    searches = [c for c, r in replies if c.startswith("UID SEARCH ")]
+    assert any(" BEFORE " in c and "SENTBEFORE" not in c for c in searches), searches
+    assert any(" SENTBEFORE 01-Jan-2001" in c for c in searches), searches
+    assert any(c == "EXPUNGE" for c, r in replies), replies
+    kept = {"arrived 20 days ago": "", "arrived today": "", "sent 1 Jan early": ""}
+    dv, names = disk_view()
+    assert dv == kept, dv
+    with iu.session(TLS_PORT, I, tls=True) as c:
+        assert set(uids_by_subject(c, "INBOX")) == set(kept)
+        c.logout()
+    # again: nothing is old enough any more
+    out2, log2 = imapfilter(d, lua, 2)
+    cmds = [c.split()[:2] for c, r in tagged_replies(log2)]
+    assert ["UID", "STORE"] not in cmds and ["EXPUNGE"] not in cmds, cmds
+    assert disk_view() == (dv, names)
