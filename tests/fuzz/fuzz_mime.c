@@ -141,6 +141,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct mime_msg m = MIME_MSG_INIT;
 	struct buf out = BUF_INIT;
 	const char *nl;
+	int r;
 	size_t i;
 
 	if (mime_parse(&m, msg, size) != 1)
@@ -164,6 +165,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		check_balance(&out);
 		buf_reset(&out);
 		if (mime_part_text(&m, i, msg, size, &out) != 1)
+			abort();
+		/* BINARY: decoding never grows past the part's body */
+		r = mime_part_decode(&m, i, msg, size, &out);
+		if (r < 0 || (r == 0 && out.len != 0) ||
+		    out.len > p->body_len)
 			abort();
 		if (mime_header_find(msg + p->hdr_off, p->hdr_len, "Subject",
 		    &v, &vlen) == 1) {
