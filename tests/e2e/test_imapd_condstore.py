@@ -219,7 +219,7 @@ def test_select_always_gives_highestmodseq():
         # RFC 7162 7: mod-sequence-value is 1 <= n; even an empty mailbox
         assert highest_of(u) >= 1, u
         c.logout()
-    fresh(2)
+    fresh(3)
     with session() as c:
         u, t = c.select()
         h = highest_of(u)
@@ -248,6 +248,11 @@ def test_select_always_gives_highestmodseq():
         highest_of(u)
         u = c.ok("FETCH 2 (FLAGS)")
         assert len(u) == 1 and "MODSEQ (" in u[0], u
+        # read-only: BODY[] sets no \\Seen, so no new MODSEQ
+        ms = modseqs(c)
+        u = c.ok("FETCH 3 (BODY[])")
+        assert "\\Seen" not in iu.flag_set(iu.fetches(u)[3].get("FLAGS", [])), u
+        assert modseqs(c) == ms and flags_by_uid(c)[3] == set(), ms
         c.logout()
 
 
@@ -489,8 +494,9 @@ def test_search_modseq():
         u = c.ok("SEARCH MODSEQ %d NOT SEEN" % (h0 - 1 if h0 > 1 else 1))
         ms = modseqs(c)
         assert u == ["* SEARCH 1 3 (MODSEQ %d)" % max(ms[1], ms[3])], (u, ms)
-        u = c.ok('SEARCH MODSEQ "/flags/\\\\Seen" all %d' % m2)
-        assert u == ["* SEARCH 2 (MODSEQ %d)" % m2], u
+        for t in ("all", "priv", "shared"):
+            u = c.ok('SEARCH MODSEQ "/flags/\\\\Seen" %s %d' % (t, m2))
+            assert u == ["* SEARCH 2 (MODSEQ %d)" % m2], (t, u)
         c.logout()
 
 
