@@ -107,6 +107,7 @@ struct sel {
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */
+	size_t expunged;        /* by this command (EXPUNGE, CLOSE) */
 	int ino;                /* inotify fd, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */

@@ -460,9 +460,16 @@ dispatch(struct imap *s)
 			    "no mailbox selected", c->name);
 		return;
 	}
+	s->sel.expunged = 0;
 	c->fn(s, &p);
 	if (s->state == ST_SEL)
 		sel_sync(s, s->uid || !(c->flags & C_NOEXP));
+	/* RFC 7162 3.2.7, 3.2.9: an EXPUNGE that removed messages tells the
+	 * new HIGHESTMODSEQ in its tagged OK under QRESYNC */
+	if (!s->tagged_sent && s->qresync && s->state == ST_SEL &&
+	    s->sel.expunged > 0)
+		imap_tagged(s, "OK", "[HIGHESTMODSEQ %llu] %s completed",
+		    s->sel.idx.highest, c->name);
 	if (!s->tagged_sent)
 		imap_tagged(s, "OK", "%s completed", c->name);
 }

@@ -215,6 +215,8 @@ expunge_deleted(struct imap *s, struct imap_seqset *set, int send)
 		log_info("%s expunge user=%s mailbox=%s messages=%zu", s->sid,
 		    buf_str(&s->login), buf_str(&sel->name), n);
 		s->nexpunge += n;
+		sel->expunged += n;
+		sel->dirty = 1;  /* the rescan makes their tombstones */
 	}
 	(void)send;  /* the responses come from sel_sync after the command */
 	return n;
