@@ -108,6 +108,7 @@ struct sel {
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */
 	size_t expunged;        /* by this command (EXPUNGE, CLOSE) */
+	struct imap_seqset saved;  /* "$" (RFC 5182): UIDs, resolved */
 	int ino;                /* inotify fd, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */
@@ -139,7 +140,8 @@ struct imap {
 	char *root;                 /* the user's Maildir (INBOX) */
 	struct sel sel;             /* valid in ST_SEL */
 	unsigned long long append_limit;
-	int utf8;                   /* ENABLE UTF8=ACCEPT */
+	int utf8;                   /* ENABLE UTF8=ACCEPT or IMAP4rev2 */
+	int rev2;                   /* ENABLE IMAP4rev2 (RFC 9051) */
 	int condstore;              /* RFC 7162 3.1: CONDSTORE enabled */
 	int qresync;                /* ENABLE QRESYNC (implies condstore) */
 	unsigned long nfetch, nstore, nappend, nexpunge;
@@ -248,6 +250,12 @@ void sel_letters(const struct sel *sel, unsigned flags, unsigned long kw,
     char *out);
 /* Append "(\Seen \Flagged kw1 ...)" of message i (plus \Recent). */
 int sel_flag_list(const struct sel *sel, size_t i, struct buf *out);
+/* A set that is "$" (RFC 5182 SEARCHRES) made into the saved result:
+ * its UIDs for a UID command, else the sequence numbers of those still
+ * here.  Other sets are left alone.  1 or -1 (ENOMEM). */
+int sel_saved(struct imap *s, struct imap_seqset *set, int uid);
+/* Append v to a set built in ascending order (ranges joined).  1 or -1. */
+int seqset_push(struct imap_seqset *set, unsigned long v);
 /* Rename message i to carry its flags as now on disk with flags/kw
  * added (op '+'), taken away ('-') or instead (0); *changed_r 1 when
  * the view's flags changed (the client is to hear of it).  1 done, 0

@@ -391,6 +391,7 @@ sel_free(struct imap *s)
 
 	sel_release_index(s);
 	mdx_close(&sel->idx);
+	imap_seqset_free(&sel->saved);
 	if (sel->hdr.dir != NULL && mdh_flush(&sel->hdr) < 0)
 		log_warn("%s header cache write user=%s dir=%s error=%s",
 		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
@@ -1028,11 +1029,48 @@ sel_set_flags(struct imap *s, size_t i, int op, unsigned flags,
 }
 
 int
+seqset_push(struct imap_seqset *set, unsigned long v)
+{
+	if (set->n > 0 && set->r[set->n - 1].hi + 1 == v) {
+		set->r[set->n - 1].hi = v;
+		return 1;
+	}
+	return imap_seqset_add(set, v, v);
+}
+
+int
+sel_saved(struct imap *s, struct imap_seqset *set, int uid)
+{
+	struct sel *sel = &s->sel;
+	size_t i, k;
+
+	if (!set->saved)
+		return 1;
+	imap_seqset_reset(set);
+	if (uid) {
+		for (k = 0; k < sel->saved.n; k++)
+			if (imap_seqset_add(set, sel->saved.r[k].lo,
+			    sel->saved.r[k].hi) < 0)
+				return -1;
+		return 1;
+	}
+	for (i = 0; i < sel->n; i++)
+		if (!sel->m[i].gone &&
+		    imap_seqset_has(&sel->saved, sel->m[i].uid) &&
+		    seqset_push(set, (unsigned long)i + 1) < 0)
+			return -1;
+	return 1;
+}
+
+int
 sel_each(struct imap *s, struct imap_seqset *set, int uid,
     int (*fn)(struct imap *, size_t, void *), void *arg)
 {
 	struct sel *sel = &s->sel;
 	size_t k, i;
+
+	if (sel_saved(s, set, uid) < 0)
+		return -1;
 
 	if (uid) {
 		imap_seqset_resolve(set, sel->n ? sel->m[sel->n - 1].uid : 0);

@@ -25,6 +25,7 @@
 #include "util/str.h"
 #include "store/mbox.h"
 #include "mail/mime.h"
+#include "imap/istr.h"
 #include "imapd.h"
 
 #define SEARCH_DEPTH_MAX 32
@@ -602,6 +603,12 @@ static void
 resolve_sets(struct imap *s, struct snode *n)
 {
 	for (; n != NULL; n = n->next) {
+		if (n->k == SK_SEQ && n->set.saved) {
+			/* "$": the saved UIDs (RFC 5182 2.1) */
+			if (sel_saved(s, &n->set, 1) < 0)
+				session_fatal(s, "memory");
+			n->k = SK_UID;
+		}
 		if (n->k == SK_SEQ)
 			imap_seqset_resolve(&n->set, s->sel.n);
 		else if (n->k == SK_UID)
@@ -612,12 +619,55 @@ resolve_sets(struct imap *s, struct snode *n)
 	}
 }
 
+/* RETURN options (RFC 4731 3.1, RFC 5182 2.4) */
+enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_SAVE = 16 };
+
+/* "RETURN (" [option *(SP option)] ")" SP: 1 (with *ret_r; "()" is
+ * ALL), 0 bad. */
+static int
+parse_return(struct imap_p *p, unsigned *ret_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = {
+		{ "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL },
+		{ "COUNT", RET_COUNT }, { "SAVE", RET_SAVE },
+	};
+	const char *a;
+	size_t n, k;
+
+	*ret_r = 0;
+	if (!imap_p_char(p, '('))
+		return 0;
+	while (!imap_p_char(p, ')')) {
+		if (*ret_r != 0 && !imap_p_sp(p))
+			return 0;
+		if (imap_p_atom(p, &a, &n) != 1)
+			return 0;
+		for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+			if (strlen(opts[k].name) == n &&
+			    str_ncaseeq(a, opts[k].name, n))
+				break;
+		if (k == sizeof opts / sizeof opts[0])
+			return imap_p_fail(p, "Unknown SEARCH RETURN option");
+		*ret_r |= opts[k].bit;
+	}
+	if (*ret_r == 0)
+		*ret_r = RET_ALL;  /* RFC 4731 3.1: "()" means ALL */
+	return imap_p_sp(p);
+}
+
 void
 cmd_search(struct imap *s, struct imap_p *p)
 {
 	struct search q;
 	struct buf out = BUF_INIT, cs = BUF_INIT;
+	struct imap_seqset found = IMAP_SEQSET_INIT, uids = IMAP_SEQSET_INIT;
 	unsigned long long top = 0;
+	unsigned long lo = 0, hi = 0, count = 0, ulo = 0, uhi = 0;
+	unsigned ret = 0;
+	int esearch;
 	size_t i;
 
 	memset(&q, 0, sizeof q);
@@ -625,17 +675,27 @@ cmd_search(struct imap *s, struct imap_p *p)
 		imap_bad_args(s, p);
 		return;
 	}
+	/* RFC 4466 2.6: [RETURN (...)] before [CHARSET] */
+	if (p->n - p->pos > 7 && str_ncaseeq(p->s + p->pos, "RETURN ", 7)) {
+		p->pos += 7;
+		if (parse_return(p, &ret) != 1)
+			goto bad;
+	}
+	esearch = ret != 0 || s->rev2;
+	if (ret == 0 && s->rev2)
+		ret = RET_ALL;  /* RFC 9051 6.4.4: ESEARCH ALL by default */
 	/* CHARSET (RFC 3501 6.4.4; IMAP4rev2 clients send none) */
 	if (p->n - p->pos > 8 && str_ncaseeq(p->s + p->pos, "CHARSET ", 8)) {
 		p->pos += 8;
 		if (imap_p_astring(p, &cs) != 1 || !imap_p_sp(p)) {
 			buf_free(&cs);
-			imap_bad_args(s, p);
-			return;
+			goto bad;
 		}
 		if (!str_caseeq(buf_str(&cs), "UTF-8") &&
 		    !str_caseeq(buf_str(&cs), "US-ASCII")) {
 			buf_free(&cs);
+			if (ret & RET_SAVE)
+				imap_seqset_reset(&s->sel.saved);
 			imap_tagged(s, "NO", "[BADCHARSET (US-ASCII UTF-8)] "
 			    "Unknown charset");
 			return;
@@ -643,36 +703,110 @@ cmd_search(struct imap *s, struct imap_p *p)
 		buf_free(&cs);
 	}
 	q.root = parse_list(s, &q, p, 0, 0);
-	if (q.root == NULL) {
-		imap_bad_args(s, p);
-		return;
-	}
+	if (q.root == NULL)
+		goto bad;
 	resolve_sets(s, q.root);
-	if (buf_cats(&out, "* SEARCH") < 0)
-		session_fatal(s, "memory");
 	for (i = 0; i < s->sel.n; i++) {
+		unsigned long v;
+
 		q.loaded = 0;
 		q.floaded = 0;
 		if (s->sel.m[i].gone)
 			continue;
 		if (!test(s, &q, q.root, i))
 			continue;
-		if (buf_catf(&out, " %lu", s->uid ? s->sel.m[i].uid :
-		    (unsigned long)(i + 1)) < 0)
+		v = s->uid ? s->sel.m[i].uid : (unsigned long)(i + 1);
+		if (seqset_push(&found, v) < 0 ||
+		    ((ret & RET_SAVE) && seqset_push(&uids,
+		    s->sel.m[i].uid) < 0))
 			session_fatal(s, "memory");
+		if (count++ == 0) {
+			lo = v;
+			ulo = s->sel.m[i].uid;
+		}
+		hi = v;
+		uhi = s->sel.m[i].uid;
 		if (s->sel.m[i].modseq > top)
 			top = s->sel.m[i].modseq;
 	}
-	/* RFC 7162 3.1.5: the highest MODSEQ of the messages found */
-	if (q.has_modseq && top > 0 &&
-	    buf_catf(&out, " (MODSEQ %llu)", top) < 0)
-		session_fatal(s, "memory");
-	if (buf_cats(&out, "\r\n") < 0)
-		session_fatal(s, "memory");
-	imap_put(s, out.s, out.len);
+	if (ret & RET_SAVE) {
+		/* RFC 5182 2.4: with MIN and/or MAX alone, only those */
+		imap_seqset_reset(&s->sel.saved);
+		if (!(ret & (RET_ALL | RET_COUNT)) && (ret & (RET_MIN | RET_MAX))) {
+			if (count > 0 && (((ret & RET_MIN) &&
+			    imap_seqset_add(&s->sel.saved, ulo, ulo) < 0) ||
+			    ((ret & RET_MAX) &&
+			    imap_seqset_add(&s->sel.saved, uhi, uhi) < 0)))
+				session_fatal(s, "memory");
+		} else {
+			for (i = 0; i < uids.n; i++)
+				if (imap_seqset_add(&s->sel.saved, uids.r[i].lo,
+				    uids.r[i].hi) < 0)
+					session_fatal(s, "memory");
+		}
+		imap_seqset_resolve(&s->sel.saved, ~0UL);
+	}
+	if (!esearch) {
+		if (buf_cats(&out, "* SEARCH") < 0)
+			session_fatal(s, "memory");
+		for (i = 0; i < found.n; i++) {
+			unsigned long v;
+
+			for (v = found.r[i].lo; ; v++) {
+				if (buf_catf(&out, " %lu", v) < 0)
+					session_fatal(s, "memory");
+				if (v == found.r[i].hi)
+					break;
+			}
+		}
+		/* RFC 7162 3.1.5: the highest MODSEQ of the messages found */
+		if (q.has_modseq && top > 0 &&
+		    buf_catf(&out, " (MODSEQ %llu)", top) < 0)
+			session_fatal(s, "memory");
+	} else if (ret != RET_SAVE) {
+		/* RFC 4731 3.1: MIN, MAX, ALL only when something matched;
+		 * RFC 5182 2.4: SAVE alone gives no ESEARCH */
+		if (buf_cats(&out, "* ESEARCH (TAG ") < 0 ||
+		    imap_put_string(&out, s->tag, strlen(s->tag), 0) < 0 ||
+		    buf_catc(&out, ')') < 0 ||
+		    (s->uid && buf_cats(&out, " UID") < 0))
+			session_fatal(s, "memory");
+		if (count > 0 && (ret & RET_MIN) &&
+		    buf_catf(&out, " MIN %lu", lo) < 0)
+			session_fatal(s, "memory");
+		if (count > 0 && (ret & RET_MAX) &&
+		    buf_catf(&out, " MAX %lu", hi) < 0)
+			session_fatal(s, "memory");
+		if (count > 0 && (ret & RET_ALL)) {
+			imap_seqset_resolve(&found, ~0UL);
+			if (buf_cats(&out, " ALL ") < 0 ||
+			    imap_seqset_format(&found, &out) < 0)
+				session_fatal(s, "memory");
+		}
+		if ((ret & RET_COUNT) && buf_catf(&out, " COUNT %lu", count) < 0)
+			session_fatal(s, "memory");
+		/* RFC 7162 3.1.5 */
+		if (q.has_modseq && count > 0 &&
+		    buf_catf(&out, " MODSEQ %llu", top) < 0)
+			session_fatal(s, "memory");
+	}
+	if (out.len > 0) {
+		if (buf_cats(&out, "\r\n") < 0)
+			session_fatal(s, "memory");
+		imap_put(s, out.s, out.len);
+	}
 	if (q.unreadable)
 		imap_tagged(s, "NO", "[SERVERBUG] Some messages could not be "
 		    "read");
+	goto out;
+bad:
+	/* RFC 5182 2.1: a SEARCH with SAVE that fails leaves $ empty */
+	if (ret & RET_SAVE)
+		imap_seqset_reset(&s->sel.saved);
+	imap_bad_args(s, p);
+out:
+	imap_seqset_free(&found);
+	imap_seqset_free(&uids);
 	buf_free(&out);
 	node_free(q.root);
 	mime_free(&q.mime);

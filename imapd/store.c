@@ -239,6 +239,8 @@ cmd_expunge(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		goto out;
 	}
+	if (sel_saved(s, &set, 1) < 0)
+		session_fatal(s, "memory");
 	(void)expunge_deleted(s, s->uid ? &set : NULL, 1);
 out:
 	imap_seqset_free(&set);
