@@ -823,32 +823,107 @@ out:
 	return r;
 }
 
-/* Does the rest of the STATUS command name HIGHESTMODSEQ?  (Only then
- * is the folder's index read.) */
-static int
-wants_modseq(const struct imap_p *p)
-{
-	size_t k;
+/* STATUS items (RFC 9051 6.3.11, RFC 8438 SIZE, RFC 7162 HIGHESTMODSEQ),
+ * named in responses as here, whatever case the client used. */
+static const char *const st_names[] = {
+	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED",
+	"SIZE", "HIGHESTMODSEQ",
+};
+#define ST_NITEMS (sizeof st_names / sizeof st_names[0])
+#define ST_HIGHESTMODSEQ 7
+#define ST_LIST_MAX 16
 
-	for (k = p->pos; k + 13 <= p->n; k++)
-		if (str_ncaseeq(p->s + k, "HIGHESTMODSEQ", 13))
-			return 1;
-	return 0;
+struct stitems {
+	unsigned char it[ST_LIST_MAX];
+	size_t n;
+	int modseq;
+};
+
+/* "(" item *(SP item) ")": 1, 0 bad (p->err set). */
+static int
+status_parse(struct imap *s, struct imap_p *p, struct stitems *st)
+{
+	const char *a;
+	size_t n, k;
+
+	st->n = 0;
+	st->modseq = 0;
+	if (!imap_p_char(p, '('))
+		return 0;
+	do {
+		if (imap_p_atom(p, &a, &n) != 1)
+			return 0;
+		for (k = 0; k < ST_NITEMS; k++)
+			if (strlen(st_names[k]) == n &&
+			    str_ncaseeq(a, st_names[k], n))
+				break;
+		if (k == ST_NITEMS)
+			return imap_p_fail(p, "Unknown STATUS item");
+		if (st->n == ST_LIST_MAX)
+			return imap_p_fail(p, "Too many STATUS items");
+		st->it[st->n++] = (unsigned char)k;
+		if (k == ST_HIGHESTMODSEQ) {
+			st->modseq = 1;
+			s->condstore = 1;  /* RFC 7162 3.1 */
+		}
+	} while (imap_p_sp(p));
+	return imap_p_char(p, ')');
+}
+
+/* "* STATUS name (...)" of the folder dir.  1, or -1 (it could not be
+ * read; logged). */
+static int
+status_send(struct imap *s, const char *name, const char *dir,
+    const struct stitems *st)
+{
+	struct buf out = BUF_INIT;
+	struct counts c;
+	size_t k;
+	int ok = 1;
+
+	if (count_dir(dir, &c, st->modseq) < 0) {
+		log_warn("%s status user=%s mailbox=%s error=%s", s->sid,
+		    buf_str(&s->login), name, strerror(errno));
+		return -1;
+	}
+	ok &= buf_cats(&out, "STATUS ") > 0;
+	ok &= (strcmp(name, "INBOX") == 0 ? buf_cats(&out, "INBOX") :
+	    imap_put_string(&out, name, strlen(name), 0)) > 0;
+	ok &= buf_cats(&out, " (") > 0;
+	for (k = 0; k < st->n; k++) {
+		unsigned long long v = 0;
+
+		switch (st->it[k]) {
+		case 0: v = c.messages; break;
+		case 1: v = c.recent; break;
+		case 2: v = c.uidnext; break;
+		case 3: v = c.uidvalidity; break;
+		case 4: v = c.unseen; break;
+		case 5: v = c.deleted; break;
+		case 6: v = c.size; break;
+		default: v = c.highestmodseq; break;
+		}
+		ok &= buf_catf(&out, "%s%s %llu", k ? " " : "",
+		    st_names[st->it[k]], v) > 0;
+	}
+	ok &= buf_catc(&out, ')') > 0;
+	if (!ok)
+		session_fatal(s, "memory");
+	imap_untagged(s, "%s", buf_str(&out));
+	buf_free(&out);
+	return 1;
 }
 
 void
 cmd_status(struct imap *s, struct imap_p *p)
 {
-	struct buf name = BUF_INIT, out = BUF_INIT;
+	struct buf name = BUF_INIT;
+	struct stitems st;
 	char *dir = NULL;
-	struct counts c;
-	const char *a;
-	size_t n;
-	int first = 1, ok = 1;
 
 	if (!imap_p_sp(p) || arg_folder(s, p, &name, &dir) <= 0)
 		goto out;
-	if (!imap_p_sp(p) || !imap_p_char(p, '(')) {
+	if (!imap_p_sp(p) || status_parse(s, p, &st) != 1 || !imap_p_end(p)) {
 		imap_bad_args(s, p);
 		goto out;
 	}
@@ -856,71 +931,9 @@ cmd_status(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[NONEXISTENT] Mailbox doesn't exist");
 		goto out;
 	}
-	if (count_dir(dir, &c, wants_modseq(p)) < 0) {
-		log_warn("%s status user=%s mailbox=%s error=%s", s->sid,
-		    buf_str(&s->login), name.s, strerror(errno));
+	if (status_send(s, name.s, dir, &st) < 0)
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot read the mailbox");
-		goto out;
-	}
-	ok &= buf_cats(&out, "STATUS ") > 0;
-	ok &= (strcmp(name.s, "INBOX") == 0 ? buf_cats(&out, "INBOX") :
-	    imap_put_string(&out, name.s, name.len, 0)) > 0;
-	ok &= buf_cats(&out, " (") > 0;
-	do {
-		unsigned long long v;
-		const char *nm;
-
-		if (imap_p_atom(p, &a, &n) != 1) {
-			imap_bad_args(s, p);
-			goto out;
-		}
-#define IS(w) (n == sizeof w - 1 && str_ncaseeq(a, w, n))
-		if (IS("MESSAGES")) {
-			v = c.messages;
-			nm = "MESSAGES";
-		} else if (IS("RECENT")) {
-			v = c.recent;
-			nm = "RECENT";
-		} else if (IS("UIDNEXT")) {
-			v = c.uidnext;
-			nm = "UIDNEXT";
-		} else if (IS("UIDVALIDITY")) {
-			v = c.uidvalidity;
-			nm = "UIDVALIDITY";
-		} else if (IS("UNSEEN")) {
-			v = c.unseen;
-			nm = "UNSEEN";
-		} else if (IS("DELETED")) {
-			v = c.deleted;
-			nm = "DELETED";
-		} else if (IS("SIZE")) {
-			v = c.size;
-			nm = "SIZE";
-		} else if (IS("HIGHESTMODSEQ")) {
-			v = c.highestmodseq;
-			nm = "HIGHESTMODSEQ";
-			s->condstore = 1;  /* RFC 7162 3.1 */
-		} else {
-			nm = NULL;
-			p->err = "Unknown STATUS item";
-			imap_bad_args(s, p);
-			goto out;
-		}
-#undef IS
-		/* named as in RFC 9051 7.3.2, whatever case the client used */
-		ok &= buf_catf(&out, "%s%s %llu", first ? "" : " ", nm, v) > 0;
-		first = 0;
-	} while (imap_p_sp(p));
-	if (!imap_p_char(p, ')') || !imap_p_end(p)) {
-		imap_bad_args(s, p);
-		goto out;
-	}
-	ok &= buf_catc(&out, ')') > 0;
-	if (!ok)
-		session_fatal(s, "memory");
-	imap_untagged(s, "%s", buf_str(&out));
 out:
 	free(dir);
 	buf_free(&name);
-	buf_free(&out);
 }
