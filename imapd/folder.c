@@ -266,29 +266,49 @@ special_use(const char *name)
 	return NULL;
 }
 
+/* One LIST/LSUB line for name; attrs: LA_* bits. */
+enum {
+	LA_NOSELECT = 1, LA_NONEXISTENT = 2, LA_SUBSCRIBED = 4,
+	LA_CHILDREN = 8, LA_NOCHILDREN = 16, LA_CHILDINFO = 32,
+};
+
 static void
-list_line(struct imap *s, const char *verb, const struct flist *l, size_t i)
+list_put(struct imap *s, const char *verb, const char *name, unsigned attrs)
 {
 	struct buf b = BUF_INIT;
-	const char *su = special_use(l->name[i]);
+	const char *su = special_use(name), *sep = "";
 	int ok;
 
 	ok = buf_catf(&b, "%s (", verb) > 0;
-	if (!l->real[i])
-		ok &= buf_cats(&b, "\\Noselect ") > 0;
-	ok &= buf_cats(&b, has_children(l, i) ? "\\HasChildren" :
-	    "\\HasNoChildren") > 0;
-	if (su != NULL)
-		ok &= buf_catf(&b, " %s", su) > 0;
+#define ATTR(bit, word) do { if (attrs & (bit)) { \
+	ok &= buf_catf(&b, "%s%s", sep, word) > 0; sep = " "; } } while (0)
+	ATTR(LA_NONEXISTENT, "\\NonExistent");
+	ATTR(LA_NOSELECT, "\\Noselect");
+	ATTR(LA_SUBSCRIBED, "\\Subscribed");
+	ATTR(LA_CHILDREN, "\\HasChildren");
+	ATTR(LA_NOCHILDREN, "\\HasNoChildren");
+#undef ATTR
+	if (su != NULL && !(attrs & LA_NONEXISTENT))
+		ok &= buf_catf(&b, "%s%s", sep, su) > 0;
 	ok &= buf_catf(&b, ") \"%c\" ", IMAP_SEP) > 0;
-	if (strcmp(l->name[i], "INBOX") == 0)
+	if (strcmp(name, "INBOX") == 0)
 		ok &= buf_cats(&b, "INBOX") > 0;
 	else
-		ok &= imap_put_string(&b, l->name[i], strlen(l->name[i]), 0) > 0;
+		ok &= imap_put_string(&b, name, strlen(name), 0) > 0;
+	/* RFC 5258 3.5 */
+	if (attrs & LA_CHILDINFO)
+		ok &= buf_cats(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))") > 0;
 	if (!ok)
 		session_fatal(s, "memory");
 	imap_untagged(s, "%s", buf_str(&b));
 	buf_free(&b);
+}
+
+static void
+list_line(struct imap *s, const char *verb, const struct flist *l, size_t i)
+{
+	list_put(s, verb, l->name[i], (l->real[i] ? 0 : LA_NOSELECT) |
+	    (has_children(l, i) ? LA_CHILDREN : LA_NOCHILDREN));
 }
 
 /* "ref" and "pattern" (RFC 9051 6.3.9): the pattern is taken relative to
@@ -318,27 +338,6 @@ list_args(struct imap *s, struct imap_p *p, struct buf *pat)
 	}
 	buf_free(&ref);
 	return 1;
-}
-
-void
-cmd_list(struct imap *s, struct imap_p *p)
-{
-	struct buf pat = BUF_INIT;
-	struct flist l = { 0 };
-	size_t i;
-
-	if (!list_args(s, p, &pat)) {
-		buf_free(&pat);
-		return;
-	}
-	if (flist_load(s, &l) < 0)
-		session_fatal(s, "folder list");
-	for (i = 0; i < l.n; i++)
-		if (imap_list_match(pat.s, pat.len, l.name[i],
-		    strlen(l.name[i]), IMAP_SEP, NULL))
-			list_line(s, "LIST", &l, i);
-	flist_free(&l);
-	buf_free(&pat);
 }
 
 /* ---- subscriptions ------------------------------------------------------- */
@@ -469,12 +468,29 @@ cmd_lsub(struct imap *s, struct imap_p *p)
 	if (subs_load(s, &l) < 0 || flist_load(s, &all) < 0)
 		session_fatal(s, "folder list");
 	for (i = 0; i < all.n; i++) {
+		const char *nm = all.name[i];
+		size_t n = strlen(nm);
+		int below = 0;
+
+		if (!imap_list_match(pat.s, pat.len, nm, n, IMAP_SEP, NULL))
+			continue;
 		for (j = 0; j < l.n; j++)
-			if (strcmp(l.name[j], all.name[i]) == 0)
+			if (strcmp(l.name[j], nm) == 0)
 				break;
-		if (j < l.n && imap_list_match(pat.s, pat.len, all.name[i],
-		    strlen(all.name[i]), IMAP_SEP, NULL))
+		if (j < l.n) {
 			list_line(s, "LSUB", &all, i);
+			continue;
+		}
+		/* RFC 3501 6.3.9: with "%", a parent that is not subscribed
+		 * but has a subscribed name below that the pattern does not
+		 * list is given \Noselect */
+		for (j = 0; j < l.n && !below; j++)
+			below = strncmp(l.name[j], nm, n) == 0 &&
+			    l.name[j][n] == IMAP_SEP &&
+			    !imap_list_match(pat.s, pat.len, l.name[j],
+			    strlen(l.name[j]), IMAP_SEP, NULL);
+		if (below)
+			list_put(s, "LSUB", nm, LA_NOSELECT);
 	}
 	flist_free(&l);
 	flist_free(&all);
@@ -936,4 +952,300 @@ cmd_status(struct imap *s, struct imap_p *p)
 out:
 	free(dir);
 	buf_free(&name);
+}
+
+/* ---- LIST (RFC 9051 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819) */
+
+#define LIST_PATTERNS_MAX 64
+
+enum {
+	LS_SUBSCRIBED = 1, LS_REMOTE = 2, LS_RECURSIVE = 4, LS_SPECIAL = 8,
+	LR_SUBSCRIBED = 16, LR_CHILDREN = 32, LR_SPECIAL = 64, LR_STATUS = 128,
+};
+
+struct listq {
+	unsigned opts;
+	struct buf pat[LIST_PATTERNS_MAX];
+	size_t npat;
+	struct stitems st;
+};
+
+/* "(" [atom *(SP atom)] ")" of names[] into bits; 1 or 0. */
+static int
+list_opts(struct imap *s, struct imap_p *p, int ret, unsigned *bits,
+    struct stitems *st)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+		int ret;
+	} opts[] = {
+		{ "SUBSCRIBED", LS_SUBSCRIBED, 0 }, { "REMOTE", LS_REMOTE, 0 },
+		{ "RECURSIVEMATCH", LS_RECURSIVE, 0 },
+		{ "SPECIAL-USE", LS_SPECIAL, 0 },
+		{ "SUBSCRIBED", LR_SUBSCRIBED, 1 },
+		{ "CHILDREN", LR_CHILDREN, 1 },
+		{ "SPECIAL-USE", LR_SPECIAL, 1 }, { "STATUS", LR_STATUS, 1 },
+	};
+	const char *a;
+	size_t n, k;
+	int first = 1;
+
+	if (!imap_p_char(p, '('))
+		return 0;
+	while (!imap_p_char(p, ')')) {
+		if (!first && !imap_p_sp(p))
+			return 0;
+		first = 0;
+		if (imap_p_atom(p, &a, &n) != 1)
+			return 0;
+		for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+			if (opts[k].ret == ret && strlen(opts[k].name) == n &&
+			    str_ncaseeq(a, opts[k].name, n))
+				break;
+		if (k == sizeof opts / sizeof opts[0])
+			return imap_p_fail(p, ret ? "Unknown LIST return "
+			    "option" : "Unknown LIST selection option");
+		*bits |= opts[k].bit;
+		if (opts[k].bit == LR_STATUS && (!imap_p_sp(p) ||
+		    status_parse(s, p, st) != 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* The whole LIST command after "LIST": 1, 0 bad (p->err), 2 the
+ * separator request was answered. */
+static int
+list_parse(struct imap *s, struct imap_p *p, struct listq *q)
+{
+	struct buf ref = BUF_INIT;
+	size_t k;
+	int r = 0;
+
+	if (!imap_p_sp(p))
+		goto out;
+	if (imap_p_peek(p) == '(') {
+		if (list_opts(s, p, 0, &q->opts, &q->st) != 1 ||
+		    !imap_p_sp(p))
+			goto out;
+		/* RFC 5258 3: RECURSIVEMATCH needs another option that it
+		 * can apply to */
+		if ((q->opts & LS_RECURSIVE) &&
+		    !(q->opts & (LS_SUBSCRIBED | LS_SPECIAL))) {
+			r = imap_p_fail(p, "RECURSIVEMATCH alone");
+			goto out;
+		}
+	}
+	if (imap_p_mailbox(p, &ref) != 1 || !imap_p_sp(p))
+		goto out;
+	if (imap_p_char(p, '(')) {
+		do {
+			if (q->npat == LIST_PATTERNS_MAX) {
+				r = imap_p_fail(p, "Too many LIST patterns");
+				goto out;
+			}
+			if (imap_p_list_mailbox(p, &q->pat[q->npat++]) != 1)
+				goto out;
+		} while (imap_p_sp(p));
+		if (!imap_p_char(p, ')'))
+			goto out;
+	} else {
+		if (imap_p_list_mailbox(p, &q->pat[q->npat++]) != 1)
+			goto out;
+		if (q->pat[0].len == 0 && ref.len == 0 && q->opts == 0 &&
+		    imap_p_end(p)) {
+			/* RFC 9051 6.3.9: the separator and the root */
+			imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"",
+			    IMAP_SEP);
+			r = 2;
+			goto out;
+		}
+	}
+	if (imap_p_sp(p)) {
+		const char *a;
+		size_t n;
+
+		if (imap_p_atom(p, &a, &n) != 1 || n != 6 ||
+		    !str_ncaseeq(a, "RETURN", 6) || !imap_p_sp(p) ||
+		    list_opts(s, p, 1, &q->opts, &q->st) != 1)
+			goto out;
+	}
+	if (!imap_p_end(p))
+		goto out;
+	/* the reference is put before each pattern not starting at the
+	 * root (RFC 9051 6.3.9) */
+	for (k = 0; ref.len > 0 && k < q->npat; k++)
+		if (q->pat[k].len == 0 || q->pat[k].s[0] != IMAP_SEP) {
+			struct buf t = BUF_INIT;
+
+			if (buf_cat(&t, ref.s, ref.len) < 0 ||
+			    buf_cat(&t, q->pat[k].s, q->pat[k].len) < 0 ||
+			    buf_copy(&q->pat[k], t.s, t.len) < 0)
+				session_fatal(s, "memory");
+			buf_free(&t);
+		}
+	r = 1;
+out:
+	buf_free(&ref);
+	return r;
+}
+
+static int
+list_matches(const struct listq *q, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < q->npat; k++)
+		if (imap_list_match(q->pat[k].s, q->pat[k].len, name,
+		    strlen(name), IMAP_SEP, NULL))
+			return 1;
+	return 0;
+}
+
+static size_t
+list_find(const struct flist *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->name[i], name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* 1 if some name of l is below name. */
+static int
+has_below(const struct flist *l, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->name[i], name, n) == 0 &&
+		    l->name[i][n] == IMAP_SEP)
+			return 1;
+	return 0;
+}
+
+/* The STATUS of a listed, selectable mailbox (RFC 5819: after its LIST
+ * line; a folder that cannot be read gets none). */
+static void
+list_status(struct imap *s, const struct listq *q, const char *name)
+{
+	char *dir = NULL;
+
+	if (!(q->opts & LR_STATUS))
+		return;
+	if (folder_path(s, name, strlen(name), &dir) > 0 &&
+	    (folder_exists(dir) || strcmp(name, "INBOX") == 0))
+		(void)status_send(s, name, dir, &q->st);
+	free(dir);
+}
+
+void
+cmd_list(struct imap *s, struct imap_p *p)
+{
+	struct listq q;
+	struct flist all = { 0 }, subs = { 0 }, names = { 0 };
+	size_t i, k;
+	int r;
+
+	memset(&q, 0, sizeof q);
+	r = list_parse(s, p, &q);
+	if (r == 0)
+		imap_bad_args(s, p);
+	if (r != 1)
+		goto out;
+	if (flist_load(s, &all) < 0)
+		session_fatal(s, "folder list");
+	if ((q.opts & (LS_SUBSCRIBED | LR_SUBSCRIBED)) &&
+	    subs_load(s, &subs) < 0)
+		session_fatal(s, "subscriptions");
+	if (!(q.opts & LS_SUBSCRIBED)) {
+		for (i = 0; i < all.n; i++) {
+			unsigned attrs;
+
+			if (!list_matches(&q, all.name[i]))
+				continue;
+			if ((q.opts & LS_SPECIAL) &&
+			    special_use(all.name[i]) == NULL)
+				continue;
+			attrs = (all.real[i] ? 0 : LA_NOSELECT) |
+			    (has_children(&all, i) ? LA_CHILDREN :
+			    LA_NOCHILDREN);
+			if ((q.opts & LR_SUBSCRIBED) &&
+			    list_find(&subs, all.name[i]) != (size_t)-1)
+				attrs |= LA_SUBSCRIBED;
+			list_put(s, "LIST", all.name[i], attrs);
+			if (all.real[i])
+				list_status(s, &q, all.name[i]);
+		}
+		goto out;
+	}
+	/* SUBSCRIBED selection (RFC 5258 3.1): the subscribed names, those
+	 * that do not exist too, and with RECURSIVEMATCH the parents of
+	 * subscribed names, in one sorted list */
+	for (i = 0; i < subs.n; i++) {
+		const char *nm = subs.name[i], *sep;
+
+		if (list_find(&names, nm) == (size_t)-1 &&
+		    flist_add(&names, nm, strlen(nm), 1) < 0)
+			session_fatal(s, "memory");
+		for (sep = strchr(nm, IMAP_SEP); (q.opts & LS_RECURSIVE) &&
+		    sep != NULL; sep = strchr(sep + 1, IMAP_SEP)) {
+			char *par = strndup(nm, (size_t)(sep - nm));
+
+			if (par == NULL)
+				session_fatal(s, "memory");
+			if (list_find(&names, par) == (size_t)-1 &&
+			    flist_add(&names, par, strlen(par), 0) < 0)
+				session_fatal(s, "memory");
+			free(par);
+		}
+	}
+	qsort(names.name, names.n, sizeof *names.name, cmp_name);
+	for (i = 0; i < names.n; i++) {
+		const char *nm = names.name[i];
+		size_t a = list_find(&all, nm);
+		int sub = list_find(&subs, nm) != (size_t)-1;
+		int below = 0;
+		unsigned attrs = 0;
+
+		if (!list_matches(&q, nm))
+			continue;
+		/* CHILDINFO: a subscribed name below this one that the
+		 * patterns do not list themselves (RFC 5258 3.5) */
+		if (q.opts & LS_RECURSIVE)
+			for (k = 0; k < subs.n && !below; k++) {
+				size_t n = strlen(nm);
+
+				below = strncmp(subs.name[k], nm, n) == 0 &&
+				    subs.name[k][n] == IMAP_SEP &&
+				    !list_matches(&q, subs.name[k]);
+			}
+		if (!sub && !below)
+			continue;
+		if (sub)
+			attrs |= LA_SUBSCRIBED;
+		if (below)
+			attrs |= LA_CHILDINFO;
+		if (a == (size_t)-1)
+			attrs |= LA_NONEXISTENT;
+		else {
+			if (!all.real[a])
+				attrs |= LA_NOSELECT;
+			if (q.opts & LR_CHILDREN)
+				attrs |= has_below(&all, nm) ? LA_CHILDREN :
+				    LA_NOCHILDREN;
+		}
+		list_put(s, "LIST", nm, attrs);
+		if (a != (size_t)-1 && all.real[a])
+			list_status(s, &q, nm);
+	}
+out:
+	for (k = 0; k < LIST_PATTERNS_MAX; k++)
+		buf_free(&q.pat[k]);
+	flist_free(&all);
+	flist_free(&subs);
+	flist_free(&names);
 }

@@ -232,7 +232,8 @@ imap_capabilities(struct imap *s, struct buf *out)
 
 	ok &= buf_cats(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE "
-	    "STATUS=SIZE CONDSTORE QRESYNC BINARY ESEARCH SEARCHRES") > 0;
+	    "STATUS=SIZE CONDSTORE QRESYNC BINARY ESEARCH SEARCHRES "
+	    "LIST-EXTENDED LIST-STATUS") > 0;
 	if (s->state == ST_NOAUTH) {
 		if (!tls_active(&s->io) && tls_server_ready())
 			ok &= buf_cats(out, " STARTTLS") > 0;
