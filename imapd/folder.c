@@ -66,6 +66,45 @@ name_ok(const char *name, size_t n)
 }
 
 int
+mailbox_arg(struct imap *s, struct imap_p *p, struct buf *out, int list)
+{
+	struct buf m = BUF_INIT;
+	int r = list ? imap_p_list_mailbox(p, out) : imap_p_mailbox(p, out);
+
+	if (r != 1 || !s->utf8 || (out->len == 5 &&
+	    memcmp(out->s, "INBOX", 5) == 0))
+		return r;
+	/* RFC 9051 5.1, RFC 9755 3: UTF-8 names on the wire; on disk, as
+	 * for every client, modified UTF-7 */
+	r = imap_mutf7_encode(out->s ? out->s : "", out->len, &m);
+	if (r == 1 && buf_copy(out, m.s ? m.s : "", m.len) < 0)
+		r = -1;
+	buf_free(&m);
+	if (r == 0)
+		return imap_p_fail(p, "Mailbox name is not UTF-8");
+	return r;
+}
+
+int
+put_mailbox(const struct imap *s, struct buf *out, const char *name)
+{
+	struct buf u = BUF_INIT;
+	int r;
+
+	if (strcmp(name, "INBOX") == 0)
+		return buf_cats(out, "INBOX");
+	if (!s->utf8)
+		return imap_put_string(out, name, strlen(name), 0);
+	r = imap_mutf7_decode(name, strlen(name), &u);
+	if (r == 1)
+		r = imap_put_string(out, u.s ? u.s : "", u.len, 1);
+	else if (r == 0)
+		r = imap_put_string(out, name, strlen(name), 0);
+	buf_free(&u);
+	return r;
+}
+
+int
 folder_path(struct imap *s, const char *name, size_t n, char **dir_r)
 {
 	struct buf b = BUF_INIT;
@@ -105,7 +144,7 @@ arg_folder(struct imap *s, struct imap_p *p, struct buf *name, char **dir_r)
 {
 	int r;
 
-	if (imap_p_mailbox(p, name) != 1) {
+	if (mailbox_arg(s, p, name, 0) != 1) {
 		imap_bad_args(s, p);
 		return 0;
 	}
@@ -291,10 +330,7 @@ list_put(struct imap *s, const char *verb, const char *name, unsigned attrs)
 	if (su != NULL && !(attrs & LA_NONEXISTENT))
 		ok &= buf_catf(&b, "%s%s", sep, su) > 0;
 	ok &= buf_catf(&b, ") \"%c\" ", IMAP_SEP) > 0;
-	if (strcmp(name, "INBOX") == 0)
-		ok &= buf_cats(&b, "INBOX") > 0;
-	else
-		ok &= imap_put_string(&b, name, strlen(name), 0) > 0;
+	ok &= put_mailbox(s, &b, name) > 0;
 	/* RFC 5258 3.5 */
 	if (attrs & LA_CHILDINFO)
 		ok &= buf_cats(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))") > 0;
@@ -318,8 +354,8 @@ list_args(struct imap *s, struct imap_p *p, struct buf *pat)
 {
 	struct buf ref = BUF_INIT;
 
-	if (!imap_p_sp(p) || imap_p_mailbox(p, &ref) != 1 ||
-	    !imap_p_sp(p) || imap_p_list_mailbox(p, pat) != 1 ||
+	if (!imap_p_sp(p) || mailbox_arg(s, p, &ref, 0) != 1 ||
+	    !imap_p_sp(p) || mailbox_arg(s, p, pat, 1) != 1 ||
 	    !imap_p_end(p)) {
 		buf_free(&ref);
 		imap_bad_args(s, p);
@@ -518,7 +554,7 @@ cmd_create(struct imap *s, struct imap_p *p)
 	unsigned long validity;
 	int fd;
 
-	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
+	if (!imap_p_sp(p) || mailbox_arg(s, p, &name, 0) != 1 ||
 	    !imap_p_end(p)) {
 		imap_bad_args(s, p);
 		goto out;
@@ -903,8 +939,7 @@ status_send(struct imap *s, const char *name, const char *dir,
 		return -1;
 	}
 	ok &= buf_cats(&out, "STATUS ") > 0;
-	ok &= (strcmp(name, "INBOX") == 0 ? buf_cats(&out, "INBOX") :
-	    imap_put_string(&out, name, strlen(name), 0)) > 0;
+	ok &= put_mailbox(s, &out, name) > 0;
 	ok &= buf_cats(&out, " (") > 0;
 	for (k = 0; k < st->n; k++) {
 		unsigned long long v = 0;
@@ -1037,7 +1072,7 @@ list_parse(struct imap *s, struct imap_p *p, struct listq *q)
 			goto out;
 		}
 	}
-	if (imap_p_mailbox(p, &ref) != 1 || !imap_p_sp(p))
+	if (mailbox_arg(s, p, &ref, 0) != 1 || !imap_p_sp(p))
 		goto out;
 	if (imap_p_char(p, '(')) {
 		do {
@@ -1045,13 +1080,13 @@ list_parse(struct imap *s, struct imap_p *p, struct listq *q)
 				r = imap_p_fail(p, "Too many LIST patterns");
 				goto out;
 			}
-			if (imap_p_list_mailbox(p, &q->pat[q->npat++]) != 1)
+			if (mailbox_arg(s, p, &q->pat[q->npat++], 1) != 1)
 				goto out;
 		} while (imap_p_sp(p));
 		if (!imap_p_char(p, ')'))
 			goto out;
 	} else {
-		if (imap_p_list_mailbox(p, &q->pat[q->npat++]) != 1)
+		if (mailbox_arg(s, p, &q->pat[q->npat++], 1) != 1)
 			goto out;
 		if (q->pat[0].len == 0 && ref.len == 0 && q->opts == 0 &&
 		    imap_p_end(p)) {

@@ -142,6 +142,7 @@ struct imap {
 	unsigned long long append_limit;
 	int utf8;                   /* ENABLE UTF8=ACCEPT or IMAP4rev2 */
 	int rev2;                   /* ENABLE IMAP4rev2 (RFC 9051) */
+	int utf8_enabled;           /* ENABLE UTF8=ACCEPT was given */
 	int condstore;              /* RFC 7162 3.1: CONDSTORE enabled */
 	int qresync;                /* ENABLE QRESYNC (implies condstore) */
 	unsigned long nfetch, nstore, nappend, nexpunge;
@@ -202,6 +203,13 @@ void cmd_enable(struct imap *s, struct imap_p *p);
 /* The Maildir of mailbox name (as on the wire, after imap_p_mailbox) into
  * a new string: 1, 0 not a valid name (NO sent), -1 ENOMEM. */
 int folder_path(struct imap *s, const char *name, size_t n, char **dir_r);
+/* A mailbox argument (list: a LIST pattern), in UTF-8 after ENABLE
+ * UTF8=ACCEPT or IMAP4rev2, given back in modified UTF-7 as kept on
+ * disk.  As imap_p_mailbox: 1, 0 bad (p->err), -1 ENOMEM. */
+int mailbox_arg(struct imap *s, struct imap_p *p, struct buf *out, int list);
+/* Append a mailbox name (modified UTF-7) as the client reads it: INBOX,
+ * or a string, in UTF-8 once enabled.  1 or -1. */
+int put_mailbox(const struct imap *s, struct buf *out, const char *name);
 /* 1 if dir is a Maildir (has cur/). */
 int folder_exists(const char *dir);
 void cmd_list(struct imap *s, struct imap_p *p);

@@ -845,7 +845,8 @@ sel_sync(struct imap *s, int expunges)
 		for (i = 0; i < sel->n; i++)
 			recent += sel->m[i].recent;
 		imap_untagged(s, "%zu EXISTS", sel->n);
-		imap_untagged(s, "%zu RECENT", recent);
+		if (!s->rev2)
+			imap_untagged(s, "%zu RECENT", recent);
 		sel->exists_sent = sel->n;
 	}
 }
@@ -1364,7 +1365,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 	char *dir = NULL;
 	int r, stamped, cached;
 
-	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 ||
+	if (!imap_p_sp(p) || mailbox_arg(s, p, &name, 0) != 1 ||
 	    select_params(s, p, &q) != 1 || !imap_p_end(p)) {
 		buf_free(&name);
 		imap_seqset_free(&q.known);
@@ -1436,10 +1437,22 @@ cmd_select(struct imap *s, struct imap_p *p)
 	}
 	sel_tell_keywords(s);
 	imap_untagged(s, "%zu EXISTS", sel->n);
-	imap_untagged(s, "%zu RECENT", recent);
+	/* RFC 9051 6.3.2: IMAP4rev2 has no RECENT and no UNSEEN code, but
+	 * a LIST response with the mailbox's name */
+	if (!s->rev2)
+		imap_untagged(s, "%zu RECENT", recent);
 	sel->exists_sent = sel->n;
-	if (unseen)
+	if (unseen && !s->rev2)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
+	if (s->rev2) {
+		struct buf l = BUF_INIT;
+
+		if (buf_catf(&l, "LIST () \"%c\" ", IMAP_SEP) < 0 ||
+		    put_mailbox(s, &l, buf_str(&sel->name)) < 0)
+			session_fatal(s, "memory");
+		imap_untagged(s, "%s", buf_str(&l));
+		buf_free(&l);
+	}
 	imap_untagged(s, "OK [UIDVALIDITY %lu] UIDs valid", sel->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %lu] Predicted next UID", sel->uidnext);
 	/* RFC 7162 3.1.2.1: our MODSEQs are persistent, so always */

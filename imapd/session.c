@@ -230,10 +230,10 @@ imap_capabilities(struct imap *s, struct buf *out)
 {
 	int ok = 1;
 
-	ok &= buf_cats(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
+	ok &= buf_cats(out, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE "
 	    "STATUS=SIZE CONDSTORE QRESYNC BINARY ESEARCH SEARCHRES "
-	    "LIST-EXTENDED LIST-STATUS") > 0;
+	    "LIST-EXTENDED LIST-STATUS UTF8=ACCEPT") > 0;
 	if (s->state == ST_NOAUTH) {
 		if (!tls_active(&s->io) && tls_server_ready())
 			ok &= buf_cats(out, " STARTTLS") > 0;
@@ -591,6 +591,21 @@ cmd_enable(struct imap *s, struct imap_p *p)
 			s->qresync = 1;
 			s->condstore = 1;
 			if (buf_cats(&on, " QRESYNC") < 0)
+				session_fatal(s, "memory");
+		} else if (n == 9 && str_ncaseeq(a, "IMAP4rev2", 9) &&
+		    !s->rev2) {
+			/* RFC 9051 2.3: UTF-8 names and strings, ESEARCH,
+			 * no RECENT */
+			s->rev2 = 1;
+			s->utf8 = 1;
+			if (buf_cats(&on, " IMAP4rev2") < 0)
+				session_fatal(s, "memory");
+		} else if (n == 11 && str_ncaseeq(a, "UTF8=ACCEPT", 11) &&
+		    !s->utf8_enabled) {
+			/* RFC 9755 3 */
+			s->utf8_enabled = 1;
+			s->utf8 = 1;
+			if (buf_cats(&on, " UTF8=ACCEPT") < 0)
 				session_fatal(s, "memory");
 		}
 	} while (imap_p_sp(p));

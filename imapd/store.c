@@ -495,7 +495,7 @@ cmd_copy(struct imap *s, struct imap_p *p)
 	size_t k;
 
 	if (!imap_p_sp(p) || imap_p_seqset(p, &set) != 1 || !imap_p_sp(p) ||
-	    imap_p_mailbox(p, &name) != 1 || !imap_p_end(p)) {
+	    mailbox_arg(s, p, &name, 0) != 1 || !imap_p_end(p)) {
 		imap_bad_args(s, p);
 		goto out;
 	}
@@ -677,9 +677,9 @@ cmd_append(struct imap *s, struct imap_p *p)
 	unsigned flags = 0;
 	unsigned long kw = 0, uid = 0, validity = 0;
 	long long date = 0;
-	int r, binary;
+	int r, binary, utf8;
 
-	if (!imap_p_sp(p) || imap_p_mailbox(p, &name) != 1 || !imap_p_sp(p)) {
+	if (!imap_p_sp(p) || mailbox_arg(s, p, &name, 0) != 1 || !imap_p_sp(p)) {
 		imap_bad_args(s, p);
 		goto out;
 	}
@@ -717,7 +717,13 @@ cmd_append(struct imap *s, struct imap_p *p)
 			goto out;
 		}
 	}
-	if (imap_p_literal(p, &data, &n, &binary) != 1 || !imap_p_end(p)) {
+	/* RFC 9755 4 (UTF8=ACCEPT): "UTF8 (" literal8 ")" */
+	utf8 = s->utf8 && p->n - p->pos >= 6 &&
+	    str_ncaseeq(p->s + p->pos, "UTF8 (", 6);
+	if (utf8)
+		p->pos += 6;
+	if (imap_p_literal(p, &data, &n, &binary) != 1 ||
+	    (utf8 && !imap_p_char(p, ')')) || !imap_p_end(p)) {
 		imap_bad_args(s, p);
 		goto out;
 	}
