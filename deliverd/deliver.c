@@ -101,63 +101,16 @@ dd_errno(struct dd_result *r, const char *what, int err)
 		dd_set(r, 'Z', "4.3.0 %s: %s", what, strerror(err));
 }
 
-/* Bytes used by the messages in dir (their ,S= or their size). */
-static unsigned long long
-dd_dir_usage(const char *dir)
-{
-	unsigned long long sum = 0;
-	struct dirent *de;
-	struct stat st;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-		unsigned long long u;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (mdname_field(de->d_name, mdname_base_len(de->d_name, n), 'S',
-		    &u)) {
-			sum += u;
-			continue;
-		}
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			sum += (unsigned long long)st.st_size;
-	}
-	closedir(d);
-	return sum;
-}
-
-/* Maildir++ quota: new/ and cur/ of the mailbox and of its folders. */
+/* Maildir++ quota: lib/store/maildir.h maildir_usage, shared with
+ * tern-imapd's QUOTA. */
 static unsigned long long
 dd_usage(const char *maildir)
 {
-	char p[FS_PATH_MAX];
-	unsigned long long sum = 0;
-	struct dirent *de;
-	DIR *d;
+	unsigned long long bytes;
+	unsigned long count;
 
-	if (fs_join(p, sizeof p, maildir, "new") > 0)
-		sum += dd_dir_usage(p);
-	if (fs_join(p, sizeof p, maildir, "cur") > 0)
-		sum += dd_dir_usage(p);
-	if ((d = opendir(maildir)) == NULL)
-		return sum;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(p, sizeof p, "%s/%s/new", maildir, de->d_name) <
-		    (int)sizeof p)
-			sum += dd_dir_usage(p);
-		if (snprintf(p, sizeof p, "%s/%s/cur", maildir, de->d_name) <
-		    (int)sizeof p)
-			sum += dd_dir_usage(p);
-	}
-	closedir(d);
-	return sum;
+	(void)maildir_usage(maildir, &bytes, &count);
+	return bytes;
 }
 
 /* 1 if dir/new is a directory */

@@ -138,6 +138,7 @@ struct imap {
 	/* mailbox process */
 	struct buf login;           /* the user's canonical address */
 	char *root;                 /* the user's Maildir (INBOX) */
+	unsigned long quota;        /* bytes, from the users map; 0 none */
 	struct sel sel;             /* valid in ST_SEL */
 	unsigned long long append_limit;
 	int utf8;                   /* ENABLE UTF8=ACCEPT or IMAP4rev2 */
@@ -189,8 +190,8 @@ void cmd_authenticate(struct imap *s, struct imap_p *p);
 
 /* ---- main.c ------------------------------------------------------------- */
 /* The mailbox process, after the login (lib/login/loginproc.h). */
-void mailbox_main(void *arg, int ctl, const char *canon, const char *maildir)
-	__attribute__((noreturn));
+void mailbox_main(void *arg, int ctl, const char *canon, const char *maildir,
+    unsigned long quota) __attribute__((noreturn));
 
 /* ---- commands of every state (session.c) -------------------------------- */
 void cmd_capability(struct imap *s, struct imap_p *p);
@@ -221,6 +222,13 @@ void cmd_subscribe(struct imap *s, struct imap_p *p);
 void cmd_unsubscribe(struct imap *s, struct imap_p *p);
 void cmd_status(struct imap *s, struct imap_p *p);
 void cmd_namespace(struct imap *s, struct imap_p *p);
+
+/* ---- quota.c (RFC 9208) -------------------------------------------------- */
+void cmd_getquota(struct imap *s, struct imap_p *p);
+void cmd_getquotaroot(struct imap *s, struct imap_p *p);
+void cmd_setquota(struct imap *s, struct imap_p *p);
+/* 1 if add more bytes stay within the user's quota (or there is none). */
+int quota_allows(struct imap *s, unsigned long long add);
 
 /* ---- mailbox.c ----------------------------------------------------------- */
 void cmd_select(struct imap *s, struct imap_p *p);  /* SELECT, EXAMINE */

@@ -143,11 +143,13 @@ main(int argc, char **argv)
 /* ---- the mailbox process ----------------------------------------------- */
 
 void
-mailbox_main(void *arg, int ctl, const char *canon, const char *maildir)
+mailbox_main(void *arg, int ctl, const char *canon, const char *maildir,
+    unsigned long quota)
 {
 	struct imap *s = arg;
 	char c = LOGIN_RELAY;
 
+	s->quota = quota;
 	s->ctl = ctl;
 	s->state = ST_AUTH;
 	s->sel.ino = -1;

@@ -70,6 +70,9 @@ static const struct cmd cmds[] = {
 	{ "STATUS", AUTHED, 0, cmd_status },
 	{ "APPEND", AUTHED, 0, cmd_append },
 	{ "IDLE", AUTHED, 0, cmd_idle },
+	{ "GETQUOTA", AUTHED, 0, cmd_getquota },
+	{ "GETQUOTAROOT", AUTHED, 0, cmd_getquotaroot },
+	{ "SETQUOTA", AUTHED, 0, cmd_setquota },
 	{ "CHECK", ST_SEL, 0, cmd_check },
 	{ "CLOSE", ST_SEL, 0, cmd_close },
 	{ "UNSELECT", ST_SEL, 0, cmd_close },
@@ -233,7 +236,8 @@ imap_capabilities(struct imap *s, struct buf *out)
 	ok &= buf_cats(out, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE "
 	    "STATUS=SIZE CONDSTORE QRESYNC BINARY ESEARCH SEARCHRES "
-	    "LIST-EXTENDED LIST-STATUS UTF8=ACCEPT") > 0;
+	    "LIST-EXTENDED LIST-STATUS UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE")
+	    > 0;
 	if (s->state == ST_NOAUTH) {
 		if (!tls_active(&s->io) && tls_server_ready())
 			ok &= buf_cats(out, " STARTTLS") > 0;

@@ -393,6 +393,23 @@ copy_bytes(const char *from, const char *to)
 	return 1;
 }
 
+/* The bytes on disk of message i added to *arg (,S= or its size). */
+static int
+size_one(struct imap *s, size_t i, void *arg)
+{
+	unsigned long long *sum = arg, v;
+	const struct imsg *m = &s->sel.m[i];
+	struct stat st;
+
+	if (m->gone)
+		return 1;
+	if (mdname_field(m->name, m->baselen, 'S', &v))
+		*sum += v;
+	else if (sel_stat(s, i, &st) > 0)
+		*sum += (unsigned long long)st.st_size;
+	return 1;
+}
+
 static int
 copy_one(struct imap *s, size_t i, void *arg)
 {
@@ -511,6 +528,19 @@ cmd_copy(struct imap *s, struct imap_p *p)
 	if (move && s->sel.readonly) {
 		imap_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		goto out;
+	}
+	if (!move && s->quota > 0) {
+		unsigned long long add = 0;
+
+		/* RFC 9208 4.3: a COPY over the quota copies nothing (a
+		 * MOVE within the account adds nothing) */
+		if (sel_each(s, &set, s->uid, size_one, &add) < 0)
+			session_fatal(s, "copy");
+		if (!quota_allows(s, add)) {
+			imap_tagged(s, "NO", "[OVERQUOTA] The mailbox is over "
+			    "its quota");
+			goto out;
+		}
 	}
 	c.dir = dir;
 	c.kt.dir = dir;
@@ -733,6 +763,12 @@ cmd_append(struct imap *s, struct imap_p *p)
 	}
 	if (n > s->append_limit) {
 		imap_tagged(s, "NO", "[TOOBIG] Message too big");
+		goto out;
+	}
+	/* RFC 9208 4.3 (stored with LF line ends: about n bytes) */
+	if (!quota_allows(s, n)) {
+		imap_tagged(s, "NO", "[OVERQUOTA] The mailbox is over its "
+		    "quota");
 		goto out;
 	}
 	sel_letters(&s->sel, flags, kw, letters);

@@ -104,10 +104,12 @@ login_child(struct pop3 *p, int ctl)
 
 /* The mailbox process (lib/login/loginproc.h): already the owner. */
 static void
-mailbox_run(void *arg, int ctl, const char *canon, const char *maildir)
+mailbox_run(void *arg, int ctl, const char *canon, const char *maildir,
+    unsigned long quota)
 {
 	struct pop3 *p = arg;
 
+	(void)quota;  /* POP3 only removes mail */
 	p->ctl = ctl;
 	if (buf_copys(&p->login, canon) < 0)
 		log_fatal("%s out of memory", p->sid);

@@ -104,7 +104,7 @@ mailbox_start(struct login_parent *lp, int ctl, const char *canon)
 	if (pid == 0) {
 		local_close(lp->maps);
 		priv_drop_ids(t.uid, t.gid);
-		lp->mailbox(lp->arg, ctl, canon, t.maildir.s);
+		lp->mailbox(lp->arg, ctl, canon, t.maildir.s, t.quota);
 		abort();  /* mailbox never returns */
 	}
 	log_info("%s login user=%s ip=%s uid=%lu", lp->sid, canon, lp->ip,

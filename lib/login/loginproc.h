@@ -38,9 +38,10 @@ struct login_parent {
 	struct local_maps *maps;    /* users and aliases, open */
 	/* Runs in the forked mailbox process, which is already the owner
 	 * (uid, gid) with no capabilities and no maps; ctl is its end of the
-	 * socketpair; canon the user's canonical address.  Never returns. */
+	 * socketpair; canon the user's canonical address; quota the users
+	 * map's quota in bytes (0 none).  Never returns. */
 	void (*mailbox)(void *arg, int ctl, const char *canon,
-	    const char *maildir);
+	    const char *maildir, unsigned long quota);
 	void *arg;
 };
 

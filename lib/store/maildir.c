@@ -11,6 +11,7 @@
  * are read with pread(2): the fd is shared with the scheduler (passed by
  * SCM_RIGHTS), so its file offset must not matter.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -267,5 +268,67 @@ maildir_folder(char *out, size_t outsz, const char *dir, const char *folder)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 1;
+}
+
+/* Bytes and count of the messages in dir (their ,S= or their size). */
+static void
+dir_usage(const char *dir, unsigned long long *bytes, unsigned long *count)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		unsigned long long u;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (mdname_field(de->d_name, mdname_base_len(de->d_name, n),
+		    'S', &u)) {
+			*bytes += u;
+			(*count)++;
+			continue;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			*bytes += (unsigned long long)st.st_size;
+			(*count)++;
+		}
+	}
+	(void)closedir(d);
+}
+
+int
+maildir_usage(const char *dir, unsigned long long *bytes_r,
+    unsigned long *count_r)
+{
+	char p[FS_PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	*bytes_r = 0;
+	*count_r = 0;
+	if (fs_join(p, sizeof p, dir, "new") > 0)
+		dir_usage(p, bytes_r, count_r);
+	if (fs_join(p, sizeof p, dir, "cur") > 0)
+		dir_usage(p, bytes_r, count_r);
+	if ((d = opendir(dir)) == NULL)
+		return 1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(p, sizeof p, "%s/%s/new", dir, de->d_name) <
+		    (int)sizeof p)
+			dir_usage(p, bytes_r, count_r);
+		if (snprintf(p, sizeof p, "%s/%s/cur", dir, de->d_name) <
+		    (int)sizeof p)
+			dir_usage(p, bytes_r, count_r);
+	}
+	(void)closedir(d);
 	return 1;
 }

@@ -36,5 +36,11 @@ int maildir_unique(char *out, size_t outsz);
  * dir/.Junk.  1 ok, 0 bad folder name, -1 ENAMETOOLONG. */
 int maildir_folder(char *out, size_t outsz, const char *dir,
     const char *folder);
+/* Maildir++ usage (the quota of tern-deliverd and IMAP QUOTA): the bytes
+ * (each file's ,S= or its size) and the count of the messages in new/
+ * and cur/ of dir and of its folders (.NAME).  Unreadable parts count
+ * nothing.  1. */
+int maildir_usage(const char *dir, unsigned long long *bytes_r,
+    unsigned long *count_r);
 
 #endif

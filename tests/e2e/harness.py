@@ -517,6 +517,27 @@ class Instance:
             os.chown(p, ids("ternl")[0], ids("ternd")[1])
         self.map("users")
 
+    def set_quota(self, addr, quota):
+        """addr's line of etc/users with a QUOTA column (tern-map(8)), or
+        without one (quota None); the map is rebuilt (tern-deliverd and
+        every new tern-imapd session read the new one)."""
+        p = os.path.join(self.etc, "users")
+        with open(p) as f:
+            lines = f.read().splitlines()
+        out = []
+        for line in lines:
+            w = line.split()
+            if w and w[0] == addr:
+                line = " ".join(w[:3] + ([str(quota)] if quota is not None else []))
+            out.append(line + "\n")
+        st = os.stat(p)
+        with open(p, "w") as f:
+            f.write("".join(out))
+        os.chmod(p, st.st_mode & 0o777)
+        if IS_ROOT:
+            os.chown(p, st.st_uid, st.st_gid)
+        self.map("users")
+
     def write_aliases(self):
         lines = ["# key: target, target\n"]
         for k, v in self.aliases.items():

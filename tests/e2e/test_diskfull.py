@@ -547,24 +547,7 @@ def test_no_inode_fallback():
 
 
 def set_quota(I, addr, quota):
-    """addr's line of etc/users with a QUOTA column (tern-map(8)), or
-    without one (quota None); the map is rebuilt (tern-deliverd reopens
-    a map that changed)."""
-    p = os.path.join(I.etc, "users")
-    with open(p) as f:
-        lines = f.read().splitlines()
-    out = []
-    for line in lines:
-        w = line.split()
-        if w and w[0] == addr:
-            line = " ".join(w[:3] + ([str(quota)] if quota is not None else []))
-        out.append(line + "\n")
-    st = os.stat(p)
-    with open(p, "w") as f:
-        f.write("".join(out))
-    os.chmod(p, st.st_mode & 0o777)
-    os.chown(p, st.st_uid, st.st_gid)
-    I.map("users")
+    I.set_quota(addr, quota)
 
 
 def test_queue_side_on_full_disk():

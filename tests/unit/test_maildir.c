@@ -180,6 +180,48 @@ test_folder(void)
 	T_EQ_INT(errno, ENAMETOOLONG);
 }
 
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!T_CHECK(f != NULL))
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_usage(void)
+{
+	char md[400], p[700];
+	unsigned long long bytes = 1;
+	unsigned long count = 1;
+
+	snprintf(md, sizeof md, "%s/usage", base);
+	T_EQ_INT(maildir_usage(md, &bytes, &count), 1);  /* none yet */
+	T_EQ_INT(bytes, 0);
+	T_EQ_INT(count, 0);
+	T_CHECK(maildir_make(md) > 0);
+	snprintf(p, sizeof p, "%s/.Sub", md);
+	T_CHECK(maildir_make(p) > 0);
+	/* ,S= counts as written; without it the file's size */
+	snprintf(p, sizeof p, "%s/new/1.a,S=100,W=104", md);
+	put_file(p, "x");
+	snprintf(p, sizeof p, "%s/cur/2.b:2,S", md);
+	put_file(p, "12345");
+	snprintf(p, sizeof p, "%s/.Sub/cur/3.c,S=1000:2,", md);
+	put_file(p, "y");
+	/* tmp/ and dot files do not count */
+	snprintf(p, sizeof p, "%s/tmp/4.d,S=99999", md);
+	put_file(p, "z");
+	snprintf(p, sizeof p, "%s/cur/.hidden", md);
+	put_file(p, "zzzz");
+	T_EQ_INT(maildir_usage(md, &bytes, &count), 1);
+	T_EQ_INT(bytes, 1105);
+	T_EQ_INT(count, 3);
+}
+
 int
 main(void)
 {
@@ -193,6 +235,7 @@ main(void)
 	test_deliver();
 	test_errors();
 	test_folder();
+	test_usage();
 	rm_rf(base);
 	T_DONE();
 }
