@@ -392,6 +392,7 @@ sel_free(struct imap *s)
 	sel_release_index(s);
 	mdx_close(&sel->idx);
 	imap_seqset_free(&sel->saved);
+	imap_seqset_free(&sel->mine);
 	if (sel->hdr.dir != NULL && mdh_flush(&sel->hdr) < 0)
 		log_warn("%s header cache write user=%s dir=%s error=%s",
 		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
@@ -749,8 +750,21 @@ rescan(struct imap *s, int tell)
 			 * whoever looks first (RFC 3501 2.3.2 allows it) */
 			m->recent = 1;
 		}
+		if (sel->mine.n > 0) {
+			/* (ascending: consecutive UIDs are one range) */
+			size_t k;
+
+			for (k = 0; k < sel->mine.n; k++)
+				if (sel->mine.r[k].lo <= d->uid &&
+				    d->uid <= sel->mine.r[k].hi)
+					sel->m[sel->n - 1].recent = 1;
+		}
 		j++;
 	}
+	/* the UIDs of our APPENDs and COPYs are in the view now */
+	if (sel->mine.n > 0 && sel->n > 0 &&
+	    sel->mine.r[sel->mine.n - 1].hi <= sel->m[sel->n - 1].uid)
+		imap_seqset_reset(&sel->mine);
 	r = 1;
 out:
 	mbox_close(&mb);

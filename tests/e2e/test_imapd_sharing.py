@@ -204,3 +204,23 @@ def test_a_keyword_made_by_another_session_is_announced():
     assert not any(r.startswith("* FLAGS ") for r in u), u
     a.logout()
     b.logout()
+
+
+def test_append_and_copy_into_the_selected_mailbox_are_recent():
+    """RFC 3501 6.3.11 and 6.4.7: \\Recent on a message this session
+    appended or copied into the mailbox it has selected."""
+    fresh(1)
+    c = session()
+    u, t = c.cmd_lit(["APPEND INBOX (\\Seen)", iu.served(iu.sample("app")), ""])
+    assert t.startswith("OK"), t
+    u += c.ok("NOOP")
+    assert "* 2 EXISTS" in u and "* 1 RECENT" in u, u
+    u, t = c.cmd("COPY 1 INBOX")
+    assert t.startswith("OK"), t
+    u += c.ok("NOOP")
+    assert "* 3 EXISTS" in u and "* 2 RECENT" in u, u
+    f = iu.fetches(c.ok("FETCH 1:3 (FLAGS)"))
+    assert "\\Recent" not in f[1]["FLAGS"] and "\\Recent" in f[2]["FLAGS"] and \
+        "\\Recent" in f[3]["FLAGS"], f
+    assert iu.search_result(c.ok("SEARCH RECENT")) == [2, 3]
+    c.logout()
