@@ -1238,7 +1238,8 @@ cmd_list(struct imap *s, struct imap_p *p)
 			free(par);
 		}
 	}
-	qsort(names.name, names.n, sizeof *names.name, cmp_name);
+	if (names.n > 0)
+		qsort(names.name, names.n, sizeof *names.name, cmp_name);
 	for (i = 0; i < names.n; i++) {
 		const char *nm = names.name[i];
 		size_t a = list_find(&all, nm);

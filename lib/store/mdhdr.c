@@ -168,8 +168,10 @@ sort_recs(struct mdh *h)
 {
 	size_t i, k;
 
-	if (h->sorted)
-		return;
+	if (h->sorted || h->n == 0) {
+		h->sorted = 1;
+		return;  /* (qsort(NULL, 0) is undefined) */
+	}
 	qsort(h->r, h->n, sizeof *h->r, cmp_rec);
 	for (i = 0, k = 0; i < h->n; i++) {
 		if (k > 0 && h->r[k - 1].uid == h->r[i].uid)
@@ -319,6 +321,8 @@ mdh_get(struct mdh *h, unsigned long uid, struct buf *out)
 		return -1;
 	}
 	sort_recs(h);
+	if (h->n == 0)
+		return 0;
 	key.uid = uid;
 	r = bsearch(&key, h->r, h->n, sizeof *h->r, cmp_rec_uid);
 	if (r == NULL)
