@@ -761,6 +761,8 @@ cmd_fetch(struct imap *s, struct imap_p *p)
 	}
 	if (f.has_modseq)
 		s->condstore = 1;  /* RFC 7162 3.1: a CONDSTORE-enabling command */
+	if (sel_saved(s, &set, s->uid) < 0)  /* "$" (RFC 5182) */
+		session_fatal(s, "memory");
 	if (f.vanished) {
 		/* before the FETCHes, for the UIDs of the set (3.2.6) */
 		imap_seqset_resolve(&set, s->sel.uidnext > 1 ?

@@ -247,9 +247,13 @@ flist_load(struct imap *s, struct flist *l)
 		const char *nm = l->name[i], *sep;
 
 		for (sep = strchr(nm, IMAP_SEP); sep; sep = strchr(sep + 1,
-		    IMAP_SEP))
+		    IMAP_SEP)) {
+			/* INBOX is entry 0 already ("INBOX/Sub") */
+			if (sep - nm == 5 && memcmp(nm, "INBOX", 5) == 0)
+				continue;
 			if (flist_add(l, nm, (size_t)(sep - nm), 0) < 0)
 				return -1;
+		}
 	}
 	qsort(l->name + 1, l->n - 1, sizeof *l->name, cmp_name);
 	/* the sort moved names without their flags: recompute, dedup */
@@ -279,13 +283,34 @@ fail:
 	return -1;
 }
 
+/* 1 if a name of l (sorted after index 0, INBOX) starts with name and
+ * the separator.  Not simply the next name: "A-b" sorts between "A" and
+ * "A/c" ('-' < '/'). */
+static int
+has_children_of(const struct flist *l, const char *name)
+{
+	size_t n = strlen(name), lo = 1, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(l->name[mid], name, n);
+
+		if (c == 0)
+			c = (unsigned char)l->name[mid][n] < IMAP_SEP ? -1 :
+			    (unsigned char)l->name[mid][n] > IMAP_SEP ? 1 : 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && strncmp(l->name[lo], name, n) == 0 &&
+	    l->name[lo][n] == IMAP_SEP;
+}
+
 static int
 has_children(const struct flist *l, size_t i)
 {
-	size_t n = strlen(l->name[i]);
-
-	return i + 1 < l->n && strncmp(l->name[i + 1], l->name[i], n) == 0 &&
-	    l->name[i + 1][n] == IMAP_SEP;
+	return has_children_of(l, l->name[i]);
 }
 
 /* RFC 6154 attribute for a top-level folder of that name. */
@@ -1149,18 +1174,6 @@ list_find(const struct flist *l, const char *name)
 	return (size_t)-1;
 }
 
-/* 1 if some name of l is below name. */
-static int
-has_below(const struct flist *l, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < l->n; i++)
-		if (strncmp(l->name[i], name, n) == 0 &&
-		    l->name[i][n] == IMAP_SEP)
-			return 1;
-	return 0;
-}
 
 /* The STATUS of a listed, selectable mailbox (RFC 5819: after its LIST
  * line; a folder that cannot be read gets none). */
@@ -1271,7 +1284,7 @@ cmd_list(struct imap *s, struct imap_p *p)
 			if (!all.real[a])
 				attrs |= LA_NOSELECT;
 			if (q.opts & LR_CHILDREN)
-				attrs |= has_below(&all, nm) ? LA_CHILDREN :
+				attrs |= has_children_of(&all, nm) ? LA_CHILDREN :
 				    LA_NOCHILDREN;
 		}
 		list_put(s, "LIST", nm, attrs);

@@ -125,3 +125,34 @@ def test_lsub_percent_lists_unsubscribed_parents_as_noselect():
     got = lines(c, 'LSUB "" "*"', "LSUB")
     assert not any("\\Noselect" in r for r in got), got
     c.logout()
+
+
+def test_has_children_when_a_sibling_sorts_between():
+    """"A-b" sorts between "A" and "A/c" ('-' < '/'): A still has a child."""
+    c = fresh()
+    for name in ("A", "A-b", "A/c", "INBOX/Sub"):
+        c.ok("CREATE %s" % iu.quote(name))
+    got = lines(c, 'LIST "" ("A" "A-b" "INBOX")')
+    assert got == ['* LIST (\\HasChildren) "/" INBOX',
+                   '* LIST (\\HasChildren) "/" "A"',
+                   '* LIST (\\HasNoChildren) "/" "A-b"'], got
+    c.logout()
+
+
+def test_fetch_vanished_with_saved_result():
+    """UID FETCH $ ... (CHANGEDSINCE n VANISHED): VANISHED only for the
+    UIDs of $ (RFC 7162 3.2.6 with RFC 5182)."""
+    c = fresh()
+    c.ok("ENABLE QRESYNC")
+    for k in range(4):
+        iu.put_message(I, DEMO, iu.sample("v%d" % k), flags="")
+    c.select()
+    uids = iu.search_result(c.ok("UID SEARCH ALL"))
+    ms = int(c.ok("FETCH 1 (MODSEQ)")[0].split("MODSEQ (")[1].rstrip("))"))
+    c.ok("UID SEARCH RETURN (SAVE) UID %d:%d" % (uids[0], uids[1]))
+    c.ok("STORE 1:4 +FLAGS.SILENT (\\Deleted)")
+    c.ok("UID EXPUNGE %d,%d" % (uids[1], uids[3]))
+    u = c.ok("UID FETCH $ (FLAGS) (CHANGEDSINCE %d VANISHED)" % ms)
+    v = [r for r in u if r.startswith("* VANISHED (EARLIER)")]
+    assert v == ["* VANISHED (EARLIER) %d" % uids[1]], u
+    c.logout()
