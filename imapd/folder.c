@@ -204,6 +204,17 @@ cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* As cmp_name, INBOX first (as every LIST lists it). */
+static int
+cmp_inbox_first(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	if (strcmp(x, "INBOX") == 0 || strcmp(y, "INBOX") == 0)
+		return (strcmp(y, "INBOX") == 0) - (strcmp(x, "INBOX") == 0);
+	return strcmp(x, y);
+}
+
 /* Every mailbox: INBOX, the folders, and their implied parents. */
 static int
 flist_load(struct imap *s, struct flist *l)
@@ -348,9 +359,9 @@ list_put(struct imap *s, const char *verb, const char *name, unsigned attrs)
 	ok &= buf_catf(&b, "%s%s", sep, word) > 0; sep = " "; } } while (0)
 	ATTR(LA_NONEXISTENT, "\\NonExistent");
 	ATTR(LA_NOSELECT, "\\Noselect");
-	ATTR(LA_SUBSCRIBED, "\\Subscribed");
 	ATTR(LA_CHILDREN, "\\HasChildren");
 	ATTR(LA_NOCHILDREN, "\\HasNoChildren");
+	ATTR(LA_SUBSCRIBED, "\\Subscribed");
 #undef ATTR
 	if (su != NULL && !(attrs & LA_NONEXISTENT))
 		ok &= buf_catf(&b, "%s%s", sep, su) > 0;
@@ -1048,7 +1059,7 @@ list_opts(struct imap *s, struct imap_p *p, int ret, unsigned *bits,
 		{ "SPECIAL-USE", LR_SPECIAL, 1 }, { "STATUS", LR_STATUS, 1 },
 	};
 	const char *a;
-	size_t n, k;
+	size_t n, k, nopt = 0;
 	int first = 1;
 
 	if (!imap_p_char(p, '('))
@@ -1066,6 +1077,12 @@ list_opts(struct imap *s, struct imap_p *p, int ret, unsigned *bits,
 		if (k == sizeof opts / sizeof opts[0])
 			return imap_p_fail(p, ret ? "Unknown LIST return "
 			    "option" : "Unknown LIST selection option");
+		/* a repeated option means it once; two STATUS lists would
+		 * not agree */
+		if ((*bits & opts[k].bit) && opts[k].bit == LR_STATUS)
+			return imap_p_fail(p, "STATUS given twice");
+		if (++nopt > 16)
+			return imap_p_fail(p, "Too many LIST options");
 		*bits |= opts[k].bit;
 		if (opts[k].bit == LR_STATUS && (!imap_p_sp(p) ||
 		    status_parse(s, p, st) != 1))
@@ -1133,6 +1150,12 @@ list_parse(struct imap *s, struct imap_p *p, struct listq *q)
 	}
 	if (!imap_p_end(p))
 		goto out;
+	if (q->npat == 1 && q->pat[0].len == 0 && ref.len == 0) {
+		/* RFC 9051 6.3.9, RFC 5258 3: the separator and the root */
+		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", IMAP_SEP);
+		r = 2;
+		goto out;
+	}
 	/* the reference is put before each pattern not starting at the
 	 * root (RFC 9051 6.3.9) */
 	for (k = 0; ref.len > 0 && k < q->npat; k++)
@@ -1252,7 +1275,7 @@ cmd_list(struct imap *s, struct imap_p *p)
 		}
 	}
 	if (names.n > 0)
-		qsort(names.name, names.n, sizeof *names.name, cmp_name);
+		qsort(names.name, names.n, sizeof *names.name, cmp_inbox_first);
 	for (i = 0; i < names.n; i++) {
 		const char *nm = names.name[i];
 		size_t a = list_find(&all, nm);
@@ -1283,9 +1306,8 @@ cmd_list(struct imap *s, struct imap_p *p)
 		else {
 			if (!all.real[a])
 				attrs |= LA_NOSELECT;
-			if (q.opts & LR_CHILDREN)
-				attrs |= has_children_of(&all, nm) ? LA_CHILDREN :
-				    LA_NOCHILDREN;
+			attrs |= has_children_of(&all, nm) ? LA_CHILDREN :
+			    LA_NOCHILDREN;
 		}
 		list_put(s, "LIST", nm, attrs);
 		if (a != (size_t)-1 && all.real[a])

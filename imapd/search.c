@@ -603,8 +603,8 @@ static void
 resolve_sets(struct imap *s, struct snode *n)
 {
 	for (; n != NULL; n = n->next) {
-		if (n->k == SK_SEQ && n->set.saved) {
-			/* "$": the saved UIDs (RFC 5182 2.1) */
+		if ((n->k == SK_SEQ || n->k == SK_UID) && n->set.saved) {
+			/* "$", or "UID $": the saved UIDs (RFC 5182 2.1) */
 			if (sel_saved(s, &n->set, 1) < 0)
 				session_fatal(s, "memory");
 			n->k = SK_UID;
@@ -637,12 +637,16 @@ parse_return(struct imap_p *p, unsigned *ret_r)
 	const char *a;
 	size_t n, k;
 
+	size_t nopt = 0;
+
 	*ret_r = 0;
 	if (!imap_p_char(p, '('))
 		return 0;
 	while (!imap_p_char(p, ')')) {
-		if (*ret_r != 0 && !imap_p_sp(p))
+		if (nopt > 0 && !imap_p_sp(p))
 			return 0;
+		if (++nopt > 16)
+			return imap_p_fail(p, "Too many SEARCH RETURN options");
 		if (imap_p_atom(p, &a, &n) != 1)
 			return 0;
 		for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
@@ -664,7 +668,7 @@ cmd_search(struct imap *s, struct imap_p *p)
 	struct search q;
 	struct buf out = BUF_INIT, cs = BUF_INIT;
 	struct imap_seqset found = IMAP_SEQSET_INIT, uids = IMAP_SEQSET_INIT;
-	unsigned long long top = 0;
+	unsigned long long top = 0, mlo = 0, mhi = 0;
 	unsigned long lo = 0, hi = 0, count = 0, ulo = 0, uhi = 0;
 	unsigned ret = 0;
 	int esearch;
@@ -723,9 +727,11 @@ cmd_search(struct imap *s, struct imap_p *p)
 		if (count++ == 0) {
 			lo = v;
 			ulo = s->sel.m[i].uid;
+			mlo = s->sel.m[i].modseq;
 		}
 		hi = v;
 		uhi = s->sel.m[i].uid;
+		mhi = s->sel.m[i].modseq;
 		if (s->sel.m[i].modseq > top)
 			top = s->sel.m[i].modseq;
 	}
@@ -777,18 +783,29 @@ cmd_search(struct imap *s, struct imap_p *p)
 		if (count > 0 && (ret & RET_MAX) &&
 		    buf_catf(&out, " MAX %lu", hi) < 0)
 			session_fatal(s, "memory");
+		if ((ret & RET_COUNT) && buf_catf(&out, " COUNT %lu", count) < 0)
+			session_fatal(s, "memory");
 		if (count > 0 && (ret & RET_ALL)) {
 			imap_seqset_resolve(&found, ~0UL);
 			if (buf_cats(&out, " ALL ") < 0 ||
 			    imap_seqset_format(&found, &out) < 0)
 				session_fatal(s, "memory");
 		}
-		if ((ret & RET_COUNT) && buf_catf(&out, " COUNT %lu", count) < 0)
-			session_fatal(s, "memory");
-		/* RFC 7162 3.1.5 */
-		if (q.has_modseq && count > 0 &&
-		    buf_catf(&out, " MODSEQ %llu", top) < 0)
-			session_fatal(s, "memory");
+		/* RFC 7162 3.1.5: the highest MODSEQ of the messages returned:
+		 * with MIN and/or MAX alone, of those */
+		if (q.has_modseq && count > 0) {
+			unsigned long long ms = top;
+
+			if (!(ret & (RET_ALL | RET_COUNT))) {
+				ms = 0;
+				if ((ret & RET_MIN) && mlo > ms)
+					ms = mlo;
+				if ((ret & RET_MAX) && mhi > ms)
+					ms = mhi;
+			}
+			if (buf_catf(&out, " MODSEQ %llu", ms) < 0)
+				session_fatal(s, "memory");
+		}
 	}
 	if (out.len > 0) {
 		if (buf_cats(&out, "\r\n") < 0)

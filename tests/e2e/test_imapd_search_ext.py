@@ -66,7 +66,7 @@ def test_esearch_min_max_all_count():
     fresh(8, ["", "S", "S", "S", "", "", "S", ""])
     c = session()
     t, l = esearch(c, "SEARCH RETURN (MIN MAX COUNT ALL) SEEN")
-    assert l == ['* ESEARCH (TAG "%s") MIN 2 MAX 7 ALL 2:4,7 COUNT 4' % t], l
+    assert l == ['* ESEARCH (TAG "%s") MIN 2 MAX 7 COUNT 4 ALL 2:4,7' % t], l
     t, l = esearch(c, "UID SEARCH RETURN (MIN) UNSEEN")
     uids = [int(x) for x in iu.search_result(c.ok("UID SEARCH UNSEEN"))]
     assert l == ['* ESEARCH (TAG "%s") UID MIN %d' % (t, uids[0])], l
