@@ -104,13 +104,28 @@ void
 cmd_setquota(struct imap *s, struct imap_p *p)
 {
 	struct buf root = BUF_INIT;
+	const char *a;
+	size_t n, k = 0;
+	unsigned long long v;
 
+	/* setquota = "SETQUOTA" SP astring SP setquota-list;
+	 * setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")";
+	 * setquota-resource = atom SP number64 */
 	if (!imap_p_sp(p) || imap_p_astring(p, &root) != 1 ||
-	    !imap_p_sp(p) || imap_p_peek(p) != '(') {
-		imap_bad_args(s, p);
-		goto out;
+	    !imap_p_sp(p) || !imap_p_char(p, '('))
+		goto bad;
+	while (!imap_p_char(p, ')')) {
+		if ((k++ > 0 && !imap_p_sp(p)) || k > 16 ||
+		    imap_p_atom(p, &a, &n) != 1 || !imap_p_sp(p) ||
+		    imap_p_number64(p, &v) != 1)
+			goto bad;
 	}
+	if (!imap_p_end(p))
+		goto bad;
 	imap_tagged(s, "NO", "[CANNOT] The quota is set by the administrator");
+	goto out;
+bad:
+	imap_bad_args(s, p);
 out:
 	buf_free(&root);
 }

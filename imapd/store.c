@@ -534,9 +534,17 @@ cmd_copy(struct imap *s, struct imap_p *p)
 
 		/* RFC 9208 4.3: a COPY over the quota copies nothing (a
 		 * MOVE within the account adds nothing) */
-		if (sel_each(s, &set, s->uid, size_one, &add) < 0)
+		r = sel_each(s, &set, s->uid, size_one, &add);
+		if (r < 0)
 			session_fatal(s, "copy");
+		if (r == 0) {
+			imap_tagged(s, "BAD", "Error in IMAP command %s: "
+			    "Invalid message sequence number", s->verb);
+			goto out;
+		}
 		if (!quota_allows(s, add)) {
+			log_info("%s overquota user=%s mailbox=%s copy=%llu",
+			    s->sid, buf_str(&s->login), name.s, add);
 			imap_tagged(s, "NO", "[OVERQUOTA] The mailbox is over "
 			    "its quota");
 			goto out;
@@ -638,6 +646,19 @@ out:
 }
 
 /* ---- APPEND ------------------------------------------------------------- */
+
+/* The bytes of data[0..n) on disk: every CRLF stored as LF. */
+static unsigned long long
+stored_size(const char *data, size_t n)
+{
+	unsigned long long crlf = 0;
+	size_t k;
+
+	for (k = 0; k + 1 < n; k++)
+		if (data[k] == '\r' && data[k + 1] == '\n')
+			crlf++;
+	return (unsigned long long)n - crlf;
+}
 
 /* Write the message (CRLF from the client, LF on disk like every
  * delivery) into dir/tmp, fsync, set its time, link it into cur/ with
@@ -772,8 +793,11 @@ cmd_append(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[TOOBIG] Message too big");
 		goto out;
 	}
-	/* RFC 9208 4.3 (stored with LF line ends: about n bytes) */
-	if (!quota_allows(s, n)) {
+	/* RFC 9208 4.3: the size as stored (CRLF becomes LF), the number
+	 * tern-deliverd counts too */
+	if (s->quota > 0 && !quota_allows(s, stored_size(data, n))) {
+		log_info("%s overquota user=%s mailbox=%s append=%zu", s->sid,
+		    buf_str(&s->login), name.s, n);
 		imap_tagged(s, "NO", "[OVERQUOTA] The mailbox is over its "
 		    "quota");
 		goto out;
