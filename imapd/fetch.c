@@ -28,6 +28,7 @@
 #include "mail/mime.h"
 #include "imap/istr.h"
 #include "imap/msgfmt.h"
+#include "store/mdname.h"
 #include "imapd.h"
 
 #define FETCH_ITEMS_MAX 64
@@ -177,7 +178,8 @@ msg_fields(struct imap *s, size_t i, struct buf *out)
 
 	if (sel->m[i].gone)
 		return 0;
-	r = mdh_get(&sel->hdr, sel->m[i].uid, out);
+	r = mdh_get(&sel->hdr, sel->m[i].uid, sel->m[i].name,
+	    sel->m[i].baselen, out);
 	if (r != 0) {
 		if (r < 0)
 			log_warn("%s header cache user=%s dir=%s error=%s",
@@ -189,7 +191,8 @@ msg_fields(struct imap *s, size_t i, struct buf *out)
 	r = header_load(s, i, &h);
 	if (r > 0)
 		r = mdh_extract(h.s ? h.s : "", h.len, out);
-	if (r > 0 && mdh_put(&sel->hdr, sel->m[i].uid, out->s, out->len) < 0)
+	if (r > 0 && mdh_put(&sel->hdr, sel->m[i].uid, sel->m[i].name,
+	    sel->m[i].baselen, out->s, out->len) < 0)
 		r = -1;
 	buf_free(&h);
 	return r;
@@ -444,9 +447,8 @@ internaldate(struct imap *s, size_t i, struct buf *out)
 	time_t t;
 
 	if (sel_stat(s, i, &st) < 0)
-		t = time(NULL);  /* gone: any date is as good */
-	else
-		t = st.st_mtime;
+		return errno == ENOENT ? 0 : -1;  /* gone: nothing to tell */
+	t = st.st_mtime;
 	if (localtime_r(&t, &tm) == NULL)
 		return imap_datetime_fmt(out, (long long)t, 0);
 	return imap_datetime_fmt(out, (long long)t, (int)(tm.tm_gmtoff / 60));
@@ -456,8 +458,14 @@ static int
 msg_size(struct imap *s, struct fetch *f, size_t i, unsigned long long *r)
 {
 	struct imsg *m = &s->sel.m[i];
+	unsigned long long v;
 	int k;
 
+	/* the served size from ",W=" of the name when it is there: no file
+	 * opened (lib/store/mdname.h) */
+	if (m->size == MBOX_SIZE_UNKNOWN &&
+	    mdname_field(m->name, m->baselen, 'W', &v))
+		m->size = v;
 	if (m->size != MBOX_SIZE_UNKNOWN) {
 		*r = m->size;
 		return 1;
@@ -615,6 +623,27 @@ fetch_one(struct imap *s, size_t i, void *arg)
 		if (mime_parse(&f->hmime, f->hdr.s, f->hdr.len) < 0)
 			return -1;
 	}
+	/* RFC 3516 4.3: a part we cannot decode fails the FETCH before
+	 * anything, \Seen included, changes */
+	for (k = 0; have_msg && k < f->n; k++) {
+		const struct item *it = &f->it[k];
+		size_t part;
+
+		if ((it->kind != FI_BINARY && it->kind != FI_BINARY_SIZE) ||
+		    it->sec.npart == 0)
+			continue;
+		part = imap_section_part(&f->mime, &it->sec);
+		if (part == MIME_NONE)
+			continue;
+		r = mime_part_decode(&f->mime, part, f->msg.s, f->msg.len,
+		    &f->tmp);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			f->unknown_cte = 1;
+			return 1;
+		}
+	}
 	if (buf_catf(o, "* %zu FETCH (", i + 1) < 0)
 		return -1;
 #define SEP() do { if (!first && buf_catc(o, ' ') < 0) return -1; \
@@ -662,13 +691,29 @@ fetch_one(struct imap *s, size_t i, void *arg)
 			r = buf_catf(o, "UID %lu", s->sel.m[i].uid) > 0;
 			break;
 		case FI_INTERNALDATE:
-			r = buf_cats(o, "INTERNALDATE ") > 0 &&
-			    internaldate(s, i, o) > 0;
+			if (buf_cats(o, "INTERNALDATE ") < 0)
+				return -1;
+			r = internaldate(s, i, o);
+			if (r == 0) {
+				/* expunged by another program meanwhile: not
+				 * the time now, nothing (an INTERNALDATE never
+				 * changes) */
+				f->expunge_issued = 1;
+				return 1;
+			}
+			r = r > 0;
 			break;
 		case FI_SIZE:
-			if (msg_size(s, f, i, &sz) <= 0)
-				sz = 0;
-			r = buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
+			r = msg_size(s, f, i, &sz);
+			if (r == 0) {
+				f->expunge_issued = 1;
+				return 1;
+			}
+			if (r < 0 && errno != ENOMEM) {
+				f->unreadable = 1;
+				return 1;
+			}
+			r = r > 0 && buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
 			break;
 		case FI_ENVELOPE:
 			if (have_msg)

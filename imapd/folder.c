@@ -582,13 +582,47 @@ cmd_namespace(struct imap *s, struct imap_p *p)
 
 /* ---- CREATE, DELETE, RENAME -------------------------------------------------- */
 
+/* A new folder dir: the Maildir, its maildirfolder file, and a
+ * tern-uidlist with a UIDVALIDITY never given in this Maildir before
+ * (RFC 9051 2.3.1.1), the root fsynced.  On failure what was made is
+ * taken away again.  1 or -1. */
+static int
+folder_make(struct imap *s, const char *dir)
+{
+	static const char *const parts[] = { "maildirfolder", MBOX_UIDLIST,
+	    MBOX_UIDLIST_LOCK, "cur", "new", "tmp" };
+	char path[FS_PATH_MAX];
+	unsigned long validity;
+	size_t k;
+	int fd, saved;
+
+	if (maildir_make(dir) < 0)
+		goto fail;
+	if (fs_join(path, sizeof path, dir, "maildirfolder") < 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    close(fd) < 0 || mbox_validity_next(s->root, &validity) < 0 ||
+	    mbox_uid_start(dir, validity) < 0 || fs_syncdir(s->root) < 0)
+		goto fail;
+	return 1;
+fail:
+	saved = errno;
+	for (k = 0; k < sizeof parts / sizeof parts[0]; k++)
+		if (fs_join(path, sizeof path, dir, parts[k]) > 0 &&
+		    unlink(path) < 0 && errno == EISDIR)
+			(void)rmdir(path);
+	for (k = 3; k < sizeof parts / sizeof parts[0]; k++)
+		if (fs_join(path, sizeof path, dir, parts[k]) > 0)
+			(void)rmdir(path);
+	(void)rmdir(dir);
+	errno = saved;
+	return -1;
+}
+
 void
 cmd_create(struct imap *s, struct imap_p *p)
 {
 	struct buf name = BUF_INIT;
-	char *dir = NULL, path[FS_PATH_MAX];
-	unsigned long validity;
-	int fd;
+	char *dir = NULL;
 
 	if (!imap_p_sp(p) || mailbox_arg(s, p, &name, 0) != 1 ||
 	    !imap_p_end(p)) {
@@ -609,11 +643,7 @@ cmd_create(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[ALREADYEXISTS] Mailbox exists");
 		goto out;
 	}
-	if (maildir_make(dir) < 0 ||
-	    fs_join(path, sizeof path, dir, "maildirfolder") < 0 ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    close(fd) < 0 || mbox_validity_next(s->root, &validity) < 0 ||
-	    mbox_uid_start(dir, validity) < 0 || fs_syncdir(s->root) < 0) {
+	if (folder_make(s, dir) < 0) {
 		log_warn("%s create user=%s mailbox=%s error=%s", s->sid,
 		    buf_str(&s->login), name.s, strerror(errno));
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot create the mailbox");
@@ -693,7 +723,9 @@ cmd_delete(struct imap *s, struct imap_p *p)
 	 * 6.3.5) */
 	n = snprintf(trash, sizeof trash, "%s/tmp/deleted.%lld.%ld", s->root,
 	    (long long)time(NULL), (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof trash || rename(dir, trash) < 0) {
+	/* (a Maildir nothing was delivered to may have no tmp/ yet) */
+	if (n < 0 || (size_t)n >= sizeof trash ||
+	    maildir_make(s->root) < 0 || rename(dir, trash) < 0) {
 		log_warn("%s delete user=%s mailbox=%s error=%s", s->sid,
 		    buf_str(&s->login), name.s, strerror(errno));
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot delete the mailbox");
@@ -719,12 +751,9 @@ rename_inbox(struct imap *s, const char *to)
 	char from[FS_PATH_MAX], dst[FS_PATH_MAX], path[FS_PATH_MAX];
 	struct dirent *d;
 	size_t k;
-	int fd;
 
-	if (maildir_make(to) < 0 ||
-	    fs_join(path, sizeof path, to, "maildirfolder") < 0 ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    close(fd) < 0)
+	/* a folder of its own: a new UIDVALIDITY, not the time alone */
+	if (folder_make(s, to) < 0)
 		return -1;
 	for (k = 0; k < 2; k++) {
 		DIR *dp;
@@ -1064,7 +1093,7 @@ list_opts(struct imap *s, struct imap_p *p, int ret, unsigned *bits,
 
 	if (!imap_p_char(p, '('))
 		return 0;
-	while (!imap_p_char(p, ')')) {
+	while (imap_p_peek(p) != ')') {
 		if (!first && !imap_p_sp(p))
 			return 0;
 		first = 0;
@@ -1088,6 +1117,7 @@ list_opts(struct imap *s, struct imap_p *p, int ret, unsigned *bits,
 		    status_parse(s, p, st) != 1))
 			return 0;
 	}
+	p->pos++;  /* the ")" */
 	return 1;
 }
 
@@ -1116,7 +1146,8 @@ list_parse(struct imap *s, struct imap_p *p, struct listq *q)
 	}
 	if (mailbox_arg(s, p, &ref, 0) != 1 || !imap_p_sp(p))
 		goto out;
-	if (imap_p_char(p, '(')) {
+	if (imap_p_peek(p) == '(') {
+		p->pos++;
 		do {
 			if (q->npat == LIST_PATTERNS_MAX) {
 				r = imap_p_fail(p, "Too many LIST patterns");

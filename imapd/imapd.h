@@ -107,6 +107,7 @@ struct sel {
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */
+	unsigned long kw_missing;  /* letters tern-keywords did not name */
 	size_t expunged;        /* by this command (EXPUNGE, CLOSE) */
 	struct imap_seqset saved;  /* "$" (RFC 5182): UIDs, resolved */
 	struct imap_seqset mine;   /* UIDs this session APPENDed or COPYed
@@ -260,6 +261,9 @@ void sel_vanished_since(struct imap *s, unsigned long long modseq,
     struct imap_seqset *known);
 /* Leave the selected state (no expunge). */
 void sel_free(struct imap *s);
+/* Keyword letters kw known to the view (tern-keywords read again for
+ * new ones); with tell, a FLAGS list that grew is sent now.  1 or -1. */
+int kw_known(struct imap *s, unsigned long kw, int tell);
 /* The system flags and keyword bits of a file name's ":2," letters. */
 void sel_name_flags(const char *name, unsigned *flags_r, unsigned long *kw_r);
 /* Maildir letters of a message's flags (system then keywords, sorted as

@@ -640,13 +640,20 @@ sel_tell_keywords(struct imap *s)
 
 /* Keyword letters another session named: read tern-keywords again, and
  * when tell, send the new FLAGS list before the FETCH that uses it. */
-static int
+int
 kw_known(struct imap *s, unsigned long kw, int tell)
 {
 	struct sel *sel = &s->sel;
+	unsigned long unknown = kw & ~kw_mask(&sel->kwt) & ~sel->kw_missing;
 
-	if ((kw & ~kw_mask(&sel->kwt)) && keywords_load(&sel->kwt) < 0)
-		return -1;
+	/* tern-keywords is read again once for letters not looked up yet
+	 * (a letter it never names, e.g. from another server's Maildir,
+	 * does not make it read once per message) */
+	if (unknown) {
+		if (keywords_load(&sel->kwt) < 0)
+			return -1;
+		sel->kw_missing |= kw & ~kw_mask(&sel->kwt);
+	}
 	if (tell && (kw_mask(&sel->kwt) & ~sel->kw_told))
 		sel_tell_keywords(s);
 	return 1;
@@ -663,6 +670,7 @@ rescan(struct imap *s, int tell)
 	size_t i, j, n0 = sel->n;
 	int r = -1;
 
+	sel->kw_missing = 0;  /* another session may have named them */
 	if (mbox_open(&mb, sel->dir) < 0)
 		return -1;
 	if (mbox_scan(&mb, 0) < 0 || mbox_uids(&mb) < 0)
@@ -996,6 +1004,10 @@ sel_set_flags(struct imap *s, size_t i, int op, unsigned flags,
 		/* +/- apply to the flags of the file as it is named now, so
 		 * that a change another session made meanwhile stays */
 		sel_name_flags(m->name, &fl, &k);
+		/* letters another session named: known (and announced)
+		 * before the FETCH that shows them */
+		if (kw_known(s, k, 1) < 0)
+			return -1;
 		if (op == '+') {
 			fl |= flags;
 			k |= kw;
@@ -1281,11 +1293,16 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 	int r;
 
 	r = mdc_load(sel->dir, pre, &c);
+	if (r < 0)
+		log_warn("%s cache read user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
 	if (r <= 0)
-		return r;
+		return 0;  /* a cache that cannot be read: scan */
 	if (mdx_lock(&sel->idx) < 0) {
+		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
 		mdc_free(&c);
-		return -1;
+		return 0;
 	}
 	r = 1;
 	if (sel->idx.uidvalidity != c.validity)
@@ -1328,7 +1345,7 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 		}
 	}
 	if (mdx_unlock(&sel->idx) < 0 && r == 1)
-		r = -1;
+		r = 0;
 	if (r == 1) {
 		sel->uidvalidity = c.validity;
 		sel->uidnext = c.uidnext;

@@ -114,12 +114,13 @@ cmd_setquota(struct imap *s, struct imap_p *p)
 	if (!imap_p_sp(p) || imap_p_astring(p, &root) != 1 ||
 	    !imap_p_sp(p) || !imap_p_char(p, '('))
 		goto bad;
-	while (!imap_p_char(p, ')')) {
+	while (imap_p_peek(p) != ')') {
 		if ((k++ > 0 && !imap_p_sp(p)) || k > 16 ||
 		    imap_p_atom(p, &a, &n) != 1 || !imap_p_sp(p) ||
 		    imap_p_number64(p, &v) != 1)
 			goto bad;
 	}
+	p->pos++;  /* the ")" */
 	if (!imap_p_end(p))
 		goto bad;
 	imap_tagged(s, "NO", "[CANNOT] The quota is set by the administrator");

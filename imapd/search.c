@@ -642,7 +642,7 @@ parse_return(struct imap_p *p, unsigned *ret_r)
 	*ret_r = 0;
 	if (!imap_p_char(p, '('))
 		return 0;
-	while (!imap_p_char(p, ')')) {
+	while (imap_p_peek(p) != ')') {
 		if (nopt > 0 && !imap_p_sp(p))
 			return 0;
 		if (++nopt > 16)
@@ -657,6 +657,7 @@ parse_return(struct imap_p *p, unsigned *ret_r)
 			return imap_p_fail(p, "Unknown SEARCH RETURN option");
 		*ret_r |= opts[k].bit;
 	}
+	p->pos++;  /* the ")" */
 	if (*ret_r == 0)
 		*ret_r = RET_ALL;  /* RFC 4731 3.1: "()" means ALL */
 	return imap_p_sp(p);
@@ -812,9 +813,13 @@ cmd_search(struct imap *s, struct imap_p *p)
 			session_fatal(s, "memory");
 		imap_put(s, out.s, out.len);
 	}
-	if (q.unreadable)
+	if (q.unreadable) {
+		/* RFC 5182 2.1: a SEARCH with SAVE that fails empties $ */
+		if (ret & RET_SAVE)
+			imap_seqset_reset(&s->sel.saved);
 		imap_tagged(s, "NO", "[SERVERBUG] Some messages could not be "
 		    "read");
+	}
 	goto out;
 bad:
 	/* RFC 5182 2.1: a SEARCH with SAVE that fails leaves $ empty */

@@ -422,6 +422,7 @@ dispatch(struct imap *s)
 	const struct cmd *c;
 	const char *t, *v;
 	size_t tn, vn;
+	int cs;
 
 	imap_p_init(&p, s->cmd.s, s->cmd.len);
 	s->verb = "";
@@ -466,7 +467,15 @@ dispatch(struct imap *s)
 		return;
 	}
 	s->sel.expunged = 0;
+	cs = s->condstore;
 	c->fn(s, &p);
+	/* RFC 7162 3.1: the first CONDSTORE-enabling command with a mailbox
+	 * selected (SELECT/EXAMINE sent it themselves) is told the mailbox's
+	 * HIGHESTMODSEQ */
+	if (!cs && s->condstore && s->state == ST_SEL &&
+	    c->fn != cmd_select)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+		    s->sel.idx.highest);
 	if (s->state == ST_SEL)
 		sel_sync(s, s->uid || !(c->flags & C_NOEXP));
 	/* RFC 7162 3.2.7, 3.2.9: an EXPUNGE that removed messages tells the
@@ -545,13 +554,14 @@ cmd_id(struct imap *s, struct imap_p *p)
 	if (!imap_p_sp(p))
 		goto bad;
 	if (imap_p_char(p, '(')) {
-		while (!imap_p_char(p, ')')) {
+		while (imap_p_peek(p) != ')') {
 			if (n > 0 && !imap_p_sp(p))
 				goto bad;
 			if (imap_p_string(p, &v) != 1 || !imap_p_sp(p) ||
 			    imap_p_nstring(p, &v, &nil) != 1 || ++n > 30)
 				goto bad;
 		}
+		p->pos++;  /* the ")" */
 	} else if (imap_p_nstring(p, &v, &nil) != 1 || !nil) {
 		goto bad;
 	}

@@ -141,6 +141,9 @@ cmd_store(struct imap *s, struct imap_p *p)
 		session_fatal(s, "keywords");
 	if (r == 0 || !imap_p_end(p))
 		goto bad;
+	/* a keyword new to the folder: FLAGS before the FETCHes naming it */
+	if (kw_known(s, 0, 1) < 0)
+		session_fatal(s, "keywords");
 	/* the MODSEQs compared and given under the index lock */
 	if (a.unchanged && sel_hold_index(s) < 0) {
 		imap_tagged(s, "NO", "[SERVERBUG] Cannot store flags now");
@@ -451,6 +454,8 @@ copy_one(struct imap *s, size_t i, void *arg)
 		 * may have changed them), its keywords by name in the
 		 * target's letters */
 		sel_name_flags(m->name, &fl, &mkw);
+		if (kw_known(s, mkw, 0) < 0)  /* letters named meanwhile */
+			goto fail;
 		kw = 0;
 		for (k = 0; k < IMAP_KEYWORDS; k++)
 			if ((mkw & (1UL << k)) && k < s->sel.kwt.n &&
@@ -768,6 +773,9 @@ cmd_append(struct imap *s, struct imap_p *p)
 			imap_bad_args(s, p);
 			goto out;
 		}
+		/* a new keyword of the selected folder: FLAGS first */
+		if (kt == &s->sel.kwt && kw_known(s, 0, 1) < 0)
+			session_fatal(s, "keywords");
 	}
 	if (imap_p_peek(p) == '"') {
 		if (imap_p_datetime(p, &date) != 1 || !imap_p_sp(p)) {

@@ -107,10 +107,12 @@ imap_p_char(struct imap_p *p, char c)
 	}
 	switch (c) {
 	case ' ': msg = "Missing SP"; break;
-	case '(': msg = "Missing ("; break;
-	case ')': msg = "Missing )"; break;
-	case '[': msg = "Missing ["; break;
-	case ']': msg = "Missing ]"; break;
+	/* (words, not the characters: some clients' parsers trip over an
+	 * unbalanced parenthesis even in a reply's text) */
+	case '(': msg = "Missing open parenthesis"; break;
+	case ')': msg = "Missing close parenthesis"; break;
+	case '[': msg = "Missing open bracket"; break;
+	case ']': msg = "Missing close bracket"; break;
 	case '<': msg = "Missing <"; break;
 	case '>': msg = "Missing >"; break;
 	case '.': msg = "Missing ."; break;

@@ -152,44 +152,56 @@ mime_charset_utf8(const char *cs, const char *p, size_t n, struct buf *out)
 	return 1;
 }
 
-/* Quoted-printable (RFC 2045 6.7) p[0..n) appended to out. */
+/* Quoted-printable (RFC 2045 6.7) p[0..n) appended to out, a line at a
+ * time: white space at the end of a line is transport padding and goes
+ * (rule 3), "=" at the end is a soft line break (rule 5), a line break
+ * stays as it was written (CRLF or LF); a bad escape stays as it is. */
 static int
 qp_decode(const char *p, size_t n, struct buf *out)
 {
 	size_t i = 0;
 
 	while (i < n) {
-		const char *eq = memchr(p + i, '=', n - i);
-		size_t run = eq ? (size_t)(eq - (p + i)) : n - i, j;
-		int h, l;
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - p) : n, e = end, j;
+		int soft = 0, crlf = 0;
 
-		if (buf_cat(out, p + i, run) < 0)
-			return -1;
-		i += run;
-		if (i >= n)
-			break;
-		/* a soft line break: "=", transport padding, line end */
-		for (j = i + 1; j < n && (p[j] == ' ' || p[j] == '\t'); j++)
-			;
-		if (j < n && (p[j] == '\n' || (p[j] == '\r' && j + 1 < n &&
-		    p[j + 1] == '\n'))) {
-			i = j + (p[j] == '\r' ? 2 : 1);
-			continue;
+		if (e > i && p[e - 1] == '\r') {
+			e--;
+			crlf = 1;
 		}
-		if (j == n) {
-			i = n;
-			continue;
+		while (e > i && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		if (e > i && p[e - 1] == '=') {
+			e--;
+			soft = 1;
 		}
-		if (i + 2 < n && (h = hexval((unsigned char)p[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)p[i + 2])) >= 0) {
-			if (buf_catc(out, (char)(h * 16 + l)) < 0)
+		for (j = i; j < e;) {
+			const char *eq = memchr(p + j, '=', e - j);
+			size_t run = eq ? (size_t)(eq - (p + j)) : e - j;
+			int h, l;
+
+			if (buf_cat(out, p + j, run) < 0)
 				return -1;
-			i += 3;
-			continue;
+			j += run;
+			if (j >= e)
+				break;
+			if (j + 2 < e &&
+			    (h = hexval((unsigned char)p[j + 1])) >= 0 &&
+			    (l = hexval((unsigned char)p[j + 2])) >= 0) {
+				if (buf_catc(out, (char)(h * 16 + l)) < 0)
+					return -1;
+				j += 3;
+				continue;
+			}
+			if (buf_catc(out, '=') < 0)
+				return -1;
+			j++;
 		}
-		if (buf_catc(out, '=') < 0)  /* a bad escape stays */
+		if (nl != NULL && !soft &&
+		    buf_cat(out, crlf ? "\r\n" : "\n", crlf ? 2 : 1) < 0)
 			return -1;
-		i++;
+		i = nl ? end + 1 : n;
 	}
 	return 1;
 }

@@ -234,6 +234,37 @@ list_merge(struct mbox *mb, struct list *l)
 	return changed;
 }
 
+/* Without a list: the UIDVALIDITY that tern-imapindex (IMAP's MODSEQs)
+ * was made for, which IMAP clients may have seen, or 0.  A list removed
+ * and made again within a second must not get it again. */
+static unsigned long
+index_validity(const char *dir)
+{
+	char path[FS_PATH_MAX], head[64];
+	unsigned long v = 0;
+	ssize_t n;
+	int fd;
+
+	if (fs_join(path, sizeof path, dir, "tern-imapindex") < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, head, sizeof head - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	head[n] = '\0';
+	if (strncmp(head, "tern-imapindex 1 ", 17) == 0) {
+		const char *nl = strchr(head + 17, '\n');
+
+		if (nl == NULL || str_ulong(head + 17, (size_t)(nl - head - 17),
+		    MBOX_UID_MAX, &v) != 1)
+			v = 0;
+	}
+	return v;
+}
+
 /* A new UIDVALIDITY: the time, different from old (RFC 3501 2.3.1.1: it
  * must grow or at least change when UIDs are given out again). */
 static unsigned long
@@ -243,8 +274,8 @@ new_validity(unsigned long old)
 
 	if (v == 0)
 		v = 1;
-	if (v == old)
-		v = v == MBOX_UID_MAX ? 1 : v + 1;
+	if (v <= old && old != 0)
+		v = old == MBOX_UID_MAX ? 1 : old + 1;
 	return v;
 }
 
@@ -320,6 +351,8 @@ list_read(struct mbox *mb, struct list *l, char **text_r, int *reset_r)
 	free(l->e);
 	l->e = NULL;
 	l->n = 0;
+	if (l->validity == 0)
+		l->validity = index_validity(mb->dir);
 	l->validity = new_validity(l->validity);
 	l->next = 1;
 	return 0;
@@ -431,13 +464,26 @@ mbox_uid_start(const char *dir, unsigned long validity)
 {
 	char path[FS_PATH_MAX], tmp[FS_PATH_MAX];
 	struct buf text = BUF_INIT;
-	int r = -1;
+	int r = -1, fd, saved;
 
 	if (buf_catf(&text, "%s%lu 1\n", UIDLIST_MAGIC, validity) < 0)
 		return -1;
+	/* under the list's lock, and only when no session has made a list
+	 * meanwhile (the folder is visible from its mkdir on) */
+	if (mbox_flock(dir, MBOX_UIDLIST_LOCK, MBOX_LOCK_WAIT, &fd) <= 0) {
+		buf_free(&text);
+		return -1;
+	}
 	if (fs_join(path, sizeof path, dir, MBOX_UIDLIST) >= 0 &&
-	    fs_join(tmp, sizeof tmp, dir, MBOX_UIDLIST ".tmp") >= 0)
-		r = fs_atomic_write(path, tmp, text.s, text.len, 0600);
+	    fs_join(tmp, sizeof tmp, dir, MBOX_UIDLIST ".tmp") >= 0) {
+		if (access(path, F_OK) == 0)
+			r = 1;
+		else
+			r = fs_atomic_write(path, tmp, text.s, text.len, 0600);
+	}
+	saved = errno;
+	(void)close(fd);
 	buf_free(&text);
+	errno = saved;
 	return r;
 }

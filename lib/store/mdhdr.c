@@ -19,7 +19,7 @@
 #include "store/mdhdr.h"
 #include "store/mbox_int.h"
 
-#define MDH_MAGIC "tern-imaphdr 1 "
+#define MDH_MAGIC "tern-imaphdr 2 "
 #define SCAN_CHUNK 65536
 
 const char *const mdh_fields[] = {
@@ -308,7 +308,8 @@ fail:
 }
 
 int
-mdh_get(struct mdh *h, unsigned long uid, struct buf *out)
+mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
+    struct buf *out)
 {
 	struct mdh_rec key, *r;
 	ssize_t got;
@@ -330,72 +331,60 @@ mdh_get(struct mdh *h, unsigned long uid, struct buf *out)
 	if (r->off < 0) {
 		size_t at = (size_t)(-(r->off + 1));
 
-		return buf_cat(out, h->pend.s + at, r->len) < 0 ? -1 : 1;
+		if (buf_cat(out, h->pend.s + at, r->len) < 0)
+			return -1;
+	} else {
+		if (h->fd < 0 || buf_ready(out, r->len) < 0)
+			return -1;
+		got = pread_full(h->fd, out->s, r->len, r->off);
+		if (got < 0)
+			return -1;
+		if ((size_t)got != r->len)
+			return 0;
+		out->len = r->len;
+		out->s[r->len] = '\0';
 	}
-	if (h->fd < 0 || buf_ready(out, r->len) < 0)
-		return -1;
-	got = pread_full(h->fd, out->s, r->len, r->off);
-	if (got < 0)
-		return -1;
-	if ((size_t)got != r->len)
+	/* the record names the message it was made from: a UID of an
+	 * earlier mailbox of the same UIDVALIDITY does not match */
+	if (out->len < baselen + 1 || memcmp(out->s, base, baselen) != 0 ||
+	    out->s[baselen] != '\n') {
+		buf_reset(out);
 		return 0;
-	out->len = r->len;
-	out->s[r->len] = '\0';
+	}
+	memmove(out->s, out->s + baselen + 1, out->len - baselen - 1);
+	out->len -= baselen + 1;
+	out->s[out->len] = '\0';
 	return 1;
 }
 
 int
-mdh_put(struct mdh *h, unsigned long uid, const char *p, size_t n)
+mdh_put(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
+    const char *p, size_t n)
 {
 	size_t at;
 
-	if (h->broken || n > MDH_REC_MAX)
+	if (h->broken || n + baselen + 1 > MDH_REC_MAX || baselen == 0 ||
+	    memchr(base, '\n', baselen) != NULL)
 		return 0;
-	if (buf_catf(&h->pend, "H %lu %zu\n", uid, n) < 0)
+	if (buf_catf(&h->pend, "H %lu %zu\n", uid, baselen + 1 + n) < 0)
 		return -1;
 	at = h->pend.len;
-	if (buf_cat(&h->pend, p, n) < 0 || buf_catc(&h->pend, '\n') < 0)
+	if (buf_cat(&h->pend, base, baselen) < 0 ||
+	    buf_catc(&h->pend, '\n') < 0 || buf_cat(&h->pend, p, n) < 0 ||
+	    buf_catc(&h->pend, '\n') < 0)
 		return -1;
 	h->npend++;
-	return rec_add(h, uid, -(off_t)at - 1, n);
-}
-
-/* Create the file with its first line if there is none (under the lock,
- * so two sessions do not both write it). */
-static int
-create_file(struct mdh *h, const char *path)
-{
-	char line[64];
-	int fd, lk, n, r = -1;
-
-	if (mbox_flock(h->dir, MDH_LOCK, MBOX_LOCK_WAIT, &lk) <= 0)
-		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		r = 1;
-		goto out;
-	}
-	if (fd < 0)
-		goto out;
-	n = snprintf(line, sizeof line, "%s%lu\n", MDH_MAGIC, h->validity);
-	if (write(fd, line, (size_t)n) == n)
-		r = 1;
-	if (close(fd) < 0)
-		r = -1;
-out:
-	(void)close(lk);
-	return r;
+	return rec_add(h, uid, -(off_t)at - 1, baselen + 1 + n);
 }
 
 int
 mdh_flush(struct mdh *h)
 {
-	char path[FS_PATH_MAX];
-	struct stat st;
-	size_t i, k;
+	char path[FS_PATH_MAX], want[64], got[64];
+	struct stat st, mine;
+	size_t i, k, mlen;
 	ssize_t w;
-	int fd, r = -1;
+	int fd = -1, lk = -1, r = -1;
 
 	if (h->npend == 0)
 		return 1;
@@ -403,22 +392,44 @@ mdh_flush(struct mdh *h)
 		goto drop;
 	if (fs_join(path, sizeof path, h->dir, MDH_FILE) < 0)
 		goto drop;
-	if (h->fd < 0 && create_file(h, path) < 0)
+	/* under the lock: the file is the one we read (or a new one of our
+	 * UIDVALIDITY), never a file of a folder deleted and made again, and
+	 * no reader drops it in the middle of our write */
+	if (mbox_flock(h->dir, MDH_LOCK, MBOX_LOCK_WAIT, &lk) <= 0) {
+		lk = -1;
 		goto drop;
-	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	}
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > MDH_FILE_MAX)
 		goto drop;
-	/* the file we read (or, having none, the one just made); a new one
-	 * of another session is left alone */
-	if (fstat(fd, &st) < 0 || (st.st_size > MDH_FILE_MAX)) {
-		(void)close(fd);
+	mlen = (size_t)snprintf(want, sizeof want, "%s%lu\n", MDH_MAGIC,
+	    h->validity);
+	if (st.st_size == 0) {
+		if (write(fd, want, mlen) != (ssize_t)mlen)
+			goto drop;
+	} else if (pread_full(fd, got, mlen, 0) != (ssize_t)mlen ||
+	    memcmp(got, want, mlen) != 0) {
+		/* another UIDVALIDITY's: not ours to add to; this session
+		 * caches no more */
+		h->broken = 1;
+		r = 1;
+		goto drop;
+	}
+	if (h->fd >= 0 && (fstat(h->fd, &mine) < 0 ||
+	    mine.st_ino != st.st_ino || mine.st_dev != st.st_dev)) {
+		/* not the file we read: the folder was made again */
+		h->broken = 1;
+		r = 1;
 		goto drop;
 	}
 	w = write(fd, h->pend.s, h->pend.len);
 	r = w == (ssize_t)h->pend.len ? 1 : -1;
-	if (close(fd) < 0)
-		r = -1;
 drop:
+	if (fd >= 0 && close(fd) < 0)
+		r = -1;
+	if (lk >= 0)
+		(void)close(lk);
 	/* the pending records leave the table (their bytes go); what was
 	 * written is read back from the file, with any other session's */
 	for (i = 0, k = 0; i < h->n; i++)

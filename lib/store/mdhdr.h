@@ -8,13 +8,16 @@
  * record never goes stale; the cache is dropped whole when the
  * UIDVALIDITY differs or the file is damaged.  Maildir/tern-imaphdr:
  *
- *     tern-imaphdr 1 UIDVALIDITY\n
+ *     tern-imaphdr 2 UIDVALIDITY\n
  *     H UID LEN\n LEN octets \n           (repeated; a later record of a
  *                                          UID replaces an earlier one)
  *
- * The octets are the message header's fields named in MDH_FIELDS, each
- * whole (folded lines kept, CRLF ends), then the empty line: a header
- * that imap_envelope() and SEARCH read as the message's.  Records are
+ * The octets are the message's base name and a newline (a record is used
+ * only for the message it was made from: a mailbox emptied and numbered
+ * again within one second can have the same UIDVALIDITY), then the
+ * header's fields named in MDH_FIELDS, each whole (folded lines kept,
+ * CRLF ends), then the empty line: a header that imap_envelope() and
+ * SEARCH read as the message's.  Records are
  * appended with O_APPEND, one write(2) per command, so concurrent
  * sessions never interleave; a reader scans the record heads once
  * (reading in chunks, not keeping the file) and reads a record with
@@ -63,12 +66,15 @@ struct mdh {
 /* Start for folder dir at UIDVALIDITY validity; nothing is read yet.
  * 1 or -1. */
 int mdh_open(struct mdh *h, const char *dir, unsigned long validity);
-/* The cached fields of uid into out (reset): 1 found, 0 not cached, -1
- * error.  The first call reads the file's record heads. */
-int mdh_get(struct mdh *h, unsigned long uid, struct buf *out);
-/* Cache the fields p[0..n) (from mdh_extract) for uid; written by the
- * next mdh_flush.  1, 0 too long to cache, -1 error. */
-int mdh_put(struct mdh *h, unsigned long uid, const char *p, size_t n);
+/* The cached fields of uid, whose file's base name is base[0..baselen),
+ * into out (reset): 1 found, 0 not cached (or cached for another
+ * message), -1 error.  The first call reads the file's record heads. */
+int mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
+    struct buf *out);
+/* Cache the fields p[0..n) (from mdh_extract) for uid and its base name;
+ * written by the next mdh_flush.  1, 0 too long to cache, -1 error. */
+int mdh_put(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
+    const char *p, size_t n);
 /* Append what mdh_put collected, in one write(2).  1 or -1 (the records
  * are dropped either way: a cache). */
 int mdh_flush(struct mdh *h);

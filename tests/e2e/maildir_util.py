@@ -92,7 +92,8 @@ def empty_maildir(inst, addr, folder=None):
     for sub in ("new", "cur", "tmp"):
         for f in os.listdir(os.path.join(md, sub)):
             os.unlink(os.path.join(md, sub, f))
-    for f in ("tern-uidlist", "tern-imapindex", "tern-imapindex.lock"):
+    for f in ("tern-uidlist", "tern-imapindex", "tern-imapindex.lock",
+              "tern-imapcache", "tern-imaphdr"):
         try:
             os.unlink(os.path.join(md, f))
         except FileNotFoundError:

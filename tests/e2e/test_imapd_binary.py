@@ -97,6 +97,11 @@ def test_unknown_encoding_and_bad_sections():
         c.select()
         u, t = c.cmd("FETCH 1 (BINARY.PEEK[3])")
         assert t.startswith("NO [UNKNOWN-CTE]"), (u, t)
+        # RFC 3516 4.3: the failed BINARY (not PEEK) sets no \Seen
+        u, t = c.cmd("FETCH 1 (BINARY[3])")
+        assert t.startswith("NO [UNKNOWN-CTE]") and u == [], (u, t)
+        u = c.ok("FETCH 1 (FLAGS)")
+        assert "\\Seen" not in u[0], u
         for bad in ("BINARY[1.HEADER]", "BINARY[TEXT]", "BINARY.SIZE[1]<0.5>",
                     "BINARY[1.MIME]"):
             u, t = c.cmd("FETCH 1 (%s)" % bad)

@@ -189,3 +189,19 @@ def test_envelope_from_the_header_cache_without_opening_the_messages():
     assert c.ok("FETCH 1:* (ENVELOPE)") == first
     c.logout()
     assert full
+
+
+def test_an_unreadable_cache_means_a_scan():
+    fresh(2)
+    view()
+    age()
+    p = os.path.join(md(), "tern-imapcache")
+    if os.path.exists(p):
+        os.unlink(p)
+    os.mkdir(p)          # not a file: cannot be read
+    try:
+        for _ in range(2):
+            data, fetch, cached = view()
+            assert not cached and "* 2 EXISTS" in data, data
+    finally:
+        os.rmdir(p)

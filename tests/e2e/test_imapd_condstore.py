@@ -262,7 +262,10 @@ def test_other_enabling_commands():
     with session() as c:
         c.select()
         u = c.ok("FETCH 1 (MODSEQ)")
-        assert len(u) == 1 and re.match(r"^\* 1 FETCH \(MODSEQ \(\d+\)\)$", u[0]), u
+        # RFC 7162 3.1: the first CONDSTORE-enabling command in the
+        # selected state is told HIGHESTMODSEQ too
+        assert len(u) == 2 and re.match(r"^\* 1 FETCH \(MODSEQ \(\d+\)\)$", u[0]), u
+        assert re.match(r"^\* OK \[HIGHESTMODSEQ \d+\]", u[1]), u
         u = c.ok("STORE 2 +FLAGS (\\Flagged)")
         assert len(u) == 1 and \
             re.match(r"^\* 2 FETCH \(FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$", u[0]), u
@@ -428,7 +431,7 @@ def test_fetch_changedsince():
         h0 = highest_of(u)
         # CHANGEDSINCE is CONDSTORE-enabling and adds MODSEQ itself
         u = c.ok("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % h0)
-        assert u == [], u
+        assert u == ["* OK [HIGHESTMODSEQ %d] Highest" % h0], u
         u = c.ok("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % (h0 - 1))
         assert sorted(iu.fetches(u)) != [], u
         m2 = modseq_of(iu.fetches(c.ok("STORE 2 +FLAGS (\\Seen)"))[2])

@@ -100,6 +100,8 @@ def modseqs(c):
     """{sequence number: MODSEQ} of every message."""
     out = {}
     for r in c.ok("FETCH 1:* (MODSEQ)"):
+        if r.startswith("* OK [HIGHESTMODSEQ "):
+            continue  # RFC 7162 3.1, the first CONDSTORE-enabling command
         m = re.match(r"\* (\d+) FETCH \(MODSEQ \((\d+)\)\)$", r)
         assert m, r
         out[int(m.group(1))] = int(m.group(2))

@@ -10,6 +10,7 @@ must not remove a message whose \\Deleted another session took away.
 the uidlist's second look: tests/unit/test_mbox.c.)
 """
 import os
+import shutil
 import re
 
 import harness
@@ -223,4 +224,45 @@ def test_append_and_copy_into_the_selected_mailbox_are_recent():
     assert "\\Recent" not in f[1]["FLAGS"] and "\\Recent" in f[2]["FLAGS"] and \
         "\\Recent" in f[3]["FLAGS"], f
     assert iu.search_result(c.ok("SEARCH RECENT")) == [2, 3]
+    c.logout()
+
+
+def test_store_with_a_keyword_named_by_another_session_tells_it():
+    """B gives message 1 a new keyword; A (not synced) stores \\Flagged
+    on it: A hears the FLAGS list with the keyword first, then the FETCH
+    naming both."""
+    fresh(1)
+    a, b = session(), session()
+    b.ok("STORE 1 +FLAGS (FromOther)")
+    u = a.ok("STORE 1 +FLAGS (\\Flagged)")
+    fl = [k for k, r in enumerate(u) if r.startswith("* FLAGS ") and "FromOther" in r]
+    fe = [k for k, r in enumerate(u) if r.startswith("* 1 FETCH")]
+    assert fl and fe and fl[0] < fe[0], u
+    assert flags_line(u, 1) == {"\\Flagged", "FromOther"}, u
+    # our own new keyword: FLAGS before the FETCH too
+    u = a.ok("STORE 1 +FLAGS (BrandNew)")
+    fl = [k for k, r in enumerate(u) if r.startswith("* FLAGS ") and "BrandNew" in r]
+    fe = [k for k, r in enumerate(u) if r.startswith("* 1 FETCH")]
+    assert fl and fe and fl[0] < fe[0], u
+    a.logout()
+    b.logout()
+
+
+def test_rename_inbox_and_delete_without_tmp():
+    """RENAME INBOX makes a folder with a new UIDVALIDITY (not one a
+    deleted folder of that name had); DELETE works in a Maildir that has
+    no tmp/ yet."""
+    fresh(2)
+    md = I.maildir(DEMO)
+    c = iu.session(PORT, I, tls=True)
+    c.ok("CREATE X")
+    v1 = c.ok("STATUS X (UIDVALIDITY)")[0]
+    c.ok("DELETE X")
+    c.ok("RENAME INBOX X")
+    u = c.ok("STATUS X (UIDVALIDITY MESSAGES)")
+    assert u[0] != v1 and "MESSAGES 2" in u[0], (v1, u)
+    shutil.rmtree(os.path.join(md, "tmp"))
+    c.ok("CREATE Y")
+    u, t = c.cmd("DELETE Y")
+    assert t.startswith("OK"), t
     c.logout()

@@ -54,9 +54,9 @@ test_cursor(void)
 	/* the first error is kept */
 	P(&p, "(\r\n");
 	T_EQ_INT(imap_p_char(&p, ')'), 0);
-	T_EQ_STR(p.err, "Missing )");
+	T_EQ_STR(p.err, "Missing close parenthesis");
 	T_EQ_INT(imap_p_sp(&p), 0);
-	T_EQ_STR(p.err, "Missing )");
+	T_EQ_STR(p.err, "Missing close parenthesis");
 	T_EQ_INT(imap_p_char(&p, '('), 1);
 	P(&p, "x");
 	T_EQ_INT(imap_p_char(&p, 'y'), 0);

@@ -327,6 +327,26 @@ test_uids(void)
 	mbox_close(&mb);
 	t = uidlist();
 	T_CHECK(t != NULL && strncmp(t, "tern-uidlist 1 ", 15) == 0);
+
+	/* the list removed (a mailbox emptied and filled again): the new
+	 * UIDVALIDITY is above the one IMAP's tern-imapindex was made for,
+	 * even when that is the time now (RFC 9051 2.3.1.1) */
+	{
+		char q[700];
+		unsigned long now = (unsigned long)time(NULL) + 5;
+
+		snprintf(p, sizeof p, "tern-imapindex 1 %lu\n", now);
+		put(".", "tern-imapindex", p);
+		snprintf(q, sizeof q, "%s/%s", md, MBOX_UIDLIST);
+		T_CHECK(unlink(q) == 0);
+		T_CHECK(mbox_open(&mb, md) == 1);
+		T_CHECK(mbox_scan(&mb, 1) == 1 && mbox_uids(&mb) == 1);
+		T_EQ_INT(mb.uid_reset, 1);
+		T_EQ_INT(mb.uidvalidity, now + 1);
+		mbox_close(&mb);
+		snprintf(q, sizeof q, "%s/tern-imapindex", md);
+		T_CHECK(unlink(q) == 0);
+	}
 }
 
 /* files renamed or removed by someone else after the scan */

@@ -86,40 +86,43 @@ test_file(void)
 
 	T_CHECK(maildir_make(md) > 0);
 	T_EQ_INT(mdh_open(&h, md, 55), 1);
-	T_EQ_INT(mdh_get(&h, 1, &b), 0);
-	T_EQ_INT(mdh_put(&h, 1, "From: a\r\n\r\n", 11), 1);
-	T_EQ_INT(mdh_put(&h, 2, "From: b\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_get(&h, 1, "b1", 2, &b), 0);
+	T_EQ_INT(mdh_put(&h, 1, "b1", 2, "From: a\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_put(&h, 2, "b2", 2, "From: b\r\n\r\n", 11), 1);
 	/* before the flush, from memory */
-	T_EQ_INT(mdh_get(&h, 2, &b), 1);
+	T_EQ_INT(mdh_get(&h, 2, "b2", 2, &b), 1);
 	T_EQ_STR(buf_str(&b), "From: b\r\n\r\n");
 	T_EQ_INT(mdh_flush(&h), 1);
-	T_EQ_INT(mdh_get(&h, 1, &b), 1);
+	T_EQ_INT(mdh_get(&h, 1, "b1", 2, &b), 1);
 	T_EQ_STR(buf_str(&b), "From: a\r\n\r\n");
 	/* another session, meanwhile: reads both, adds 3 and a new 1 */
 	T_EQ_INT(mdh_open(&g, md, 55), 1);
-	T_EQ_INT(mdh_get(&g, 2, &b), 1);
-	T_EQ_INT(mdh_put(&g, 3, "From: c\r\n\r\n", 11), 1);
-	T_EQ_INT(mdh_put(&g, 1, "From: A\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_get(&g, 2, "b2", 2, &b), 1);
+	T_EQ_INT(mdh_put(&g, 3, "b3", 2, "From: c\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_put(&g, 1, "b1", 2, "From: A\r\n\r\n", 11), 1);
 	T_EQ_INT(mdh_flush(&g), 1);
 	mdh_close(&g);
 	/* the first one sees them after its next flush reads on */
-	T_EQ_INT(mdh_put(&h, 4, "From: d\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_put(&h, 4, "b4", 2, "From: d\r\n\r\n", 11), 1);
 	T_EQ_INT(mdh_flush(&h), 1);
-	T_EQ_INT(mdh_get(&h, 3, &b), 1);
+	T_EQ_INT(mdh_get(&h, 3, "b3", 2, &b), 1);
 	T_EQ_STR(buf_str(&b), "From: c\r\n\r\n");
-	T_EQ_INT(mdh_get(&h, 1, &b), 1);
+	T_EQ_INT(mdh_get(&h, 1, "b1", 2, &b), 1);
 	T_EQ_STR(buf_str(&b), "From: A\r\n\r\n");
+	/* the same UID of another message (a mailbox numbered again with
+	 * the same UIDVALIDITY): not this one's */
+	T_EQ_INT(mdh_get(&h, 1, "other", 5, &b), 0);
 	mdh_close(&h);
 	/* too long to cache */
 	memset(big, 'x', sizeof big - 1);
 	T_EQ_INT(mdh_open(&h, md, 55), 1);
-	T_EQ_INT(mdh_put(&h, 9, big, sizeof big - 1), 0);
+	T_EQ_INT(mdh_put(&h, 9, "b9", 2, big, sizeof big - 4), 0);
 	mdh_close(&h);
 	/* a cut record at the end: the ones before it are read */
 	append("H 7 100\nFrom: cut");
 	T_EQ_INT(mdh_open(&h, md, 55), 1);
-	T_EQ_INT(mdh_get(&h, 4, &b), 1);
-	T_EQ_INT(mdh_get(&h, 7, &b), 0);
+	T_EQ_INT(mdh_get(&h, 4, "b4", 2, &b), 1);
+	T_EQ_INT(mdh_get(&h, 7, "b7", 2, &b), 0);
 	mdh_close(&h);
 	T_CHECK(exists());
 	/* appends after a torn record: the torn one's length runs into
@@ -130,22 +133,48 @@ test_file(void)
 	big[201] = '\0';
 	append(big);
 	T_EQ_INT(mdh_open(&h, md, 55), 1);
-	T_EQ_INT(mdh_get(&h, 4, &b), 0);
+	T_EQ_INT(mdh_get(&h, 4, "b4", 2, &b), 0);
 	T_CHECK(!exists());
 	/* and a new one starts with the next put */
-	T_EQ_INT(mdh_put(&h, 5, "From: e\r\n\r\n", 11), 0);
+	T_EQ_INT(mdh_put(&h, 5, "b5", 2, "From: e\r\n\r\n", 11), 0);
 	mdh_close(&h);
 	T_EQ_INT(mdh_open(&h, md, 55), 1);
-	T_EQ_INT(mdh_get(&h, 5, &b), 0);
-	T_EQ_INT(mdh_put(&h, 5, "From: e\r\n\r\n", 11), 1);
+	T_EQ_INT(mdh_get(&h, 5, "b5", 2, &b), 0);
+	T_EQ_INT(mdh_put(&h, 5, "b5", 2, "From: e\r\n\r\n", 11), 1);
 	T_EQ_INT(mdh_flush(&h), 1);
 	mdh_close(&h);
 	T_CHECK(exists());
 	/* another UIDVALIDITY: dropped */
 	T_EQ_INT(mdh_open(&h, md, 56), 1);
-	T_EQ_INT(mdh_get(&h, 5, &b), 0);
+	T_EQ_INT(mdh_get(&h, 5, "b5", 2, &b), 0);
 	mdh_close(&h);
 	T_CHECK(!exists());
+	/* the file made again under a reader (the folder deleted and made
+	 * again): the old reader's records do not go into the new file */
+	{
+		char p[400];
+
+		T_EQ_INT(mdh_open(&h, md, 60), 1);
+		T_EQ_INT(mdh_get(&h, 1, "b1", 2, &b), 0);
+		T_EQ_INT(mdh_put(&h, 1, "b1", 2, "From: x\r\n\r\n", 11), 1);
+		T_EQ_INT(mdh_flush(&h), 1);
+		T_EQ_INT(mdh_get(&h, 1, "b1", 2, &b), 1);
+		snprintf(p, sizeof p, "%s/%s", md, MDH_FILE);
+		T_CHECK(unlink(p) == 0);
+		T_EQ_INT(mdh_open(&g, md, 60), 1);
+		T_EQ_INT(mdh_get(&g, 2, "b2", 2, &b), 0);
+		T_EQ_INT(mdh_put(&g, 2, "b2", 2, "From: y\r\n\r\n", 11), 1);
+		T_EQ_INT(mdh_flush(&g), 1);
+		mdh_close(&g);
+		T_EQ_INT(mdh_put(&h, 3, "b3", 2, "From: z\r\n\r\n", 11), 1);
+		T_EQ_INT(mdh_flush(&h), 1);
+		mdh_close(&h);
+		T_EQ_INT(mdh_open(&g, md, 60), 1);
+		T_EQ_INT(mdh_get(&g, 2, "b2", 2, &b), 1);
+		T_EQ_INT(mdh_get(&g, 3, "b3", 2, &b), 0);
+		T_EQ_INT(mdh_get(&g, 1, "b1", 2, &b), 0);
+		mdh_close(&g);
+	}
 	buf_free(&b);
 }
 

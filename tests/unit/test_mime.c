@@ -508,6 +508,16 @@ test_text(void)
 	T_EQ_INT(b.len, m.parts[0].body_len);
 	mime_free(&m);
 	{
+		/* RFC 2045 6.7 rule 3: trailing white space is padding */
+		const char *q = crlf("Content-Transfer-Encoding: "
+		    "quoted-printable\n\nab  \ncd=  \n ef\t\n=41\n", &n);
+
+		T_EQ_INT(mime_parse(&m, q, n), 1);
+		T_EQ_INT(mime_part_decode(&m, 0, q, n, &b), 1);
+		T_EQ_STR(buf_str(&b), "ab\r\ncd ef\r\nA\r\n");
+		mime_free(&m);
+	}
+	{
 		const char *u = crlf("Content-Transfer-Encoding: x-uuencode\n\n"
 		    "begin\n", &n);
 
