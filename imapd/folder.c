@@ -590,7 +590,7 @@ static int
 folder_make(struct imap *s, const char *dir)
 {
 	static const char *const parts[] = { "maildirfolder", MBOX_UIDLIST,
-	    MBOX_UIDLIST_LOCK, "cur", "new", "tmp" };
+	    MBOX_UIDLIST_LOCK, MDX_FILE, "cur", "new", "tmp" };
 	char path[FS_PATH_MAX];
 	unsigned long validity;
 	size_t k;
@@ -601,7 +601,8 @@ folder_make(struct imap *s, const char *dir)
 	if (fs_join(path, sizeof path, dir, "maildirfolder") < 0 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
 	    close(fd) < 0 || mbox_validity_next(s->root, &validity) < 0 ||
-	    mbox_uid_start(dir, validity) < 0 || fs_syncdir(s->root) < 0)
+	    mbox_uid_start(dir, validity) < 0 ||
+	    mdx_create(dir, validity) < 0 || fs_syncdir(s->root) < 0)
 		goto fail;
 	return 1;
 fail:
@@ -610,7 +611,7 @@ fail:
 		if (fs_join(path, sizeof path, dir, parts[k]) > 0 &&
 		    unlink(path) < 0 && errno == EISDIR)
 			(void)rmdir(path);
-	for (k = 3; k < sizeof parts / sizeof parts[0]; k++)
+	for (k = 4; k < sizeof parts / sizeof parts[0]; k++)
 		if (fs_join(path, sizeof path, dir, parts[k]) > 0)
 			(void)rmdir(path);
 	(void)rmdir(dir);

@@ -668,7 +668,7 @@ rescan(struct imap *s, int tell)
 	struct sel *sel = &s->sel;
 	struct mbox mb;
 	size_t i, j, n0 = sel->n;
-	int r = -1;
+	int r = -1, k;
 
 	sel->kw_missing = 0;  /* another session may have named them */
 	if (mbox_open(&mb, sel->dir) < 0)
@@ -768,6 +768,23 @@ rescan(struct imap *s, int tell)
 					sel->m[sel->n - 1].recent = 1;
 		}
 		j++;
+	}
+	/* \Recent (RFC 3501 2.3.2): a message new to the view that no
+	 * session has had as \Recent yet; a read-write session takes it
+	 * (under the index lock, so only one does), EXAMINE only looks */
+	if (sel->n > n0 && sel->m[sel->n - 1].uid > sel->idx.recent) {
+		if (!sel->readonly && mdx_lock(&sel->idx) < 0)
+			goto out;
+		for (i = n0; i < sel->n; i++)
+			if (sel->m[i].uid > sel->idx.recent)
+				sel->m[i].recent = 1;
+		if (!sel->readonly) {
+			k = mdx_claim_recent(&sel->idx, sel->m[sel->n - 1].uid);
+			if (mdx_unlock(&sel->idx) < 0 || k < 0)
+				log_warn("%s index write user=%s dir=%s "
+				    "error=%s", s->sid, buf_str(&s->login),
+				    sel->dir, strerror(errno));
+		}
 	}
 	/* the UIDs of our APPENDs and COPYs are in the view now */
 	if (sel->mine.n > 0 && sel->n > 0 &&
@@ -1344,6 +1361,13 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 			break;
 		}
 	}
+	/* \Recent as rescan gives it (see there) */
+	for (i = 0; r == 1 && i < sel->n; i++)
+		if (sel->m[i].uid > sel->idx.recent)
+			sel->m[i].recent = 1;
+	if (r == 1 && !sel->readonly && sel->n > 0 &&
+	    mdx_claim_recent(&sel->idx, sel->m[sel->n - 1].uid) < 0)
+		r = -1;
 	if (mdx_unlock(&sel->idx) < 0 && r == 1)
 		r = 0;
 	if (r == 1) {

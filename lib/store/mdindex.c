@@ -37,6 +37,7 @@ mdx_forget(struct mdx *x)
 	x->nx = 0;
 	x->uidvalidity = 0;
 	x->vfloor = 0;
+	x->recent = 0;
 	x->off = 0;
 	x->records = 0;
 	x->rewrite = 1;
@@ -240,6 +241,13 @@ parse_record(struct mdx *x, const char *p, const char *e)
 			x->highest = ms;
 		return 1;
 	}
+	if (kind == 'R') {
+		if (!num(&p, e, 10, MBOX_UID_MAX, &uid) || p != e)
+			return 0;
+		if (uid > x->recent)
+			x->recent = (unsigned long)uid;
+		return 1;
+	}
 	if (!num(&p, e, 10, MBOX_UID_MAX, &uid) || uid == 0 ||
 	    !num(&p, e, 10, MDX_MODSEQ_MAX, &ms))
 		return 0;
@@ -308,6 +316,16 @@ rec_x(struct mdx *x, unsigned long uid, unsigned long long modseq)
 {
 	x->pending++;
 	return buf_catf(&x->out, "X %lu %llu\n", uid, modseq);
+}
+
+int
+mdx_claim_recent(struct mdx *x, unsigned long uid)
+{
+	if (uid <= x->recent)
+		return 1;
+	x->recent = uid;
+	x->pending++;
+	return buf_catf(&x->out, "R %lu\n", uid) < 0 ? -1 : 1;
 }
 
 /* ---- the file --------------------------------------------------------------- */
@@ -407,7 +425,8 @@ write_whole(struct mdx *x)
 	buf_reset(&x->out);
 	x->pending = 0;
 	if (buf_catf(&x->out, MDX_MAGIC "%lu\nF %llu\n", x->uidvalidity,
-	    x->vfloor) < 0)
+	    x->vfloor) < 0 ||
+	    (x->recent > 0 && buf_catf(&x->out, "R %lu\n", x->recent) < 0))
 		return -1;
 	for (k = 0; k < x->n; k++)
 		if (rec_m(x, &x->e[k]) < 0)
@@ -426,7 +445,7 @@ write_whole(struct mdx *x)
 	x->dev = st.st_dev;
 	x->ino = st.st_ino;
 	x->off = st.st_size;
-	x->records = 2 + x->n + x->nx;
+	x->records = 2 + (x->recent > 0) + x->n + x->nx;
 	x->rewrite = 0;
 	return 1;
 }
@@ -539,6 +558,13 @@ mdx_sync(struct mdx *x, const struct mbox *mb, int *stale_r)
 		maxold = 0;
 		x->uidvalidity = mb->uidvalidity;
 		x->vfloor = mdx_batch(x);
+		/* a new index (none, lost, another UIDVALIDITY): what is in
+		 * cur/ has been seen already, as Maildir means cur/; \Recent
+		 * from here on (a folder made by IMAP CREATE has an index from
+		 * the start: mdx_create) */
+		for (k = 0; k < mb->n; k++)
+			if (!mb->msg[k].in_new && mb->msg[k].uid > x->recent)
+				x->recent = mb->msg[k].uid;
 	}
 	for (k = 0; k < x->nx; k++)
 		if (x->x[k].uid > maxold)
@@ -633,4 +659,18 @@ mdx_set(struct mdx *x, unsigned long uid, const char *name, size_t len,
 	k = ent_pos(x, uid);
 	*modseq_r = x->e[k].modseq;
 	return rec_m(x, &x->e[k]) < 0 ? -1 : 1;
+}
+
+int
+mdx_create(const char *dir, unsigned long uidvalidity)
+{
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX], text[64];
+	int n;
+
+	n = snprintf(text, sizeof text, MDX_MAGIC "%lu\nF 0\n", uidvalidity);
+	if (n < 0 || (size_t)n >= sizeof text ||
+	    fs_join(path, sizeof path, dir, MDX_FILE) < 0 ||
+	    fs_join(tmp, sizeof tmp, dir, MDX_FILE ".tmp") < 0)
+		return -1;
+	return fs_atomic_write(path, tmp, text, (size_t)n, 0600);
 }

@@ -18,6 +18,8 @@
  *     X UID MODSEQ\n                       expunged at MODSEQ
  *     F MODSEQ\n                           expunges at or below MODSEQ are
  *                                          no longer remembered
+ *     R UID\n                              the messages up to UID have been
+ *                                          \Recent to a session already
  *
  * A later record for a UID replaces the earlier one.  Changes are
  * appended (one write(2) per command) under an exclusive flock(2) of
@@ -70,6 +72,8 @@ struct mdx {
 	unsigned long uidvalidity;   /* 0: nothing loaded */
 	unsigned long long highest;  /* HIGHESTMODSEQ */
 	unsigned long long vfloor;   /* expunges up to here are forgotten */
+	unsigned long recent;        /* UIDs up to here were \Recent to some
+				      * session already (RFC 3501 2.3.2) */
 	struct mdx_ent *e;           /* in UID order */
 	size_t n, cap;
 	struct mdx_gone *x;          /* in the order they happened */
@@ -103,6 +107,13 @@ int mdx_unlock(struct mdx *x);
  * the scan lacks become tombstones.  *stale_r is set to 1 when the
  * index knows of a change the scan missed (scan again).  1 or -1. */
 int mdx_sync(struct mdx *x, const struct mbox *mb, int *stale_r);
+/* The index of a new, empty folder dir (IMAP CREATE): every message
+ * that comes into it is \Recent to the first session that sees it.
+ * 1 or -1. */
+int mdx_create(const char *dir, unsigned long uidvalidity);
+/* Under the lock: a session takes the messages above x->recent up to
+ * uid as \Recent (only it sees them so, RFC 3501 2.3.2).  1 or -1. */
+int mdx_claim_recent(struct mdx *x, unsigned long uid);
 /* Under the lock: message uid now has name (in new/ when in_new); it
  * gets this batch's MODSEQ when its flags changed.  The MODSEQ it has
  * into *modseq_r.  1 or -1. */

@@ -266,3 +266,36 @@ def test_rename_inbox_and_delete_without_tmp():
     u, t = c.cmd("DELETE Y")
     assert t.startswith("OK"), t
     c.logout()
+
+
+def test_recent_goes_to_the_first_session_that_sees_a_message():
+    """RFC 3501 2.3.2: messages APPENDed or COPYed into a folder are
+    \\Recent to the first session that selects it, to none after; EXAMINE
+    sees them \\Recent without taking that away."""
+    fresh(1)
+    c = iu.session(PORT, I, tls=True)
+    c.ok("CREATE Fresh")
+    for k in range(2):
+        u, t = c.cmd_lit(["APPEND Fresh", iu.served(iu.sample("r%d" % k)), ""])
+        assert t.startswith("OK"), t
+    c.select()
+    c.ok("COPY 1 Fresh")
+    e = iu.session(PORT, I, tls=True)
+    u, t = e.select("Fresh", examine=True)
+    assert "* 3 RECENT" in u, u
+    e.logout()
+    u, t = c.select("Fresh")
+    assert "* 3 RECENT" in u, u
+    assert iu.search_result(c.ok("SEARCH NEW")) == [1, 2, 3]
+    d = iu.session(PORT, I, tls=True)
+    u, t = d.select("Fresh")
+    assert "* 0 RECENT" in u, u
+    # a new one now: \Recent for c (it has the folder selected and sees
+    # it first), not for d afterwards
+    u, t = c.cmd_lit(["APPEND Fresh", iu.served(iu.sample("r9")), ""])
+    assert t.startswith("OK"), t
+    u = c.ok("NOOP")
+    u = d.ok("NOOP")
+    assert "* 4 EXISTS" in u and "* 0 RECENT" in u, u
+    c.logout()
+    d.logout()

@@ -102,6 +102,21 @@ test_parse(void)
 	const char *torn = "tern-imapindex 1 77\nM 1 10 c 0\nM 2 1";
 
 	T_CHECK(mdx_open(&x, "/nonexistent") == 1);
+	/* R: the messages up to UID were \Recent to a session already;
+	 * the largest wins, claims only go up */
+	{
+		const char *r = "tern-imapindex 1 77\nR 5\nR 3\n";
+
+		T_EQ_INT(mdx_parse(&x, r, strlen(r), 1, &used), 1);
+		T_EQ_INT(x.recent, 5);
+		T_EQ_INT(mdx_claim_recent(&x, 4), 1);
+		T_EQ_INT(x.recent, 5);
+		T_EQ_INT(mdx_claim_recent(&x, 9), 1);
+		T_EQ_INT(x.recent, 9);
+		T_CHECK(strstr(buf_str(&x.out), "R 9\n") != NULL);
+		mdx_close(&x);
+		T_CHECK(mdx_open(&x, "/nonexistent") == 1);
+	}
 	T_EQ_INT(mdx_parse(&x, good, strlen(good), 1, &used), 1);
 	T_EQ_INT(used, strlen(good));
 	T_EQ_INT(x.uidvalidity, 77);
