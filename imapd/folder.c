@@ -885,7 +885,8 @@ struct counts {
 /* The folder's HIGHESTMODSEQ after bringing its index up to date with
  * the scan mb (lib/store/mdindex.h). */
 static int
-count_modseq(const struct mbox *mb, unsigned long long *r)
+count_modseq(const struct mbox *mb, unsigned long long *r,
+    unsigned long *recent_r)
 {
 	struct mdx x;
 	int stale, k = -1;
@@ -898,6 +899,7 @@ count_modseq(const struct mbox *mb, unsigned long long *r)
 	if (mdx_unlock(&x) < 0)
 		k = -1;
 	*r = x.highest;
+	*recent_r = x.recent;
 out:
 	mdx_close(&x);
 	return k;
@@ -907,6 +909,7 @@ static int
 count_dir(const char *dir, struct counts *c, int want_modseq)
 {
 	struct mbox mb;
+	unsigned long recent = 0;
 	size_t i;
 	int r = -1;
 
@@ -918,7 +921,7 @@ count_dir(const char *dir, struct counts *c, int want_modseq)
 	c->messages = mb.n;
 	c->uidnext = mb.uidnext;
 	c->uidvalidity = mb.uidvalidity;
-	if (want_modseq && count_modseq(&mb, &c->highestmodseq) < 0)
+	if (want_modseq && count_modseq(&mb, &c->highestmodseq, &recent) < 0)
 		goto out;
 	for (i = 0; i < mb.n; i++) {
 		const char *name = mbox_name(&mb, i), *f;
@@ -926,7 +929,9 @@ count_dir(const char *dir, struct counts *c, int want_modseq)
 		unsigned long long sz;
 
 		f = mdname_flags(name, strlen(name), &fl);
-		if (mb.msg[i].in_new)
+		/* \Recent: not yet given to a session (tern-imapindex's R),
+		 * or without the index, still in new/ */
+		if (want_modseq ? mb.msg[i].uid > recent : mb.msg[i].in_new)
 			c->recent++;
 		if (f == NULL || memchr(f, 'S', fl) == NULL)
 			c->unseen++;
@@ -984,6 +989,8 @@ status_parse(struct imap *s, struct imap_p *p, struct stitems *st)
 			st->modseq = 1;
 			s->condstore = 1;  /* RFC 7162 3.1 */
 		}
+		if (k == 1)
+			st->modseq = 1;  /* RECENT: the index knows it */
 	} while (imap_p_sp(p));
 	return imap_p_char(p, ')');
 }
