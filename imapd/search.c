@@ -448,6 +448,67 @@ internal_day(struct imap *s, size_t i)
 	    tm.tm_mday);
 }
 
+/* An address field's text without its comments (RFC 5322 3.2.2, outside
+ * quoted strings) and without the white space around "@", so that
+ * "<user (c)@ (c) example.org>" is found as "user@example.org". */
+static int
+address_plain(const char *v, size_t n, struct buf *out)
+{
+	size_t i, depth = 0;
+	int quoted = 0;
+
+	buf_reset(out);
+	for (i = 0; i < n; i++) {
+		char c = v[i];
+
+		if (quoted) {
+			if (c == '\\' && i + 1 < n) {
+				if (buf_catc(out, c) < 0)
+					return -1;
+				c = v[++i];
+			} else if (c == '"')
+				quoted = 0;
+		} else if (depth > 0) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		} else if (c == '(') {
+			depth = 1;
+			continue;
+		} else if (c == '"')
+			quoted = 1;
+		else if ((c == ' ' || c == '\t') && ((i + 1 < n &&
+		    v[i + 1] == '@') || (out->len > 0 &&
+		    out->s[out->len - 1] == '@')))
+			continue;
+		if (c == '@')
+			while (out->len > 0 && (out->s[out->len - 1] == ' ' ||
+			    out->s[out->len - 1] == '\t'))
+				out->len--;
+		if (buf_catc(out, c) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+static int
+is_address_field(const struct buf *f)
+{
+	static const char *const names[] = { "From", "To", "Cc", "Bcc",
+	    "Sender", "Reply-To" };
+	size_t k;
+
+	for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (strlen(names[k]) == f->len && str_ncaseeq(names[k], f->s,
+		    f->len))
+			return 1;
+	return 0;
+}
+
 static int
 header_match(const char *text, const struct mime_msg *mm,
     const struct buf *field, const struct buf *str)
@@ -456,7 +517,7 @@ header_match(const char *text, const struct mime_msg *mm,
 	const char *hdr = text + top->hdr_off, *v;
 	size_t hl = top->hdr_len, vl, pos = 0;
 	char name[256];
-	struct buf dec = BUF_INIT;
+	struct buf dec = BUF_INIT, plain = BUF_INIT;
 	int r = 0;
 
 	if (field->len == 0 || field->len >= sizeof name)
@@ -471,7 +532,16 @@ header_match(const char *text, const struct mime_msg *mm,
 			r = 1;
 			break;
 		}
+		if (is_address_field(field)) {
+			if (address_plain(dec.s ? dec.s : "", dec.len, &plain) < 0)
+				break;
+			if (ci_find(plain.s, plain.len, str->s, str->len)) {
+				r = 1;
+				break;
+			}
+		}
 	}
+	buf_free(&plain);
 	buf_free(&dec);
 	return r;
 }

@@ -146,3 +146,18 @@ def test_searchres_save_and_use():
     c.select()
     assert iu.search_result(c.ok("SEARCH $")) == []
     c.logout()
+
+
+def test_search_address_with_comments():
+    """FROM/TO/... also match the address with its comments taken out
+    (RFC 5322 3.2.2), as a client that searches for an address means."""
+    md = iu.empty_maildir(I, DEMO)
+    for frm in ("user-from@domain.org", "RealFrom <user-from@domain.org>",
+                "<user-from (comment)@ (comment) domain.org>",
+                '"a (not a comment)" <other@domain.org>'):
+        iu.put_message(I, DEMO, ("From: %s\nSubject: x\n\nb\n" % frm).encode(), flags="")
+    c = session()
+    assert iu.search_result(c.ok("SEARCH FROM user-from@domain.org")) == [1, 2, 3]
+    assert iu.search_result(c.ok('SEARCH FROM "(not a comment)"')) == [4]
+    assert iu.search_result(c.ok("SEARCH FROM comment")) == [3, 4]
+    c.logout()
