@@ -134,6 +134,7 @@ header_load(struct imap *s, size_t i, struct buf *out)
 {
 	struct buf raw = BUF_INIT;
 	const char *end;
+	size_t from;
 	int fd, r = -1;
 
 	fd = sel_open(s, i);
@@ -151,11 +152,13 @@ header_load(struct imap *s, size_t i, struct buf *out)
 			goto out;
 		if (n == 0)
 			break;
+		from = raw.len > 2 ? raw.len - 2 : 0;  /* what is new, and
+							 * a line end cut */
 		raw.len += (size_t)n;
 		raw.s[raw.len] = '\0';
 		/* an empty line: LF LF, or LF CR LF */
-		if ((end = strstr(raw.s, "\n\n")) != NULL ||
-		    (end = strstr(raw.s, "\n\r\n")) != NULL) {
+		if ((end = strstr(raw.s + from, "\n\n")) != NULL ||
+		    (end = strstr(raw.s + from, "\n\r\n")) != NULL) {
 			raw.len = (size_t)(end - raw.s) + 1;
 			break;
 		}
@@ -568,6 +571,26 @@ put_binary(struct fetch *f, const struct item *it, struct buf *out)
 	return put_literal(out, p, n);
 }
 
+/* What loading message i gave (r: 1, 0 gone, -1): 1 go on, 0 leave the
+ * message out (expunged meanwhile, or unreadable: EACCES, EIO, too big;
+ * the tagged reply says so and the session goes on), -1 error. */
+static int
+loaded(struct imap *s, struct fetch *f, size_t i, int r)
+{
+	if (r > 0)
+		return 1;
+	if (r == 0) {
+		f->expunge_issued = 1;
+		return 0;
+	}
+	if (errno == ENOMEM)
+		return -1;
+	log_warn("%s fetch user=%s uid=%lu error=%s", s->sid,
+	    buf_str(&s->login), s->sel.m[i].uid, strerror(errno));
+	f->unreadable = 1;
+	return 0;
+}
+
 static int
 fetch_one(struct imap *s, size_t i, void *arg)
 {
@@ -575,28 +598,15 @@ fetch_one(struct imap *s, size_t i, void *arg)
 	struct buf *o = &f->out;
 	size_t k, hl;
 	int r, first = 1, seen = 0, have_msg = 0, flags_out = f->has_flags;
-	unsigned long long sz;
+	unsigned long long sz = 0;
 
 	buf_reset(o);
 	if (f->changedsince && s->sel.m[i].modseq <= f->since)
 		return 1;
 	if (f->need_msg) {
-		r = msg_load(s, i, &f->msg);
-		if (r < 0 && errno != ENOMEM) {
-			/* unreadable (EACCES, EIO, too big): this message is
-			 * left out, the command says NO, the session goes on */
-			log_warn("%s fetch user=%s uid=%lu error=%s", s->sid,
-			    buf_str(&s->login), s->sel.m[i].uid,
-			    strerror(errno));
-			f->unreadable = 1;
-			return 1;
-		}
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			f->expunge_issued = 1;
-			return 1;
-		}
+		r = loaded(s, f, i, msg_load(s, i, &f->msg));
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
 		have_msg = 1;
 		if (f->need_mime || f->need_hdr) {
 			mime_free(&f->mime);
@@ -605,20 +615,9 @@ fetch_one(struct imap *s, size_t i, void *arg)
 		}
 	} else if (f->need_hdr) {
 		/* ENVELOPE alone: the fields, cached per UID, not the file */
-		r = msg_fields(s, i, &f->hdr);
-		if (r < 0 && errno != ENOMEM) {
-			log_warn("%s fetch user=%s uid=%lu error=%s", s->sid,
-			    buf_str(&s->login), s->sel.m[i].uid,
-			    strerror(errno));
-			f->unreadable = 1;
-			return 1;
-		}
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			f->expunge_issued = 1;
-			return 1;
-		}
+		r = loaded(s, f, i, msg_fields(s, i, &f->hdr));
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
 		mime_free(&f->hmime);
 		if (mime_parse(&f->hmime, f->hdr.s, f->hdr.len) < 0)
 			return -1;
@@ -693,27 +692,17 @@ fetch_one(struct imap *s, size_t i, void *arg)
 		case FI_INTERNALDATE:
 			if (buf_cats(o, "INTERNALDATE ") < 0)
 				return -1;
-			r = internaldate(s, i, o);
-			if (r == 0) {
-				/* expunged by another program meanwhile: not
-				 * the time now, nothing (an INTERNALDATE never
-				 * changes) */
-				f->expunge_issued = 1;
-				return 1;
-			}
-			r = r > 0;
+			/* expunged by another program meanwhile: nothing,
+			 * not the time now (an INTERNALDATE never changes) */
+			r = loaded(s, f, i, internaldate(s, i, o));
+			if (r <= 0)
+				return r < 0 ? -1 : 1;
 			break;
 		case FI_SIZE:
-			r = msg_size(s, f, i, &sz);
-			if (r == 0) {
-				f->expunge_issued = 1;
-				return 1;
-			}
-			if (r < 0 && errno != ENOMEM) {
-				f->unreadable = 1;
-				return 1;
-			}
-			r = r > 0 && buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
+			r = loaded(s, f, i, msg_size(s, f, i, &sz));
+			if (r <= 0)
+				return r < 0 ? -1 : 1;
+			r = buf_catf(o, "RFC822.SIZE %llu", sz) > 0;
 			break;
 		case FI_ENVELOPE:
 			if (have_msg)

@@ -110,8 +110,6 @@ struct sel {
 	unsigned long kw_missing;  /* letters tern-keywords did not name */
 	size_t expunged;        /* by this command (EXPUNGE, CLOSE) */
 	struct imap_seqset saved;  /* "$" (RFC 5182): UIDs, resolved */
-	struct imap_seqset mine;   /* UIDs this session APPENDed or COPYed
-				    * in: \Recent when they show up */
 	int ino;                /* inotify fd, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */

@@ -392,7 +392,6 @@ sel_free(struct imap *s)
 	sel_release_index(s);
 	mdx_close(&sel->idx);
 	imap_seqset_free(&sel->saved);
-	imap_seqset_free(&sel->mine);
 	if (sel->hdr.dir != NULL && mdh_flush(&sel->hdr) < 0)
 		log_warn("%s header cache write user=%s dir=%s error=%s",
 		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
@@ -758,15 +757,7 @@ rescan(struct imap *s, int tell)
 			 * whoever looks first (RFC 3501 2.3.2 allows it) */
 			m->recent = 1;
 		}
-		if (sel->mine.n > 0) {
-			/* (ascending: consecutive UIDs are one range) */
-			size_t k;
 
-			for (k = 0; k < sel->mine.n; k++)
-				if (sel->mine.r[k].lo <= d->uid &&
-				    d->uid <= sel->mine.r[k].hi)
-					sel->m[sel->n - 1].recent = 1;
-		}
 		j++;
 	}
 	/* \Recent (RFC 3501 2.3.2): a message new to the view that no
@@ -786,10 +777,6 @@ rescan(struct imap *s, int tell)
 				    sel->dir, strerror(errno));
 		}
 	}
-	/* the UIDs of our APPENDs and COPYs are in the view now */
-	if (sel->mine.n > 0 && sel->n > 0 &&
-	    sel->mine.r[sel->mine.n - 1].hi <= sel->m[sel->n - 1].uid)
-		imap_seqset_reset(&sel->mine);
 	r = 1;
 out:
 	mbox_close(&mb);
@@ -913,92 +900,92 @@ sel_relocate(struct imap *s, size_t i)
 	return r;
 }
 
-int
-sel_open(struct imap *s, size_t i)
+/* Run op on the path of message i; when the file is not there (another
+ * program renamed it for its flags) find it again by its base name and
+ * run op once more.  op: >= 0 done (its value is returned), -1 with
+ * errno.  -1/ENOENT when the message is gone. */
+static int
+sel_at(struct imap *s, size_t i, int (*op)(struct imap *, size_t,
+    const char *, void *), void *arg)
 {
 	char path[FS_PATH_MAX];
-	int fd, tries, r;
+	int tries, r;
 
 	for (tries = 0; tries < 2; tries++) {
-		if (s->sel.m[i].gone) {
-			errno = ENOENT;
-			return -1;
-		}
+		if (s->sel.m[i].gone)
+			break;
 		if (sel_path(&s->sel, i, path, sizeof path) < 0)
 			return -1;
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT)
-			return fd;
+		r = op(s, i, path, arg);
+		if (r >= 0 || errno != ENOENT)
+			return r;
 		r = sel_relocate(s, i);
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOENT;
+		if (r < 0)
 			return -1;
-		}
+		if (r == 0)
+			break;
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+static int
+op_open(struct imap *s, size_t i, const char *path, void *arg)
+{
+	(void)s;
+	(void)i;
+	(void)arg;
+	return open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static int
+op_stat(struct imap *s, size_t i, const char *path, void *arg)
+{
+	(void)s;
+	(void)i;
+	return stat(path, arg) == 0 ? 1 : -1;
+}
+
+/* unlink; with *deleted_only, only while the name still has \Deleted
+ * (another session may have taken it away): 2 kept */
+static int
+op_unlink(struct imap *s, size_t i, const char *path, void *arg)
+{
+	unsigned fl;
+	unsigned long kw;
+
+	if (*(int *)arg) {
+		sel_name_flags(s->sel.m[i].name, &fl, &kw);
+		if (!(fl & IF_DELETED))
+			return 2;
+	}
+	if (unlink(path) < 0)
+		return -1;
+	s->sel.m[i].gone = 1;
+	return 1;
+}
+
+int
+sel_open(struct imap *s, size_t i)
+{
+	return sel_at(s, i, op_open, NULL);
 }
 
 int
 sel_stat(struct imap *s, size_t i, struct stat *st)
 {
-	char path[FS_PATH_MAX];
-	int tries, r;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (s->sel.m[i].gone) {
-			errno = ENOENT;
-			return -1;
-		}
-		if (sel_path(&s->sel, i, path, sizeof path) < 0)
-			return -1;
-		if (stat(path, st) == 0)
-			return 1;
-		if (errno != ENOENT)
-			return -1;
-		r = sel_relocate(s, i);
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOENT;
-			return -1;
-		}
-	}
-	errno = ENOENT;
-	return -1;
+	return sel_at(s, i, op_stat, st);
 }
 
 int
 sel_unlink(struct imap *s, size_t i, int deleted_only)
 {
-	struct imsg *m = &s->sel.m[i];
-	char path[FS_PATH_MAX];
-	unsigned fl;
-	unsigned long kw;
-	int tries, r;
+	int r;
 
-	for (tries = 0; tries < 3; tries++) {
-		if (m->gone)
-			return 0;
-		if (deleted_only) {
-			/* another session may have taken \Deleted away */
-			sel_name_flags(m->name, &fl, &kw);
-			if (!(fl & IF_DELETED))
-				return 2;
-		}
-		if (sel_path(&s->sel, i, path, sizeof path) < 0)
-			return -1;
-		if (unlink(path) == 0) {
-			m->gone = 1;
-			return 1;
-		}
-		if (errno != ENOENT)
-			return -1;
-		r = sel_relocate(s, i);
-		if (r <= 0)
-			return r;
-	}
-	return 0;
+	if (s->sel.m[i].gone)
+		return 0;
+	r = sel_at(s, i, op_unlink, &deleted_only);
+	return r < 0 && errno == ENOENT ? 0 : r;
 }
 
 int

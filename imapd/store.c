@@ -615,15 +615,10 @@ cmd_copy(struct imap *s, struct imap_p *p)
 		    "expunged meanwhile");
 	log_info("%s %s user=%s to=%s messages=%zu", s->sid,
 	    move ? "move" : "copy", buf_str(&s->login), name.s, c.n);
-	if (strcmp(s->sel.dir, dir) == 0) {
+	/* (\Recent on the copies, RFC 3501 6.4.7: the next rescan claims
+	 * them as it claims every new message) */
+	if (strcmp(s->sel.dir, dir) == 0)
 		s->sel.dirty = 1;
-		/* RFC 3501 6.4.7: \Recent on the copies, for this session
-		 * that copied them into its own mailbox */
-		for (k = 0; dst != NULL && k < c.n; k++)
-			if (dst[k] != 0 && seqset_push(&s->sel.mine,
-			    dst[k]) < 0)
-				session_fatal(s, "memory");
-	}
 	goto out;
 undo:
 	/* RFC 9051 6.4.7: a COPY that fails copies nothing */
@@ -827,13 +822,8 @@ cmd_append(struct imap *s, struct imap_p *p)
 		validity = 0;
 	log_info("%s append user=%s mailbox=%s size=%zu uid=%lu", s->sid,
 	    buf_str(&s->login), name.s, n, uid);
-	if (s->state == ST_SEL && strcmp(s->sel.dir, dir) == 0) {
+	if (s->state == ST_SEL && strcmp(s->sel.dir, dir) == 0)
 		s->sel.dirty = 1;
-		/* RFC 3501 6.3.11: \Recent, for the session that appended
-		 * it into its selected mailbox */
-		if (uid != 0 && seqset_push(&s->sel.mine, uid) < 0)
-			session_fatal(s, "memory");
-	}
 	if (validity)
 		imap_tagged(s, "OK", "[APPENDUID %lu %lu] APPEND completed",
 		    validity, uid);
