@@ -28,7 +28,7 @@ import subprocess
 import harness
 from harness import IS_ROOT
 from maildir_util import (make_maildir, maildir_name, put_message,  # noqa: F401 (re-exported)
-                          served, sample, empty_maildir, info_flags,
+                          served, sample, empty_maildir, reset_maildir, info_flags,
                           base_name, read_uidlist)
 
 DEMO = "demo@example.test"

@@ -12,6 +12,7 @@ written in tmp/ and renamed into new/ or cur/, and owned by the mailbox
 owner (ternv) when the tests run as root.
 """
 import os
+import shutil
 import time
 
 from harness import IS_ROOT, ids
@@ -94,6 +95,22 @@ def empty_maildir(inst, addr, folder=None):
             os.unlink(os.path.join(md, sub, f))
     for f in ("tern-uidlist", "tern-imapindex", "tern-imapindex.lock",
               "tern-imapcache", "tern-imaphdr"):
+        try:
+            os.unlink(os.path.join(md, f))
+        except FileNotFoundError:
+            pass
+    return md
+
+
+def reset_maildir(inst, addr):
+    """empty_maildir, and every folder, tern-keywords and subscriptions
+    gone: a mailbox as new (the UIDVALIDITY record stays, as in life)."""
+    md = empty_maildir(inst, addr)
+    for f in os.listdir(md):
+        p = os.path.join(md, f)
+        if f.startswith(".") and os.path.isdir(p):
+            shutil.rmtree(p)
+    for f in ("tern-keywords", "subscriptions"):
         try:
             os.unlink(os.path.join(md, f))
         except FileNotFoundError:

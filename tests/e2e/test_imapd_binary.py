@@ -9,7 +9,6 @@ HEADER/TEXT/MIME or BINARY.SIZE with a partial is BAD; an APPEND with a
 literal8 stores the octets as sent.
 """
 import base64
-import os
 
 import harness
 import imap_util as iu
@@ -41,10 +40,7 @@ def message():
 
 
 def fresh():
-    md = iu.empty_maildir(I, DEMO)
-    for f in ("tern-keywords",):
-        if os.path.exists(os.path.join(md, f)):
-            os.unlink(os.path.join(md, f))
+    iu.reset_maildir(I, DEMO)
     iu.put_message(I, DEMO, message(), flags="")
 
 

@@ -32,24 +32,7 @@ def setup():
 
 
 def set_quota(addr, quota):
-    """addr's line of etc/users with QUOTA (tern-map(8)), or without one
-    (None); the map is rebuilt and the next login reads it."""
-    p = os.path.join(I.etc, "users")
-    with open(p) as f:
-        lines = f.read().splitlines()
-    out = []
-    for line in lines:
-        w = line.split()
-        if w and w[0] == addr:
-            line = " ".join(w[:3] + ([str(quota)] if quota is not None else []))
-        out.append(line + "\n")
-    st = os.stat(p)
-    with open(p, "w") as f:
-        f.write("".join(out))
-    os.chmod(p, st.st_mode & 0o777)
-    if harness.IS_ROOT:
-        os.chown(p, st.st_uid, st.st_gid)
-    I.map("users")
+    I.set_quota(addr, quota)
 
 
 def session(user=DEMO, password="demo"):

@@ -9,7 +9,6 @@ code but a LIST response with the name (6.3.2), new mail gives EXISTS
 without RECENT, and SEARCH answers ESEARCH (6.4.4).
 """
 import os
-import shutil
 
 import harness
 import imap_util as iu
@@ -30,10 +29,7 @@ def setup():
 
 
 def fresh(n=0):
-    md = iu.empty_maildir(I, DEMO)
-    for f in os.listdir(md):
-        if f.startswith(".") and os.path.isdir(os.path.join(md, f)):
-            shutil.rmtree(os.path.join(md, f))
+    iu.reset_maildir(I, DEMO)
     for k in range(n):
         iu.put_message(I, DEMO, iu.sample("r%d" % k), flags="S" if k == 0 else "")
 

@@ -8,7 +8,6 @@ SEARCH, UID EXPUNGE and their UID forms, SAVE alone sends no ESEARCH,
 SAVE with MIN/MAX keeps only those, a failed SEARCH empties "$", an
 expunged message drops out of it and SELECT forgets it.
 """
-import os
 
 import harness
 import imap_util as iu
@@ -25,16 +24,7 @@ def setup():
 
 
 def fresh(n, flags=None):
-    md = iu.empty_maildir(I, DEMO)
-    for f in ("tern-keywords", "tern-imapcache", "tern-imaphdr"):
-        if os.path.exists(os.path.join(md, f)):
-            os.unlink(os.path.join(md, f))
-    for f in os.listdir(md):
-        if f.startswith(".") and os.path.isdir(os.path.join(md, f)):
-            for sub in ("cur", "new", "tmp"):
-                d = os.path.join(md, f, sub)
-                for x in os.listdir(d):
-                    os.unlink(os.path.join(d, x))
+    iu.reset_maildir(I, DEMO)
     for k in range(n):
         iu.put_message(I, DEMO, iu.sample("s%d" % k), flags=(flags[k] if flags else ""))
 

@@ -28,15 +28,7 @@ def setup():
 
 
 def fresh(n):
-    md = iu.empty_maildir(I, DEMO)
-    if os.path.exists(os.path.join(md, "tern-keywords")):
-        os.unlink(os.path.join(md, "tern-keywords"))
-    for f in os.listdir(md):
-        if f.startswith(".") and os.path.isdir(os.path.join(md, f)):
-            for sub in ("cur", "new", "tmp"):
-                d = os.path.join(md, f, sub)
-                for x in os.listdir(d):
-                    os.unlink(os.path.join(d, x))
+    iu.reset_maildir(I, DEMO)
     return [iu.put_message(I, DEMO, iu.sample("m%d" % k), flags="")
             for k in range(n)]
 
