@@ -194,9 +194,12 @@ msg_fields(struct imap *s, size_t i, struct buf *out)
 	r = header_load(s, i, &h);
 	if (r > 0)
 		r = mdh_extract(h.s ? h.s : "", h.len, out);
+	/* a cache: a failed write (it may write at once, mdh_put) costs a
+	 * log line, never the answer */
 	if (r > 0 && mdh_put(&sel->hdr, sel->m[i].uid, sel->m[i].name,
 	    sel->m[i].baselen, out->s, out->len) < 0)
-		r = -1;
+		log_warn("%s header cache write user=%s dir=%s error=%s",
+		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
 	buf_free(&h);
 	return r;
 }

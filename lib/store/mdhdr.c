@@ -44,7 +44,8 @@ mdh_close(struct mdh *h)
 		return;  /* never opened (zeroed) */
 	if (h->fd >= 0)
 		(void)close(h->fd);
-	free(h->r);
+	free(h->file.r);
+	free(h->pending.r);
 	buf_free(&h->pend);
 	free(h->dir);
 	memset(h, 0, sizeof *h);
@@ -123,24 +124,53 @@ mdh_head(const char *p, size_t n, unsigned long *uid_r, size_t *len_r,
 	return 1;
 }
 
+/* Add a record to t.  The file's table is sorted when it is read
+ * (tab_sort); the pending one stays sorted as records come in, since a
+ * lookup follows each (a later record of a UID replaces the earlier). */
 static int
-rec_add(struct mdh *h, unsigned long uid, off_t off, size_t len)
+rec_add(struct mdh *h, struct mdh_tab *t, unsigned long uid, off_t off,
+    size_t len)
 {
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		struct mdh_rec *r = reallocarray(h->r, cap, sizeof *r);
+	size_t at = t->n;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct mdh_rec *r = reallocarray(t->r, cap, sizeof *r);
 
 		if (r == NULL)
 			return -1;
-		h->r = r;
-		h->cap = cap;
+		t->r = r;
+		t->cap = cap;
 	}
-	h->r[h->n].uid = uid;
-	h->r[h->n].off = off;
-	h->r[h->n].len = len;
-	h->r[h->n].seq = h->seq++;
-	h->n++;
-	h->sorted = 0;
+	if (t->n == 0)
+		t->sorted = 1;
+	else if (t->r[t->n - 1].uid >= uid) {
+		if (t == &h->file || !t->sorted)
+			t->sorted = 0;
+		else {
+			size_t lo = 0, hi = t->n;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (t->r[mid].uid < uid)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			at = lo;
+			if (t->r[at].uid != uid)
+				memmove(t->r + at + 1, t->r + at,
+				    (t->n - at) * sizeof *t->r);
+			else
+				t->n--;   /* replaced: counted again below */
+		}
+	}
+	t->r[at].uid = uid;
+	t->r[at].off = off;
+	t->r[at].len = len;
+	t->r[at].seq = h->seq++;
+	t->n++;
 	return 1;
 }
 
@@ -163,24 +193,37 @@ cmp_rec_uid(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+/* Sort t by UID, keeping the last record of each UID. */
 static void
-sort_recs(struct mdh *h)
+tab_sort(struct mdh_tab *t)
 {
 	size_t i, k;
 
-	if (h->sorted || h->n == 0) {
-		h->sorted = 1;
+	if (t->sorted || t->n == 0) {
+		t->sorted = 1;
 		return;  /* (qsort(NULL, 0) is undefined) */
 	}
-	qsort(h->r, h->n, sizeof *h->r, cmp_rec);
-	for (i = 0, k = 0; i < h->n; i++) {
-		if (k > 0 && h->r[k - 1].uid == h->r[i].uid)
-			h->r[k - 1] = h->r[i];
+	qsort(t->r, t->n, sizeof *t->r, cmp_rec);
+	for (i = 0, k = 0; i < t->n; i++) {
+		if (k > 0 && t->r[k - 1].uid == t->r[i].uid)
+			t->r[k - 1] = t->r[i];
 		else
-			h->r[k++] = h->r[i];
+			t->r[k++] = t->r[i];
 	}
-	h->n = k;
-	h->sorted = 1;
+	t->n = k;
+	t->sorted = 1;
+}
+
+static const struct mdh_rec *
+tab_find(struct mdh_tab *t, unsigned long uid)
+{
+	struct mdh_rec key;
+
+	tab_sort(t);
+	if (t->n == 0)
+		return NULL;
+	key.uid = uid;
+	return bsearch(&key, t->r, t->n, sizeof *t->r, cmp_rec_uid);
 }
 
 /* Drop a damaged or foreign file, under the lock, if it is still the one
@@ -287,7 +330,7 @@ scan_more(struct mdh *h)
 		if (next + (off_t)(hl + len) < base + (off_t)have &&
 		    buf[next - base + (off_t)(hl + len)] != '\n')
 			goto damaged;
-		if (rec_add(h, uid, next + (off_t)hl, len) < 0)
+		if (rec_add(h, &h->file, uid, next + (off_t)hl, len) < 0)
 			goto fail;
 		next += (off_t)(hl + len + 1);
 	}
@@ -299,7 +342,7 @@ damaged:
 	drop_file(h, &st);
 	(void)close(h->fd);
 	h->fd = -1;
-	h->n = 0;
+	h->file.n = 0;
 	h->broken = 1;  /* this session: no cache; the next starts again */
 	return 1;
 fail:
@@ -311,7 +354,7 @@ int
 mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
     struct buf *out)
 {
-	struct mdh_rec key, *r;
+	const struct mdh_rec *r;
 	ssize_t got;
 
 	buf_reset(out);
@@ -321,19 +364,10 @@ mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
 		h->broken = 1;
 		return -1;
 	}
-	sort_recs(h);
-	if (h->n == 0)
-		return 0;
-	key.uid = uid;
-	r = bsearch(&key, h->r, h->n, sizeof *h->r, cmp_rec_uid);
-	if (r == NULL)
-		return 0;
-	if (r->off < 0) {
-		size_t at = (size_t)(-(r->off + 1));
-
-		if (buf_cat(out, h->pend.s + at, r->len) < 0)
+	if ((r = tab_find(&h->pending, uid)) != NULL) {
+		if (buf_cat(out, h->pend.s + r->off, r->len) < 0)
 			return -1;
-	} else {
+	} else if ((r = tab_find(&h->file, uid)) != NULL) {
 		if (h->fd < 0 || buf_ready(out, r->len) < 0)
 			return -1;
 		got = pread_full(h->fd, out->s, r->len, r->off);
@@ -343,7 +377,8 @@ mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
 			return 0;
 		out->len = r->len;
 		out->s[r->len] = '\0';
-	}
+	} else
+		return 0;
 	/* the record names the message it was made from: a UID of an
 	 * earlier mailbox of the same UIDVALIDITY does not match */
 	if (out->len < baselen + 1 || memcmp(out->s, base, baselen) != 0 ||
@@ -373,8 +408,13 @@ mdh_put(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
 	    buf_catc(&h->pend, '\n') < 0 || buf_cat(&h->pend, p, n) < 0 ||
 	    buf_catc(&h->pend, '\n') < 0)
 		return -1;
-	h->npend++;
-	return rec_add(h, uid, -(off_t)at - 1, baselen + 1 + n);
+	if (rec_add(h, &h->pending, uid, (off_t)at, baselen + 1 + n) < 0)
+		return -1;
+	/* a FETCH 1:* ENVELOPE of a big folder that nothing cached yet
+	 * writes as it goes rather than holding it all */
+	if (h->pend.len >= MDH_PEND_MAX && mdh_flush(h) < 0)
+		return -1;
+	return 1;
 }
 
 int
@@ -382,11 +422,11 @@ mdh_flush(struct mdh *h)
 {
 	char path[FS_PATH_MAX], want[64], got[64];
 	struct stat st, mine;
-	size_t i, k, mlen;
+	size_t mlen;
 	ssize_t w;
 	int fd = -1, lk = -1, r = -1;
 
-	if (h->npend == 0)
+	if (h->pending.n == 0)
 		return 1;
 	if (h->broken)
 		goto drop;
@@ -430,15 +470,10 @@ drop:
 		r = -1;
 	if (lk >= 0)
 		(void)close(lk);
-	/* the pending records leave the table (their bytes go); what was
-	 * written is read back from the file, with any other session's */
-	for (i = 0, k = 0; i < h->n; i++)
-		if (h->r[i].off >= 0)
-			h->r[k++] = h->r[i];
-	h->n = k;
-	h->sorted = 0;
+	/* the pending records go (their bytes too); what was written is
+	 * read back from the file, with any other session's */
+	h->pending.n = 0;
 	buf_reset(&h->pend);
-	h->npend = 0;
 	if (r > 0 && !h->broken && scan_more(h) < 0)
 		r = -1;
 	return r;

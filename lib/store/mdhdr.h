@@ -18,8 +18,9 @@
  * header's fields named in MDH_FIELDS, each whole (folded lines kept,
  * CRLF ends), then the empty line: a header that imap_envelope() and
  * SEARCH read as the message's.  Records are
- * appended with O_APPEND, one write(2) per command, so concurrent
- * sessions never interleave; a reader scans the record heads once
+ * appended with O_APPEND under tern-imaphdr.lock, one write(2) per
+ * command (or per MDH_PEND_MAX octets), so concurrent sessions never
+ * interleave; a reader scans the record heads once
  * (reading in chunks, not keeping the file) and reads a record with
  * pread(2) when it is asked for.  A torn or malformed record (a crash
  * during a write) makes the reader drop the file (under
@@ -42,11 +43,22 @@
 /* The fields kept (case-insensitive), NULL-terminated. */
 extern const char *const mdh_fields[];
 
+#define MDH_PEND_MAX (1 << 20)      /* pending octets: written at once */
+
 struct mdh_rec {
 	unsigned long uid;
-	off_t off;                  /* in the file; < 0: -(1 + offset in pend) */
+	off_t off;                  /* in the file, or in pend */
 	size_t len;
 	size_t seq;                 /* order added: the last one wins */
+};
+
+/* A table of records, sorted by UID when sorted (kept so while records
+ * come in rising UID order, as FETCH 1:* and the file mostly give them,
+ * so that a lookup after each addition costs no sort). */
+struct mdh_tab {
+	struct mdh_rec *r;
+	size_t n, cap;
+	int sorted;
 };
 
 struct mdh {
@@ -55,12 +67,10 @@ struct mdh {
 	int fd;                     /* the file, for pread; -1 none */
 	int scanned, broken;
 	off_t end;                  /* scanned up to here */
-	struct mdh_rec *r;
-	size_t n, cap;
-	int sorted;
+	struct mdh_tab file;        /* the records in the file */
+	struct mdh_tab pending;     /* the records in pend */
 	size_t seq;
 	struct buf pend;            /* records to append */
-	size_t npend;
 };
 
 /* Start for folder dir at UIDVALIDITY validity; nothing is read yet.
@@ -72,7 +82,8 @@ int mdh_open(struct mdh *h, const char *dir, unsigned long validity);
 int mdh_get(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
     struct buf *out);
 /* Cache the fields p[0..n) (from mdh_extract) for uid and its base name;
- * written by the next mdh_flush.  1, 0 too long to cache, -1 error. */
+ * written by the next mdh_flush, or at once when MDH_PEND_MAX octets
+ * wait.  1, 0 too long to cache, -1 error. */
 int mdh_put(struct mdh *h, unsigned long uid, const char *base, size_t baselen,
     const char *p, size_t n);
 /* Append what mdh_put collected, in one write(2).  1 or -1 (the records

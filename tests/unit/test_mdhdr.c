@@ -4,7 +4,9 @@
  * put, flush and get in one session and in the next, a later record of a
  * UID winning, two sessions appending, a record cut at the end (skipped,
  * the rest kept), a damaged record and another UIDVALIDITY (the file
- * dropped and started again), and the size bound of a record.
+ * dropped and started again), and the size bound of a record; many
+ * records put in and out of UID order with a get after each put, and
+ * more than MDH_PEND_MAX of them, written before the flush.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,65 @@ test_file(void)
 	buf_free(&b);
 }
 
+/* FETCH 1:* ENVELOPE of a folder nothing has cached: a miss, a put, a
+ * get of each message; then puts of older UIDs below the file's. */
+static void
+test_many(void)
+{
+	struct mdh h;
+	struct buf b = BUF_INIT;
+	char base[32], rec[400];
+	unsigned long u;
+	size_t n = 0, bad = 0;
+	const unsigned long N = 6000;   /* ~ 2 MiB of records */
+
+	snprintf(rec, sizeof rec, "%s/%s", md, MDH_FILE);
+	T_CHECK(unlink(rec) == 0 || errno == ENOENT);
+	T_CHECK(!exists());
+	T_EQ_INT(mdh_open(&h, md, 70), 1);
+	for (u = 1001; u <= 1000 + N; u++) {
+		int bl = snprintf(base, sizeof base, "m%lu", u);
+		int rl = snprintf(rec, sizeof rec, "Subject: %lu %0300d\r\n\r\n",
+		    u, 0);
+
+		if (mdh_get(&h, u, base, (size_t)bl, &b) != 0)
+			bad++;
+		if (mdh_put(&h, u, base, (size_t)bl, rec, (size_t)rl) != 1)
+			bad++;
+		if (mdh_get(&h, u, base, (size_t)bl, &b) != 1 ||
+		    b.len != (size_t)rl || memcmp(b.s, rec, b.len) != 0)
+			bad++;
+		n++;
+	}
+	T_EQ_INT(bad, 0);
+	/* over MDH_PEND_MAX: most of it is in the file before the flush */
+	T_CHECK(exists());
+	/* then lower UIDs, descending: each one found after its put */
+	for (u = 1000; u >= 1; u--) {
+		int bl = snprintf(base, sizeof base, "m%lu", u);
+		int rl = snprintf(rec, sizeof rec, "Subject: %lu\r\n\r\n", u);
+
+		if (mdh_put(&h, u, base, (size_t)bl, rec, (size_t)rl) != 1 ||
+		    mdh_get(&h, u, base, (size_t)bl, &b) != 1 ||
+		    b.len != (size_t)rl)
+			bad++;
+	}
+	T_EQ_INT(bad, 0);
+	T_EQ_INT(mdh_flush(&h), 1);
+	mdh_close(&h);
+	/* the next session finds every one */
+	T_EQ_INT(mdh_open(&h, md, 70), 1);
+	for (u = 1; u <= 1000 + N; u += 7) {
+		int bl = snprintf(base, sizeof base, "m%lu", u);
+
+		if (mdh_get(&h, u, base, (size_t)bl, &b) != 1)
+			bad++;
+	}
+	T_EQ_INT(bad, 0);
+	mdh_close(&h);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -189,6 +250,7 @@ main(void)
 	test_extract();
 	test_head();
 	test_file();
+	test_many();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", md);
 	if (system(cmd) != 0)
 		printf("cannot remove %s\n", md);
