@@ -1,19 +1,20 @@
 /*
- * imapd.h: what the files of tern-imapd share.  One connection is three
- * processes, as for tern-pop3d (lib/login/loginproc.h, doc/DESIGN.md,
- * tern-imapd(8) SECURITY):
+ * imapd.h: what the files of tern-imapd and tern-imap-session share
+ * (lib/login/loginproc.h, doc/DESIGN.md, tern-imapd(8) SECURITY):
  *
- *   main.c     start-up, and the PARENT (root in production): password
- *              checks for the login child and the mailbox fork, through
- *              lib/login/loginproc; it never reads the network
+ *   main.c     tern-imapd's start-up and PARENT (root in production):
+ *              password checks for the login child through
+ *              lib/login/loginproc; after a good one it becomes the owner
+ *              and executes tern-imap-session; it never reads the network
  *   login.c    the LOGIN child (imapd_user, no capabilities): the
  *              not-authenticated state (RFC 9051 3.1), STARTTLS, and after
- *              login the byte relay
+ *              login the connection passed on, or the byte relay (TLS)
+ *   sessmain.c tern-imap-session's start-up: the MAILBOX side (the
+ *              owner, no capabilities, no TLS linked)
  *   session.c  the command reader (lines and literals), the command
- *              table, replies; shared by the login child and the mailbox
- *   mailbox.c  the MAILBOX process (the owner, no capabilities): the
- *              selected state's view of one Maildir, its sync with the
- *              disk and the untagged updates (RFC 3501 7, 5.2)
+ *              table, replies; in both programs
+ *   mailbox.c  the selected state's view of one Maildir, its sync with
+ *              the disk and the untagged updates (RFC 3501 7, 5.2)
  *   folder.c   mailbox names and Maildir++ folders: LIST, LSUB, CREATE,
  *              DELETE, RENAME, SUBSCRIBE, STATUS, NAMESPACE
  *   fetch.c    FETCH
@@ -117,8 +118,23 @@ struct sel {
 	struct mdh hdr;         /* cached header fields (ENVELOPE) */
 };
 
+struct imap;
+
+/* The not-authenticated state, which only the login child serves
+ * (login.c); NULL in tern-imap-session. */
+struct imap_noauth {
+	/* STARTTLS, LOGIN, AUTHENTICATE (s->verb says which) */
+	void (*cmd)(struct imap *s, struct imap_p *p);
+	/* the capabilities of this state after the common ones: 1 or -1 */
+	int (*caps)(struct imap *s, struct buf *out);
+	/* at the end of the session (the TLS close) */
+	void (*end)(struct imap *s);
+};
+
 struct imap {
-	struct io io;               /* login: the client; mailbox: ctl */
+	struct io io;               /* login: the client; mailbox: the
+	                             * connection, or ctl under TLS */
+	const struct imap_noauth *noauth;
 	char sid[SID_SIZE];
 	char ip[PEER_ADDR_MAX];
 	char host[IMAP_HOST_MAX + 1];
@@ -183,16 +199,12 @@ int session_line(struct imap *s, char *line, size_t max, size_t *len_r);
  * and the login OK). */
 void imap_capabilities(struct imap *s, struct buf *out);
 
+/* The fd tern-imapd gives tern-imap-session: its end of the socketpair
+ * to the login child (sessmain.c). */
+#define SESSION_CTL_FD 3
+
 /* ---- login.c: the not-authenticated state --------------------------------- */
 void login_run(struct imap *s) __attribute__((noreturn));
-void cmd_starttls(struct imap *s, struct imap_p *p);
-void cmd_login(struct imap *s, struct imap_p *p);
-void cmd_authenticate(struct imap *s, struct imap_p *p);
-
-/* ---- main.c ------------------------------------------------------------- */
-/* The mailbox process, after the login (lib/login/loginproc.h). */
-void mailbox_main(void *arg, int ctl, const char *canon, const char *maildir,
-    unsigned long quota) __attribute__((noreturn));
 
 /* ---- commands of every state (session.c) -------------------------------- */
 void cmd_capability(struct imap *s, struct imap_p *p);

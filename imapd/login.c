@@ -44,11 +44,52 @@ start_tls(struct imap *s)
 	log_info("%s tls ip=%s %s", s->sid, s->ip, tls_info(&s->io));
 }
 
+static void cmd_starttls(struct imap *, struct imap_p *);
+static void cmd_login(struct imap *, struct imap_p *);
+static void cmd_authenticate(struct imap *, struct imap_p *);
+
+static void
+noauth_cmd(struct imap *s, struct imap_p *p)
+{
+	if (strcmp(s->verb, "STARTTLS") == 0)
+		cmd_starttls(s, p);
+	else if (strcmp(s->verb, "LOGIN") == 0)
+		cmd_login(s, p);
+	else
+		cmd_authenticate(s, p);
+}
+
+static int
+noauth_caps(struct imap *s, struct buf *out)
+{
+	int ok = 1;
+
+	if (!tls_active(&s->io) && tls_server_ready())
+		ok &= buf_cats(out, " STARTTLS") > 0;
+	if (may_login(s))
+		ok &= buf_cats(out, " AUTH=PLAIN") > 0;
+	else
+		ok &= buf_cats(out, " LOGINDISABLED") > 0;
+	return ok ? 1 : -1;
+}
+
+static void
+noauth_end(struct imap *s)
+{
+	if (tls_active(&s->io))
+		tls_end(&s->io);
+}
+
+static const struct imap_noauth noauth = {
+	noauth_cmd, noauth_caps, noauth_end,
+};
+
 void
 login_run(struct imap *s)
 {
 	struct buf caps = BUF_INIT;
 
+	s->noauth = &noauth;
 	s->state = ST_NOAUTH;
 	if (s->implicit_tls)
 		start_tls(s);
@@ -60,7 +101,7 @@ login_run(struct imap *s)
 	session_loop(s);
 }
 
-void
+static void
 cmd_starttls(struct imap *s, struct imap_p *p)
 {
 	char err[512];
@@ -120,7 +161,7 @@ try_login(struct imap *s, const char *user, size_t ulen, const char *pass,
 		    buf_str(&caps));
 		buf_free(&caps);
 		imap_flush(s);
-		login_relay(s->sid, &s->io, s->ctl);
+		login_pass_on(s->sid, &s->io, s->ctl);
 	case 0:
 	case LOGIN_FAIL:
 		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication "
@@ -140,7 +181,7 @@ try_login(struct imap *s, const char *user, size_t ulen, const char *pass,
 	}
 }
 
-void
+static void
 cmd_login(struct imap *s, struct imap_p *p)
 {
 	struct buf user = BUF_INIT, pass = BUF_INIT;
@@ -166,7 +207,7 @@ cmd_login(struct imap *s, struct imap_p *p)
 }
 
 /* AUTHENTICATE PLAIN (RFC 9051 6.2.2, RFC 4616, SASL-IR RFC 4959). */
-void
+static void
 cmd_authenticate(struct imap *s, struct imap_p *p)
 {
 	static char line[2 * AUTH_PASS_MAX + 2 * AUTH_USER_MAX + 16];

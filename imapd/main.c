@@ -7,8 +7,10 @@
  * the configuration and opens the maps (as root in production), forks
  * the login child, lets go of the connection, and then only answers the
  * login child's password checks (lib/login/loginproc); on a good
- * password it forks the mailbox process as the mailbox owner.  It never
- * parses a byte from the network.  See imapd.h for the file map and
+ * password it drops to the mailbox owner and executes tern-imap-session
+ * (sessmain.c), which the login child hands the connection to
+ * (plaintext) or relays to (TLS).  Until then it never reads a byte from
+ * the network.  See imapd.h for the file map and
  * tern-imapd(8) SECURITY for the reasons.
  */
 #include "config.h"
@@ -21,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sig.h"
 #include "util/str.h"
@@ -31,6 +35,8 @@
 #include "net/tls.h"
 #include "login/loginproc.h"
 #include "imapd.h"
+
+extern char **environ;
 
 static struct imap sess;  /* big (io buffers): not on the stack */
 static const cap_value_t parent_caps[] = { CAP_SETUID, CAP_SETGID,
@@ -73,7 +79,7 @@ login_child(struct imap *s, int ctl)
 	/* the maps hold every user's password hash: not for this process */
 	local_close(&s->maps);
 	/* the key is read here, as root, and never by the parent, so the
-	 * mailbox process (forked by the parent) never holds it */
+	 * mailbox process (the parent, after the login) never holds it */
 	r = tls_server_init(err, sizeof err);
 	if (r < 0)
 		early_fail("%s %s", s->sid, err);
@@ -83,6 +89,9 @@ login_child(struct imap *s, int ctl)
 	io_init(&s->io, 0, 1, (int)cfg_num(imapd_login_timeout));
 	login_run(s);
 }
+
+static void exec_session(void *, int, const char *, const char *,
+    unsigned long) __attribute__((noreturn));
 
 static void
 usage(void)
@@ -95,7 +104,7 @@ int
 main(int argc, char **argv)
 {
 	struct imap *s = &sess;
-	struct login_parent lp;
+	struct login_parent lp = { 0 };
 	int sv[2], i, devnull;
 	pid_t pid;
 
@@ -135,34 +144,59 @@ main(int argc, char **argv)
 	lp.sid = s->sid;
 	lp.ip = s->ip;
 	lp.maps = &s->maps;
-	lp.mailbox = mailbox_main;
+	lp.mailbox = exec_session;
 	lp.arg = s;
+	lp.become = 1;
 	login_parent_run(&lp, sv[0]);
 }
 
-/* ---- the mailbox process ----------------------------------------------- */
+/* ---- the mailbox side ------------------------------------------------- */
 
-void
-mailbox_main(void *arg, int ctl, const char *canon, const char *maildir,
+/* The parent after a good login, already the mailbox owner with no
+ * capabilities and no maps: exec tern-imap-session, which serves the
+ * rest of the session and links no TLS, so that a session costs one
+ * small process (two under TLS: the login child relays).  The login goes
+ * in the environment, not argv: /proc/PID/environ is the owner's alone. */
+static void
+exec_session(void *arg, int ctl, const char *canon, const char *maildir,
     unsigned long quota)
 {
 	struct imap *s = arg;
-	char c = LOGIN_RELAY;
+	char path[FS_PATH_MAX], q[32];
+	struct buf env[5] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
+	    BUF_INIT };
+	char **envp, *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
+	size_t i, n = 0, k = 0;
 
-	s->quota = quota;
-	s->ctl = ctl;
-	s->state = ST_AUTH;
-	s->sel.ino = -1;
-	s->append_limit = cfg_num(message_size_limit);
-	if (buf_copys(&s->login, canon) < 0)
+	if (fs_join(path, sizeof path, cfg_str(program_dir),
+	    "tern-imap-session") < 0)
+		log_fatal("%s program_dir: %s", s->sid, strerror(errno));
+	(void)snprintf(q, sizeof q, "%lu", quota);
+	if (buf_catf(&env[0], "TERN_IMAP_SID=%s", s->sid) < 0 ||
+	    buf_catf(&env[1], "TERN_IMAP_IP=%s", s->ip) < 0 ||
+	    buf_catf(&env[2], "TERN_IMAP_USER=%s", canon) < 0 ||
+	    buf_catf(&env[3], "TERN_IMAP_MAILDIR=%s", maildir) < 0 ||
+	    buf_catf(&env[4], "TERN_IMAP_QUOTA=%s", q) < 0)
 		log_fatal("%s out of memory", s->sid);
-	s->root = strdup(maildir);
-	if (s->root == NULL)
+	/* the environment it was started with (TZ, and what the admin
+	 * set), without any TERN_IMAP_ a client could have had put there */
+	while (environ[n] != NULL)
+		n++;
+	envp = calloc(n + 6, sizeof *envp);
+	if (envp == NULL)
 		log_fatal("%s out of memory", s->sid);
-	io_init(&s->io, ctl, ctl, (int)cfg_num(imapd_timeout));
-	/* from here on the login child relays the session to us; it sends
-	 * the tagged OK of the login itself */
-	if (fd_write_all(ctl, &c, 1) < 0)
-		session_lost(s, "login");
-	session_loop(s);
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "TERN_IMAP_", 10) != 0)
+			envp[k++] = environ[i];
+	for (i = 0; i < 5; i++)
+		envp[k++] = env[i].s;
+	envp[k] = NULL;
+	/* ctl becomes fd 3, the one fd the session is given */
+	if (ctl != SESSION_CTL_FD) {
+		if (dup2(ctl, SESSION_CTL_FD) < 0)
+			log_fatal("%s dup2: %s", s->sid, strerror(errno));
+	} else if (fcntl(ctl, F_SETFD, 0) < 0)
+		log_fatal("%s fcntl: %s", s->sid, strerror(errno));
+	execve(path, argv, envp);
+	log_fatal("%s cannot run %s: %s", s->sid, path, strerror(errno));
 }

@@ -30,8 +30,20 @@
 #include "util/log.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
-#include "net/tls.h"
 #include "imapd.h"
+
+/* The commands of the not-authenticated state are the login child's
+ * (login.c, s->noauth), so that tern-imap-session, which never runs
+ * them, has no TLS in it. */
+static void
+cmd_noauth(struct imap *s, struct imap_p *p)
+{
+	if (s->noauth == NULL) {
+		errno = EINVAL;
+		session_fatal(s, "no login state here");
+	}
+	s->noauth->cmd(s, p);
+}
 
 enum {
 	C_NOEXP = 0x1,    /* no EXPUNGE responses after it (non-UID form) */
@@ -53,9 +65,9 @@ static const struct cmd cmds[] = {
 	{ "NOOP", ANY, 0, cmd_noop },
 	{ "LOGOUT", ANY, 0, cmd_logout },
 	{ "ID", ANY, 0, cmd_id },
-	{ "STARTTLS", ST_NOAUTH, 0, cmd_starttls },
-	{ "LOGIN", ST_NOAUTH, 0, cmd_login },
-	{ "AUTHENTICATE", ST_NOAUTH, 0, cmd_authenticate },
+	{ "STARTTLS", ST_NOAUTH, 0, cmd_noauth },
+	{ "LOGIN", ST_NOAUTH, 0, cmd_noauth },
+	{ "AUTHENTICATE", ST_NOAUTH, 0, cmd_noauth },
 	{ "ENABLE", AUTHED, 0, cmd_enable },
 	{ "SELECT", AUTHED, 0, cmd_select },
 	{ "EXAMINE", AUTHED, 0, cmd_select },
@@ -199,8 +211,8 @@ session_exit(struct imap *s, int status)
 	if (s->pend.len > 0)
 		(void)io_put(&s->io, s->pend.s, s->pend.len);
 	(void)io_flush(&s->io);
-	if (s->state == ST_NOAUTH && tls_active(&s->io))
-		tls_end(&s->io);
+	if (s->state == ST_NOAUTH && s->noauth != NULL)
+		s->noauth->end(s);
 	exit(status);
 }
 
@@ -239,12 +251,8 @@ imap_capabilities(struct imap *s, struct buf *out)
 	    "LIST-EXTENDED LIST-STATUS UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE")
 	    > 0;
 	if (s->state == ST_NOAUTH) {
-		if (!tls_active(&s->io) && tls_server_ready())
-			ok &= buf_cats(out, " STARTTLS") > 0;
-		if (tls_active(&s->io) || cfg_bool(allow_plaintext_auth))
-			ok &= buf_cats(out, " AUTH=PLAIN") > 0;
-		else
-			ok &= buf_cats(out, " LOGINDISABLED") > 0;
+		if (s->noauth != NULL)
+			ok &= s->noauth->caps(s, out) > 0;
 	} else {
 		ok &= buf_catf(out, " APPENDLIMIT=%llu", s->append_limit) > 0;
 	}

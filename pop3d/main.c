@@ -129,7 +129,7 @@ int
 main(int argc, char **argv)
 {
 	struct pop3 *p = &sess;
-	struct login_parent lp;
+	struct login_parent lp = { 0 };
 	int sv[2], i, devnull;
 	pid_t pid;
 

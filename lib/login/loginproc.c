@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,16 @@ mailbox_start(struct login_parent *lp, int ctl, const char *canon)
 		    (unsigned long)t.uid);
 		local_target_free(&t);
 		return 0;
+	}
+	if (lp->become) {
+		/* the mailbox process is this one: the same image a fork
+		 * would have, without the parent that waits */
+		log_info("%s login user=%s ip=%s uid=%lu", lp->sid, canon,
+		    lp->ip, (unsigned long)t.uid);
+		local_close(lp->maps);
+		priv_drop_ids(t.uid, t.gid);
+		lp->mailbox(lp->arg, ctl, canon, t.maildir.s, t.quota);
+		abort();  /* mailbox never returns */
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -238,5 +249,45 @@ done:
 	exit(0);
 lost:
 	(void)close(ctl);
+	exit(0);
+}
+
+/* fd 0 and fd 1 are one socket (tcpserver, inetd, systemd Accept=yes),
+ * which can be passed on as one fd */
+static int
+one_socket(void)
+{
+	struct stat a, b;
+
+	return fstat(0, &a) == 0 && fstat(1, &b) == 0 && S_ISSOCK(a.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void
+login_pass_on(const char *sid, struct io *io, int ctl)
+{
+	static char buf[1 + IO_BUFSIZE];
+	size_t n = 1;
+	ssize_t r;
+	char c = LOGIN_KEEP;
+
+	if (tls_active(io) || !one_socket()) {
+		if (fd_write_all(ctl, &c, 1) < 0)
+			exit(0);  /* the mailbox process is gone */
+		login_relay(sid, io, ctl);
+	}
+	/* the bytes read from the client but not used yet go with the
+	 * connection; the rest is still in the socket */
+	buf[0] = LOGIN_HANDOFF;
+	while (io_pending(io) > 0 && n < sizeof buf) {
+		r = io_read(io, buf + n, sizeof buf - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd_send(ctl, buf, n, 0, 0) < 0)
+		log_fatal("%s pass the connection on: %s", sid,
+		    strerror(errno));
+	explicit_bzero(buf, sizeof buf);
 	exit(0);
 }

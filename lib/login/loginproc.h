@@ -17,6 +17,14 @@
  * On success the mailbox process answers LOGIN_RELAY on the same socket
  * and from then on the socket carries the session in plaintext, relayed
  * by the login child.
+ *
+ * With become set (tern-imapd), the parent does not fork the mailbox
+ * process: it drops to the owner itself and is the mailbox process, so
+ * a session is two processes, or one.  After LOGIN_RELAY the login
+ * child answers LOGIN_HANDOFF with the connection attached (SCM_RIGHTS)
+ * and the bytes the client sent after its login command, and exits, on
+ * a plaintext connection; under TLS it answers LOGIN_KEEP and relays as
+ * above (login_pass_on, login_take).
  */
 #ifndef TERN_LOGINPROC_H
 #define TERN_LOGINPROC_H
@@ -30,19 +38,23 @@
 #define LOGIN_FAIL_LAST 'X'
 #define LOGIN_TEMP 'T'
 #define LOGIN_RELAY 'R'
+#define LOGIN_HANDOFF 'P'
+#define LOGIN_KEEP 'K'
 #define LOGIN_RELAY_BUF 16384
 
 struct login_parent {
 	const char *sid;            /* session id for log lines */
 	const char *ip;             /* the client's address */
 	struct local_maps *maps;    /* users and aliases, open */
-	/* Runs in the forked mailbox process, which is already the owner
-	 * (uid, gid) with no capabilities and no maps; ctl is its end of the
-	 * socketpair; canon the user's canonical address; quota the users
-	 * map's quota in bytes (0 none).  Never returns. */
+	/* Runs in the mailbox process (forked, or the parent itself when
+	 * become), which is already the owner (uid, gid) with no
+	 * capabilities and no maps; ctl is its end of the socketpair; canon
+	 * the user's canonical address; quota the users map's quota in
+	 * bytes (0 none).  Never returns. */
 	void (*mailbox)(void *arg, int ctl, const char *canon,
 	    const char *maildir, unsigned long quota);
 	void *arg;
+	int become;                 /* be the mailbox process, no fork */
 };
 
 /* The parent: answer the login child's attempts on ctl until one
@@ -69,5 +81,19 @@ int login_attempt(const char *sid, int ctl, const char *user, size_t ulen,
  * protocol commits only at a clean end (POP3 UPDATE). */
 void login_relay(const char *sid, struct io *io, int ctl)
 	__attribute__((noreturn));
+
+/* The login child after LOGIN_RELAY from a parent that is the mailbox
+ * process (become): a plaintext connection (fd 0 and 1 one socket) goes
+ * to it with LOGIN_HANDOFF and the pending bytes, and the child exits;
+ * otherwise (TLS) LOGIN_KEEP, then login_relay. */
+void login_pass_on(const char *sid, struct io *io, int ctl)
+	__attribute__((noreturn));
+
+/* The mailbox process of a become parent: send LOGIN_RELAY on ctl and
+ * set io up for the session as the login child answers: the connection
+ * it passes (its pending bytes first; ctl closed), or ctl itself,
+ * relayed (the process then waits at exit for the relay to deliver the
+ * last bytes).  1, or -1 with errno (EPROTO: not a valid answer). */
+int login_take(struct io *io, int ctl, int timeout);
 
 #endif

@@ -2,7 +2,7 @@
  * dlv: the tern-queued <-> tern-deliverd packets (see dlv.h) and the
  * Delivered-To loop check.  The formatters and parsers are pure functions
  * on (bytes, length) so they are unit-tested without sockets; dlv_send
- * and dlv_recv are the only code that touches SCM_RIGHTS.
+ * and dlv_recv pass the fds with lib/util/io fd_send and fd_recv.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/io.h"
 #include "util/str.h"
 #include "queue/dlv.h"
 #include "queue/qid.h"
@@ -124,97 +125,13 @@ dlv_reply_parse(const char *pkt, size_t len, struct dlv_reply *r)
 int
 dlv_send(int sock, const void *p, size_t n, int fd, int flags)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov;
-	struct msghdr mh;
-	ssize_t r;
-
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = (void *)(uintptr_t)p;
-	iov.iov_len = n;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof cm);
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof cm.b;
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.h), &fd, sizeof fd);
-	}
-	do
-		r = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -1;
-	if ((size_t)r != n) {  /* cannot happen on SOCK_SEQPACKET */
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return 1;
-}
-
-/* Close every fd passed in mh; returns how many there were. */
-static int
-dlv_fds(struct msghdr *mh, int *fd_r)
-{
-	struct cmsghdr *c;
-	int count = 0, fd;
-	size_t i, k;
-
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-			if (count++ == 0)
-				*fd_r = fd;
-			else
-				close(fd);
-		}
-	}
-	return count;
+	return fd_send(sock, p, n, fd, flags);
 }
 
 ssize_t
 dlv_recv(int sock, void *p, size_t n, int *fd_r)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * 4)];
-	} cm;
-	struct iovec iov;
-	struct msghdr mh;
-	ssize_t r;
-	int count;
-
-	*fd_r = -1;
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = p;
-	iov.iov_len = n;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.b;
-	mh.msg_controllen = sizeof cm.b;
-	do
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -1;
-	count = dlv_fds(&mh, fd_r);
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || count > 1) {
-		if (*fd_r >= 0)
-			close(*fd_r);
-		*fd_r = -1;
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return r;
+	return fd_recv(sock, p, n, fd_r);
 }
 
 /* Compare a header value v[0..n) with addr, ignoring white space and <>. */

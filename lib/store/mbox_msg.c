@@ -200,9 +200,3 @@ mbox_size(struct mbox *mb, size_t i, unsigned long long *size_r)
 	*size_r = m->size;
 	return 1;
 }
-
-int
-mbox_uidl(const struct mbox *mb, size_t i, char *out)
-{
-	return mbox_uidl_of(mbox_name(mb, i), mb->msg[i].baselen, out);
-}

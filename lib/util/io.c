@@ -10,7 +10,9 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/io.h"
@@ -181,6 +183,22 @@ io_pending(const struct io *io)
 	return io->rlen - io->rpos;
 }
 
+int
+io_unread(struct io *io, const void *p, size_t n)
+{
+	size_t have = io->rlen - io->rpos;
+
+	if (n > sizeof io->rbuf - have) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memmove(io->rbuf + n, io->rbuf + io->rpos, have);
+	memcpy(io->rbuf, p, n);
+	io->rpos = 0;
+	io->rlen = n + have;
+	return 1;
+}
+
 ssize_t
 io_peek(struct io *io, const char **p_r)
 {
@@ -316,4 +334,101 @@ fd_read_full(int fd, void *p, size_t n)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+int
+fd_send(int sock, const void *p, size_t n, int fd, int flags)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t r;
+
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = n;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof cm);
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof cm.b;
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), &fd, sizeof fd);
+	}
+	do
+		r = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if ((size_t)r != n) {  /* cannot happen on SOCK_SEQPACKET */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 1;
+}
+
+/* The first fd passed in mh into *fd_r, the others closed; returns how
+ * many there were. */
+static int
+fd_passed(struct msghdr *mh, int *fd_r)
+{
+	struct cmsghdr *c;
+	int count = 0, fd;
+	size_t i, k;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+			if (count++ == 0)
+				*fd_r = fd;
+			else
+				close(fd);
+		}
+	}
+	return count;
+}
+
+ssize_t
+fd_recv(int sock, void *p, size_t n, int *fd_r)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov;
+	struct msghdr mh;
+	ssize_t r;
+	int count;
+
+	*fd_r = -1;
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = p;
+	iov.iov_len = n;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof cm.b;
+	do
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	count = fd_passed(&mh, fd_r);
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || count > 1) {
+		if (*fd_r >= 0)
+			close(*fd_r);
+		*fd_r = -1;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return r;
 }

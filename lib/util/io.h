@@ -66,5 +66,22 @@ int fd_poll(int fd, short ev, int ms);
 /* Unbuffered helpers on plain fds, retrying on EINTR and short writes. */
 int fd_write_all(int fd, const void *p, size_t n);           /* 1 or -1 */
 ssize_t fd_read_full(int fd, void *p, size_t n);             /* bytes, -1 */
+/*
+ * Send p[0..n) on the UNIX-domain socket sock, with fd attached
+ * (SCM_RIGHTS) when fd >= 0.  flags go to sendmsg (MSG_DONTWAIT for a
+ * caller that must not block).  1 sent, -1 error (EAGAIN when it would
+ * block, EPIPE when the peer is gone).
+ */
+int fd_send(int sock, const void *p, size_t n, int fd, int flags);
+/*
+ * Receive at most n bytes; a passed fd (close-on-exec) goes to *fd_r,
+ * else *fd_r = -1.  Returns the length, 0 at EOF, -1 error (EMSGSIZE for
+ * a truncated datagram or more than one fd; nothing is leaked).
+ */
+ssize_t fd_recv(int sock, void *p, size_t n, int *fd_r);
+/* Put p[0..n) in front of io's unread bytes (bytes another process read
+ * from the same connection).  1, or -1 with EMSGSIZE when they do not
+ * fit the read buffer. */
+int io_unread(struct io *io, const void *p, size_t n);
 
 #endif

@@ -63,6 +63,7 @@ PROGRAMS = [
     "deliverd/tern-deliverd",
     "pop3d/tern-pop3d",
     "imapd/tern-imapd",
+    "imapd/tern-imap-session",
     "tools/tern-map",
     "tools/tern-passwd",
     "tools/tern-config",

@@ -80,7 +80,7 @@ def imapd_pids(inst, port):
     for p, pt in inst.tcpservers:
         if pt == port:
             return {pid: i for pid, i in harness.descendants(p.pid).items()
-                    if harness.prog_name(i) == "tern-imapd"}
+                    if harness.prog_name(i) in ("tern-imapd", "tern-imap-session")}
     return {}
 
 

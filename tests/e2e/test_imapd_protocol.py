@@ -1293,18 +1293,22 @@ def test_dropped_connection_ends_the_session():
 
 # ---------------------------------------------------------------- privileges
 
-def session_procs(port):
-    """{role: pid} of the one session under port: parent, login, mailbox."""
+def session_procs(port, inst=None):
+    """{role: pid} of the one session under port: "parent" (tern-imapd as
+    root, before the login), "login" (the login child), "mailbox" (what
+    the parent became: tern-imap-session as the mailbox owner)."""
     import pwd
-    ps = iu.imapd_pids(I, port)
+    ps = iu.imapd_pids(inst or I, port)
     out = {}
+    terni = pwd.getpwnam("terni").pw_uid
     for pid, info in ps.items():
-        if info[0] not in ps:
+        uid = harness.proc_creds(pid)["uid"][0]
+        if uid == terni:
+            out["login"] = pid
+        elif harness.prog_name(info) == "tern-imap-session":
+            out["mailbox"] = pid
+        elif info[0] not in ps:
             out["parent"] = pid
-    for pid, info in ps.items():
-        if info[0] == out.get("parent"):
-            uid = harness.proc_creds(pid)["uid"][0]
-            out["login" if uid == pwd.getpwnam("terni").pw_uid else "mailbox"] = pid
     return out
 
 
@@ -1331,8 +1335,10 @@ def check_unprivileged(pid, user):
 
 def test_privilege_separation():
     """As root (as tern-pop3d): the login child runs as imapd_user (terni)
-    without capabilities, the mailbox process as the owner (ternv), the
-    parent stays root and holds only the socketpair."""
+    without capabilities and the parent stays root holding only the
+    socketpair; after the login the parent has executed
+    tern-imap-session as the owner (ternv), with no capabilities and no
+    OpenSSL mapped, and under TLS the login child relays to it."""
     harness.need_root()
     fresh([iu.sample("privsep")])
     harness.wait_for(lambda: not iu.imapd_pids(I, PORT), 10, what="no sessions")
@@ -1350,16 +1356,58 @@ def test_privilege_separation():
             harness.wait_for(parent_socks, 5, what="the parent to let go")
         except AssertionError:
             raise AssertionError("the parent holds the connection: %s" % fds(p["parent"]))
+        parent = p["parent"]
         c.starttls()
         c.login()
         p = harness.wait_for(lambda: (lambda d: d if "mailbox" in d else None)(
             session_procs(PORT)), 5, what="the mailbox process")
+        assert p["mailbox"] == parent, p
+        assert "login" in p, "no relay under TLS: %s" % p
         check_unprivileged(p["mailbox"], "ternv")
+        maps = open("/proc/%d/maps" % p["mailbox"]).read()
+        assert "libssl" not in maps and "libcrypto" not in maps, \
+            "tern-imap-session maps OpenSSL"
         u, _ = c.select()
         assert iu.numbers(u, "EXISTS") == [1]
         assert not [f for f in fds(p["login"]) if f.startswith(I.path("mail"))]
         c.logout()
     harness.wait_for(lambda: not iu.imapd_pids(I, PORT), 5, what="the session to end")
+
+
+def test_plaintext_session_is_one_process_with_pipelined_commands():
+    """Without TLS the login child hands the connection to
+    tern-imap-session and exits: one process per session, holding the
+    connection.  Commands (and an APPEND literal) pipelined in the same
+    packet as LOGIN reach it in order, none lost or doubled."""
+    inst = harness.Instance(name="imapone", conf={"allow_plaintext_auth": "yes"})
+    try:
+        port = iu.imap_port(inst)
+        lit = b"Subject: pipelined\r\n\r\n" + b"x" * 6000 + b"\r\n"
+        with IMAPRaw(port, inst) as c:
+            pw = inst.users[DEMO]
+            c.send(("a LOGIN %s %s\r\nb SELECT INBOX\r\n" % (DEMO, pw)).encode()
+                   + b"c APPEND INBOX {%d+}\r\n" % len(lit) + lit
+                   + b"\r\nd NOOP\r\ne UID FETCH 1:* (UID RFC822.SIZE)\r\n")
+            got = {}
+            for tag in ("a", "b", "c", "d", "e"):
+                u, t = c.until_tagged(tag)
+                got[tag] = u + [t]
+                assert t.startswith("OK"), (tag, t)
+            assert "APPENDUID" in got["c"][-1], got["c"]
+            assert any("RFC822.SIZE %d" % len(lit) in x for x in got["e"]), got["e"]
+            ps = harness.wait_for(lambda: (lambda d: d if len(d) == 1 else None)(
+                iu.imapd_pids(inst, port)), 5, what="the login child to exit")
+            (pid, info), = ps.items()
+            assert harness.prog_name(info) == "tern-imap-session", info
+            if harness.IS_ROOT:
+                check_unprivileged(pid, "ternv")
+            assert [f for f in fds(pid) if f.startswith("socket:")], fds(pid)
+            c.send(b"f LOGOUT\r\n")
+            assert c.until_tagged("f")[1].startswith("OK")
+        harness.wait_for(lambda: not iu.imapd_pids(inst, port), 5,
+                         what="the session to end")
+    finally:
+        inst.close()
 
 
 def test_search_every_header_field_and_the_sent_date_as_written():
