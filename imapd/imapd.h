@@ -81,6 +81,7 @@ struct imsg {
 	unsigned long uid;
 	char *name;             /* file name in cur/ or new/ */
 	size_t baselen;
+	unsigned char name_shared;  /* name is in sel.names, not malloc'd */
 	unsigned char in_new;   /* the file is in new/ */
 	unsigned char recent;   /* \Recent for this session */
 	unsigned char gone;     /* removed from disk, EXPUNGE not sent yet */
@@ -105,6 +106,7 @@ struct sel {
 	int readonly;           /* EXAMINE */
 	struct imsg *m;
 	size_t n, cap;
+	char *names;            /* names of m from tern-imapcache, or NULL */
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */

@@ -379,8 +379,18 @@ sel_parse_flags(struct kwtab *kt, struct imap_p *p, unsigned *flags_r,
 static void
 imsg_free(struct imsg *m)
 {
-	free(m->name);
+	if (!m->name_shared)
+		free(m->name);
 	m->name = NULL;
+	m->name_shared = 0;
+}
+
+/* Give m the file name name (malloc'd, now m's). */
+static void
+imsg_name(struct imsg *m, char *name)
+{
+	imsg_free(m);
+	m->name = name;
 }
 
 void
@@ -399,6 +409,7 @@ sel_free(struct imap *s)
 	for (i = 0; i < sel->n; i++)
 		imsg_free(&sel->m[i]);
 	free(sel->m);
+	free(sel->names);
 	kw_free(&sel->kwt);
 	free(sel->dir);
 	buf_free(&sel->name);
@@ -470,8 +481,7 @@ take_new(struct sel *sel, size_t i)
 	name = strdup(strrchr(to, '/') + 1);
 	if (name == NULL)
 		return -1;
-	free(m->name);
-	m->name = name;
+	imsg_name(m, name);
 	m->in_new = 0;
 	return r;
 }
@@ -702,8 +712,7 @@ rescan(struct imap *s, int tell)
 
 				if (nn == NULL)
 					goto out;
-				free(m->name);
-				m->name = nn;
+				imsg_name(m, nn);
 			}
 			m->in_new = (unsigned char)d->in_new;
 			m->gone = 0;
@@ -889,8 +898,7 @@ sel_relocate(struct imap *s, size_t i)
 		return 0;
 	r = mbox_find_base(sel->dir, m->name, m->baselen, &found, &in_new);
 	if (r > 0) {
-		free(m->name);
-		m->name = found.s;  /* NUL-terminated: ours now */
+		imsg_name(m, found.s);  /* NUL-terminated: ours now */
 		m->in_new = (unsigned char)in_new;
 		return 1;
 	}
@@ -1038,8 +1046,7 @@ sel_set_flags(struct imap *s, size_t i, int op, unsigned flags,
 			name = strdup(strrchr(to, '/') + 1);
 			if (name == NULL)
 				return -1;
-			free(m->name);
-			m->name = name;
+			imsg_name(m, name);
 			m->in_new = 0;
 			m->flags = fl;
 			m->kw = k;
@@ -1293,7 +1300,7 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 {
 	struct sel *sel = &s->sel;
 	struct mdc c = MDC_INIT;
-	size_t i;
+	size_t i, j = 0;
 	int r;
 
 	r = mdc_load(sel->dir, pre, &c);
@@ -1311,11 +1318,29 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 	r = 1;
 	if (sel->idx.uidvalidity != c.validity)
 		r = 0;
+	/* the view takes the cache's names as they are (no copy of each),
+	 * and both lists are in UID order: one walk, no lookups */
+	if (r == 1 && c.n > 0 && (sel->cap < c.n ||
+	    sel->m == NULL)) {
+		struct imsg *v = reallocarray(sel->m, c.n, sizeof *v);
+
+		if (v == NULL)
+			r = -1;
+		else {
+			sel->m = v;
+			sel->cap = c.n;
+		}
+	}
 	for (i = 0; r == 1 && i < c.n; i++) {
 		const struct mdc_ent *e = &c.e[i];
-		const char *name = c.names.s + e->name;
-		const struct mdx_ent *x = mdx_find(&sel->idx, e->uid);
+		char *name = c.names.s + e->name;
+		const struct mdx_ent *x = NULL;
 		struct imsg *m;
+
+		while (j < sel->idx.n && sel->idx.e[j].uid < e->uid)
+			j++;
+		if (j < sel->idx.n && sel->idx.e[j].uid == e->uid)
+			x = &sel->idx.e[j];
 
 		/* new/ is to be taken (a scan does it); an index that does
 		 * not know the message as it is: a scan brings it up */
@@ -1332,10 +1357,8 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 		m = &sel->m[sel->n];
 		memset(m, 0, sizeof *m);
 		m->uid = e->uid;
-		if ((m->name = strdup(name)) == NULL) {
-			r = -1;
-			break;
-		}
+		m->name = name;
+		m->name_shared = 1;
 		m->baselen = e->baselen;
 		m->in_new = (unsigned char)e->in_new;
 		m->size = e->size;
@@ -1343,7 +1366,7 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 		m->recent = e->in_new;  /* EXAMINE: as rescan says */
 		flags_of_name(name, e->len, &m->flags, &m->kw);
 		sel->n++;
-		if (kw_known(s, m->kw, 0) < 0) {
+		if (m->kw != 0 && kw_known(s, m->kw, 0) < 0) {
 			r = -1;
 			break;
 		}
@@ -1360,6 +1383,9 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 	if (r == 1) {
 		sel->uidvalidity = c.validity;
 		sel->uidnext = c.uidnext;
+		free(sel->names);
+		sel->names = c.names.s;  /* the view's names now */
+		c.names.s = NULL;
 	} else {
 		for (i = 0; i < sel->n; i++)
 			imsg_free(&sel->m[i]);

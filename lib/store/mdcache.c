@@ -65,9 +65,10 @@ mdc_free(struct mdc *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* An entry whose name is names.s[off..off+len), already there. */
 static int
-add_n(struct mdc *c, unsigned long uid, unsigned long long size,
-    const char *name, size_t len, int in_new)
+add_ref(struct mdc *c, unsigned long uid, unsigned long long size,
+    size_t off, size_t len, int in_new)
 {
 	struct mdc_ent *e;
 
@@ -83,15 +84,24 @@ add_n(struct mdc *c, unsigned long uid, unsigned long long size,
 	e = &c->e[c->n];
 	e->uid = uid;
 	e->size = size;
-	e->name = c->names.len;
+	e->name = off;
 	e->len = len;
 	e->in_new = in_new;
+	e->baselen = mdname_base_len(c->names.s + off, len);
+	c->n++;
+	return 1;
+}
+
+static int
+add_n(struct mdc *c, unsigned long uid, unsigned long long size,
+    const char *name, size_t len, int in_new)
+{
+	size_t off = c->names.len;
+
 	if (buf_cat(&c->names, name, len) < 0 ||
 	    buf_catc(&c->names, '\0') < 0)
 		return -1;
-	e->baselen = mdname_base_len(c->names.s + e->name, len);
-	c->n++;
-	return 1;
+	return add_ref(c, uid, size, off, len, in_new);
 }
 
 int
@@ -135,9 +145,11 @@ stamp_parse(const char **p, const char *e, struct mdc_stamp *st, int k)
 	    num(p, e, " ", ~0ULL, &st->size[k]);
 }
 
-int
-mdc_parse(const char *t, size_t n, const struct mdc_stamp *st,
-    struct mdc *c)
+/* Parse the text t[0..n) (malloc'd, n + 1 bytes, NUL-terminated), which
+ * becomes c's names: each name is ended by a NUL over its LF, in place,
+ * so that a load copies no name.  t is c's (freed) whatever the result. */
+static int
+parse_owned(char *t, size_t n, const struct mdc_stamp *st, struct mdc *c)
 {
 	const char *p = t, *e = t + n;
 	struct mdc_stamp got;
@@ -146,13 +158,18 @@ mdc_parse(const char *t, size_t n, const struct mdc_stamp *st,
 	int r = -1;
 
 	mdc_free(c);
+	c->names.s = t;
+	c->names.len = n;
+	c->names.cap = n + 1;
 	if (n < sizeof MDC_MAGIC - 1 ||
-	    memcmp(t, MDC_MAGIC, sizeof MDC_MAGIC - 1) != 0)
+	    memcmp(t, MDC_MAGIC, sizeof MDC_MAGIC - 1) != 0) {
+		mdc_free(c);
 		return 0;
+	}
 	p += sizeof MDC_MAGIC - 1;
 	memset(&got, 0, sizeof got);
 	if (!num(&p, e, " ", MBOX_UID_MAX, &v) || v == 0)
-		return 0;
+		goto bad;
 	c->validity = (unsigned long)v;
 	if (!num(&p, e, " ", MBOX_UID_MAX + 1ULL, &v) || v == 0)
 		goto bad;
@@ -187,9 +204,10 @@ mdc_parse(const char *t, size_t n, const struct mdc_stamp *st,
 		    memchr(name, '\0', (size_t)(nl - name)) != NULL ||
 		    name[0] == '.')
 			goto bad;
-		if (add_n(c, (unsigned long)uid, size, name,
+		if (add_ref(c, (unsigned long)uid, size, (size_t)(name - t),
 		    (size_t)(nl - name), in_new) < 0)
 			goto fail;
+		t[nl - t] = '\0';
 		prev = uid;
 		p = nl + 1;
 	}
@@ -201,6 +219,20 @@ bad:
 fail:
 	mdc_free(c);
 	return r;
+}
+
+int
+mdc_parse(const char *t, size_t n, const struct mdc_stamp *st,
+    struct mdc *c)
+{
+	char *copy = malloc(n + 1);
+
+	mdc_free(c);
+	if (copy == NULL)
+		return -1;
+	memcpy(copy, t, n);
+	copy[n] = '\0';
+	return parse_owned(copy, n, st, c);
 }
 
 int
@@ -218,9 +250,7 @@ mdc_load(const char *dir, const struct mdc_stamp *st, struct mdc *c)
 		free(text);
 		return r < 0 && errno != EFBIG && errno != ENOENT ? -1 : 0;
 	}
-	r = mdc_parse(text, len, st, c);
-	free(text);
-	return r;
+	return parse_owned(text, len, st, c);
 }
 
 /* Replace path by n bytes through a tmp file of our own (no fsync). */
