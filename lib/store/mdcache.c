@@ -253,48 +253,19 @@ mdc_load(const char *dir, const struct mdc_stamp *st, struct mdc *c)
 	return parse_owned(text, len, st, c);
 }
 
-/* Replace path by n bytes through a tmp file of our own (no fsync). */
+/* Replace the cache by n bytes through a tmp file of our own (no fsync:
+ * fs_replace). */
 static int
 write_replace(const char *dir, const char *p, size_t n)
 {
 	char path[FS_PATH_MAX], tmp[FS_PATH_MAX], name[64];
-	int fd, saved;
 
 	(void)snprintf(name, sizeof name, "%s.tmp.%ld", MDC_FILE,
 	    (long)getpid());
 	if (fs_join(path, sizeof path, dir, MDC_FILE) < 0 ||
 	    fs_join(tmp, sizeof tmp, dir, name) < 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
-		return -1;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		n -= (size_t)w;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 1;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		(void)close(fd);
-	(void)unlink(tmp);
-	errno = saved;
-	return -1;
+	return fs_replace(path, tmp, p, n, 0600);
 }
 
 int

@@ -437,7 +437,9 @@ write_whole(struct mdx *x)
 	if (fs_join(path, sizeof path, x->dir, MDX_FILE) < 0 ||
 	    fs_join(tmp, sizeof tmp, x->dir, MDX_FILE ".tmp") < 0)
 		return -1;
-	r = fs_atomic_write(path, tmp, x->out.s, x->out.len, 0600);
+	/* no fsync, as for the appends (mdindex.h): a file a crash leaves
+	 * old, empty or gone is started again higher */
+	r = fs_replace(path, tmp, x->out.s, x->out.len, 0600);
 	if (r < 0)
 		return -1;
 	if (stat(path, &st) < 0)

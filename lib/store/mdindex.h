@@ -24,7 +24,7 @@
  * A later record for a UID replaces the earlier one.  Changes are
  * appended (one write(2) per command) under an exclusive flock(2) of
  * tern-imapindex.lock; when the records outnumber the messages the file
- * is rewritten (tmp, fsync, rename).  The lock is taken before the
+ * is rewritten (tmp, rename; no fsync, see below).  The lock is taken before the
  * uidlist's lock, never after it.
  *
  * The index is never authoritative: a missing, torn or unreadable file,
@@ -33,7 +33,9 @@
  * higher than any value handed out before, even by a lost file, as long
  * as the clock does not go back, so a client never misses a change; it
  * only sees every message as changed (and, for QRESYNC, every missing
- * UID as vanished) once.  For the same reason appends are not fsynced.
+ * UID as vanished) once.  For the same reason neither the appends nor
+ * the rewrite are fsynced (a first SELECT of a big folder waits on the
+ * disk only for tern-uidlist, whose UIDs must not be lost).
  *
  * Return convention: 1 ok, 0 soft, -1 error + errno.
  */

@@ -51,9 +51,9 @@ dirname_of(char *out, size_t outsz, const char *path)
 	return 1;
 }
 
-int
-fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
-    mode_t mode)
+static int
+replace(const char *path, const char *tmp, const void *p, size_t n,
+    mode_t mode, int sync)
 {
 	char dir[FS_PATH_MAX];
 	int fd, saved;
@@ -64,7 +64,7 @@ fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -1;
-	if (fd_write_all(fd, p, n) < 0 || fsync(fd) < 0)
+	if (fd_write_all(fd, p, n) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -73,7 +73,7 @@ fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return fs_syncdir(dir);
+	return sync ? fs_syncdir(dir) : 1;
 fail:
 	saved = errno;
 	if (fd >= 0)
@@ -81,6 +81,20 @@ fail:
 	unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+int
+fs_atomic_write(const char *path, const char *tmp, const void *p, size_t n,
+    mode_t mode)
+{
+	return replace(path, tmp, p, n, mode, 1);
+}
+
+int
+fs_replace(const char *path, const char *tmp, const void *p, size_t n,
+    mode_t mode)
+{
+	return replace(path, tmp, p, n, mode, 0);
 }
 
 int

@@ -15,6 +15,11 @@ int fs_syncdir(const char *path);
  * and of queue state files.  1 or -1 (tmp removed on error). */
 int fs_atomic_write(const char *path, const char *tmp, const void *p,
     size_t n, mode_t mode);
+/* The same without the fsyncs: for caches, which a crash may leave old,
+ * empty or gone (never torn: the rename is atomic), and whose readers
+ * start again then.  1 or -1. */
+int fs_replace(const char *path, const char *tmp, const void *p, size_t n,
+    mode_t mode);
 /* Read a whole file of at most max bytes into a malloc'ed NUL-terminated
  * buffer.  1 ok, 0 does not exist, -1 error (EFBIG when over max). */
 int fs_read_file(const char *path, size_t max, char **data_r, size_t *len_r);

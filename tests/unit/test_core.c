@@ -280,6 +280,18 @@ test_fs(const char *dir)
 	T_CHECK(fs_read_file(path, 100, &data, &len) == 1);
 	T_EQ_MEM(data, len, "two!", 4);
 	free(data);
+	/* fs_replace: the same without fsyncs, past a stale tmp file */
+	{
+		int fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+
+		T_CHECK(fd >= 0 && close(fd) == 0);
+		T_CHECK(fs_replace(path, tmp, "six", 3, 0600) == 1);
+		T_CHECK(access(tmp, F_OK) < 0);
+		T_CHECK(fs_read_file(path, 100, &data, &len) == 1);
+		T_EQ_MEM(data, len, "six", 3);
+		free(data);
+		T_CHECK(fs_atomic_write(path, tmp, "two!", 4, 0600) == 1);
+	}
 	T_CHECK(fs_read_file(path, 3, &data, &len) == -1 && errno == EFBIG);
 	/* exactly max bytes fit */
 	T_CHECK(fs_read_file(path, 4, &data, &len) == 1);
