@@ -111,10 +111,10 @@ mdc_add(struct mdc *c, unsigned long uid, unsigned long long size,
 	return add_n(c, uid, size, name, strlen(name), in_new);
 }
 
-/* A decimal number ending at one of the bytes in ends. */
+/* A decimal number ending at the byte end. */
 static int
-num(const char **p, const char *e, const char *ends,
-    unsigned long long max, unsigned long long *v_r)
+num(const char **p, const char *e, char end, unsigned long long max,
+    unsigned long long *v_r)
 {
 	const char *s = *p;
 	unsigned long long v = 0;
@@ -129,7 +129,7 @@ num(const char **p, const char *e, const char *ends,
 		v = v * 10 + d;
 		s++;
 	}
-	if (s >= e || strchr(ends, *s) == NULL)
+	if (s >= e || *s != end)
 		return 0;
 	*p = s + 1;
 	*v_r = v;
@@ -139,10 +139,10 @@ num(const char **p, const char *e, const char *ends,
 static int
 stamp_parse(const char **p, const char *e, struct mdc_stamp *st, int k)
 {
-	return num(p, e, ".", ~0ULL, &st->ino[k]) &&
-	    num(p, e, ".", ~0ULL, &st->sec[k]) &&
-	    num(p, e, ".", 999999999ULL, &st->nsec[k]) &&
-	    num(p, e, " ", ~0ULL, &st->size[k]);
+	return num(p, e, '.', ~0ULL, &st->ino[k]) &&
+	    num(p, e, '.', ~0ULL, &st->sec[k]) &&
+	    num(p, e, '.', 999999999ULL, &st->nsec[k]) &&
+	    num(p, e, ' ', ~0ULL, &st->size[k]);
 }
 
 /* Parse the text t[0..n) (malloc'd, n + 1 bytes, NUL-terminated), which
@@ -168,16 +168,16 @@ parse_owned(char *t, size_t n, const struct mdc_stamp *st, struct mdc *c)
 	}
 	p += sizeof MDC_MAGIC - 1;
 	memset(&got, 0, sizeof got);
-	if (!num(&p, e, " ", MBOX_UID_MAX, &v) || v == 0)
+	if (!num(&p, e, ' ', MBOX_UID_MAX, &v) || v == 0)
 		goto bad;
 	c->validity = (unsigned long)v;
-	if (!num(&p, e, " ", MBOX_UID_MAX + 1ULL, &v) || v == 0)
+	if (!num(&p, e, ' ', MBOX_UID_MAX + 1ULL, &v) || v == 0)
 		goto bad;
 	c->uidnext = (unsigned long)v;
 	for (k = 0; k < 3; k++)
 		if (!stamp_parse(&p, e, &got, (int)k))
 			goto bad;
-	if (!num(&p, e, "\n", MBOX_UID_MAX, &count))
+	if (!num(&p, e, '\n', MBOX_UID_MAX, &count))
 		goto bad;
 	if (!mdc_same(&got, st))
 		goto bad;  /* the folder changed since */
@@ -185,24 +185,23 @@ parse_owned(char *t, size_t n, const struct mdc_stamp *st, struct mdc *c)
 		const char *name, *nl;
 		int in_new;
 
-		if (!num(&p, e, " ", MBOX_UID_MAX, &uid) || uid <= prev ||
+		if (!num(&p, e, ' ', MBOX_UID_MAX, &uid) || uid <= prev ||
 		    uid >= c->uidnext)
 			goto bad;
 		if (p < e && *p == '-' && p + 1 < e && p[1] == ' ') {
 			size = MBOX_SIZE_UNKNOWN;
 			p += 2;
-		} else if (!num(&p, e, " ", MBOX_SIZE_UNKNOWN - 1, &size))
+		} else if (!num(&p, e, ' ', MBOX_SIZE_UNKNOWN - 1, &size))
 			goto bad;
 		if (e - p < 2 || (p[0] != 'n' && p[0] != 'c') || p[1] != ' ')
 			goto bad;
 		in_new = p[0] == 'n';
 		p += 2;
+		/* one pass to the LF: no '/' and no NUL before it (the text
+		 * ends in a NUL, t[n]) */
 		name = p;
-		nl = memchr(p, '\n', (size_t)(e - p));
-		if (nl == NULL || nl == name ||
-		    memchr(name, '/', (size_t)(nl - name)) != NULL ||
-		    memchr(name, '\0', (size_t)(nl - name)) != NULL ||
-		    name[0] == '.')
+		nl = name + strcspn(name, "/\n");
+		if (nl >= e || *nl != '\n' || nl == name || name[0] == '.')
 			goto bad;
 		if (add_ref(c, (unsigned long)uid, size, (size_t)(name - t),
 		    (size_t)(nl - name), in_new) < 0)
