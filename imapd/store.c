@@ -26,6 +26,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/str.h"
+#include "mail/mime.h"
 #include "store/maildir.h"
 #include "store/mbox.h"
 #include "store/mdname.h"
@@ -735,6 +736,7 @@ cmd_append(struct imap *s, struct imap_p *p)
 	unsigned flags = 0;
 	unsigned long kw = 0, uid = 0, validity = 0;
 	long long date = 0;
+	struct buf conv = BUF_INIT;
 	int r, binary, utf8;
 
 	if (!imap_p_sp(p) || mailbox_arg(s, p, &name, 0) != 1 || !imap_p_sp(p)) {
@@ -796,6 +798,16 @@ cmd_append(struct imap *s, struct imap_p *p)
 		imap_tagged(s, "NO", "[TOOBIG] Message too big");
 		goto out;
 	}
+	/* RFC 3516 4.4: binary parts are kept as base64 (mime.h) */
+	if (binary) {
+		r = mime_binary_to_base64(data, n, &conv);
+		if (r < 0)
+			session_fatal(s, "memory");
+		if (r > 0) {
+			data = conv.s;
+			n = conv.len;
+		}
+	}
 	/* RFC 9208 4.3: the size as stored (CRLF becomes LF), the number
 	 * tern-deliverd counts too */
 	if (s->quota > 0 && !quota_allows(s, stored_size(data, n))) {
@@ -831,4 +843,5 @@ out:
 	kw_free(&own);
 	free(dir);
 	buf_free(&name);
+	buf_free(&conv);
 }

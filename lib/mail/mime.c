@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/b64.h"
 #include "util/buf.h"
 #include "mail/mime.h"
 #include "mail/mime_int.h"
@@ -364,4 +365,99 @@ mime_parse(struct mime_msg *m, const char *s, size_t len)
 		}
 	}
 	return 1;
+}
+
+/* Part i of m says Content-Transfer-Encoding: binary and is a leaf. */
+static int
+part_is_binary(const struct mime_msg *m, size_t i, const char *s)
+{
+	const struct mime_part *p = &m->parts[i];
+	const char *v, *tok;
+	size_t vlen, toklen;
+
+	return !p->is_multipart && !p->is_message &&
+	    mime_header_find(s + p->hdr_off, p->hdr_len,
+	    "Content-Transfer-Encoding", &v, &vlen) == 1 &&
+	    mime_token(v, vlen, &tok, &toklen) == 1 && toklen == 6 &&
+	    strncasecmp(tok, "binary", 6) == 0;
+}
+
+static int
+cmp_off(const void *a, const void *b)
+{
+	const struct mime_part *x = *(const struct mime_part *const *)a;
+	const struct mime_part *y = *(const struct mime_part *const *)b;
+
+	return x->hdr_off < y->hdr_off ? -1 : x->hdr_off > y->hdr_off;
+}
+
+int
+mime_binary_to_base64(const char *s, size_t n, struct buf *out)
+{
+	struct mime_msg m = MIME_MSG_INIT;
+	const struct mime_part **bin = NULL;
+	struct buf b64 = BUF_INIT;
+	size_t i, k = 0, pos = 0;
+	int r = -1;
+
+	buf_reset(out);
+	if (mime_parse(&m, s, n) < 0)
+		return -1;
+	if ((bin = calloc(m.n, sizeof *bin)) == NULL)
+		goto out;
+	for (i = 0; i < m.n; i++)
+		if (part_is_binary(&m, i, s))
+			bin[k++] = &m.parts[i];
+	if (k == 0) {
+		r = 0;
+		goto out;
+	}
+	qsort(bin, k, sizeof *bin, cmp_off);
+	for (i = 0; i < k; i++) {
+		const struct mime_part *p = bin[i];
+		const char *hdr = s + p->hdr_off, *name;
+		size_t hp = 0, nl, fo, fl, at;
+
+		if (p->hdr_off < pos)
+			continue;  /* (inside one done already: cannot be) */
+		if (buf_cat(out, s + pos, p->hdr_off - pos) < 0)
+			goto out;
+		while (mime_header_next(hdr, p->hdr_len, &hp, &name, &nl, &fo,
+		    &fl) == 1) {
+			if (nl == 25 &&
+			    strncasecmp(name, "Content-Transfer-Encoding", 25) == 0)
+				continue;
+			if (buf_cat(out, hdr + fo, fl) < 0 ||
+			    (hdr[fo + fl - 1] != '\n' && buf_cats(out, "\r\n") < 0))
+				goto out;
+		}
+		if (buf_cats(out, "Content-Transfer-Encoding: base64\r\n\r\n") < 0)
+			goto out;
+		buf_reset(&b64);
+		if (b64_encode(s + p->body_off, p->body_len, &b64) < 0)
+			goto out;
+		for (at = 0; at < b64.len; at += 76) {
+			size_t l = b64.len - at < 76 ? b64.len - at : 76;
+
+			if ((at > 0 && buf_cats(out, "\r\n") < 0) ||
+			    buf_cat(out, b64.s + at, l) < 0)
+				goto out;
+		}
+		/* a part in a multipart is followed by the CRLF of the next
+		 * delimiter; the message's last part by nothing */
+		if (p->body_off + p->body_len == n && b64.len > 0 &&
+		    buf_cats(out, "\r\n") < 0)
+			goto out;
+		pos = p->body_off + p->body_len;
+	}
+	if (buf_cat(out, s + pos, n - pos) < 0)
+		goto out;
+	r = 1;
+out:
+	if (r < 0)
+		buf_reset(out);
+	buf_free(&b64);
+	free(bin);
+	mime_free(&m);
+	return r;
 }

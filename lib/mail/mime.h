@@ -143,6 +143,16 @@ int mime_part_text(const struct mime_msg *m, size_t i, const char *s,
 int mime_part_decode(const struct mime_msg *m, size_t i, const char *s,
     size_t len, struct buf *out);
 /*
+ * RFC 3516 4.4: a message APPENDed as binary (literal8) whose leaf parts
+ * say Content-Transfer-Encoding: binary cannot be kept octet for octet
+ * in a Maildir (stored with LF line ends, served with CRLF), so those
+ * parts get base64 instead, which BINARY[] decodes back to the octets
+ * sent.  The message s[0..n) with each such part's CTE field replaced and
+ * its body encoded (76 characters a line) goes to out (reset): 1, 0 when
+ * no part is binary (out empty), -1 ENOMEM.
+ */
+int mime_binary_to_base64(const char *s, size_t n, struct buf *out);
+/*
  * Convert n bytes in charset cs (a C string) to UTF-8, appended to out;
  * invalid input becomes U+FFFD.  1 ok, 0 charset unknown (nothing
  * appended), -1 ENOMEM.

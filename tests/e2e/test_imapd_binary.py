@@ -6,7 +6,7 @@ undone (base64, quoted-printable; 7bit/8bit as they are), as a literal8
 it is; an encoding the server does not know gets NO [UNKNOWN-CTE];
 BINARY sets \\Seen, BINARY.PEEK and BINARY.SIZE do not; a section with
 HEADER/TEXT/MIME or BINARY.SIZE with a partial is BAD; an APPEND with a
-literal8 stores the octets as sent.
+literal8 stores the octets as sent, binary-encoded parts as base64.
 """
 import base64
 
@@ -120,4 +120,42 @@ def test_append_literal8_keeps_the_octets():
         u = c.ok("FETCH 2 (BINARY.PEEK[1])")
         data, eight = literal_of(u[0], "BINARY[1]")
         assert data == b"before\0after\r\n" and eight, data
+        c.logout()
+
+
+def test_append_of_binary_parts_keeps_them_as_base64():
+    """RFC 3516 4.4: parts APPENDed with Content-Transfer-Encoding:
+    binary (bare LF, bare CR, NUL: octets a Maildir of LF lines cannot
+    keep) are stored as base64, so BODY[n] is base64 text and BINARY[n]
+    gives back exactly the octets sent; a text part beside them is kept
+    as it was.  (imaptest's append-binary.)"""
+    fresh()
+    blob = b"\0-\xe4\n\r\n\n\rend"
+    raw = (b"From: a@example.test\r\nSubject: two parts\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
+           b"--q\r\nContent-Type: text/plain\r\n\r\nplain text\r\n"
+           b"--q\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: BINARY\r\n\r\n" + blob +
+           b"\r\n--q--\r\n")
+    single = (b"Subject: one\r\nContent-Type: application/octet-stream\r\n"
+              b"Content-Transfer-Encoding: binary\r\n\r\n" + blob)
+    with iu.session(PORT, I, tls=True) as c:
+        for msg in (raw, single):
+            t = c.tag()
+            c.send(("%s APPEND INBOX ~{%d+}\r\n" % (t, len(msg))).encode() + msg + b"\r\n")
+            u, r = c.until_tagged(t)
+            assert r.startswith("OK"), r
+        c.select()
+        for seq, part in ((2, "2"), (3, "1")):
+            u = c.ok("FETCH %d (BINARY.PEEK[%s] BINARY.SIZE[%s])" % (seq, part, part))
+            data, eight = literal_of(u[0], "BINARY[%s]" % part)
+            assert data == blob and eight, (seq, data)
+            assert "BINARY.SIZE[%s] %d" % (part, len(blob)) in u[0], u[0]
+            u = c.ok("FETCH %d (BODY.PEEK[%s.MIME] BODY.PEEK[%s])" % (seq, part, part)) \
+                if part == "2" else c.ok("FETCH %d (BODY.PEEK[HEADER] BODY.PEEK[1])" % seq)
+            assert "Content-Transfer-Encoding: base64" in u[0], u[0]
+            body, _ = literal_of(u[0], "BODY[%s]" % part)
+            assert base64.b64decode(body) == blob, body
+        u = c.ok("FETCH 2 (BODY.PEEK[1])")
+        assert literal_of(u[0], "BODY[1]")[0] == b"plain text", u[0]
         c.logout()

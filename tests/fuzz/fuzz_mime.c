@@ -186,6 +186,18 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	nl = memchr(msg, '\n', size < 256 ? size : 256);
 	fetch(msg, size, &m, msg, nl ? (size_t)(nl - msg) : (size < 256 ?
 	    size : 256), &out);
+	/* APPEND of a literal8: binary parts to base64; once converted,
+	 * nothing binary is left */
+	r = mime_binary_to_base64(msg, size, &out);
+	if (r < 0 || (r == 0 && out.len != 0))
+		abort();
+	if (r == 1) {
+		struct buf again = BUF_INIT;
+
+		if (mime_binary_to_base64(out.s, out.len, &again) != 0)
+			abort();
+		buf_free(&again);
+	}
 	buf_free(&out);
 	mime_free(&m);
 	return 0;

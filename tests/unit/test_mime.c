@@ -533,6 +533,38 @@ test_text(void)
 	buf_free(&b);
 }
 
+/* mime_binary_to_base64: binary leaf parts become base64 (the CTE field
+ * replaced, the other fields and parts kept), nothing else changes. */
+static void
+test_binary(void)
+{
+	struct buf out = BUF_INIT;
+	static const char multi[] =
+	    "Subject: x\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+	    "--q\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	    "--q\r\nContent-Type: application/x\r\n"
+	    "Content-Transfer-Encoding:  Binary \r\nX-After: 1\r\n\r\n"
+	    "\0a\nb\r\n--q--\r\n";
+	static const char single[] =
+	    "Subject: y\nContent-Transfer-Encoding: binary\n\n\r\r\0";
+	static const char none[] =
+	    "Subject: z\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xe4\r\n";
+
+	T_EQ_INT(mime_binary_to_base64(multi, sizeof multi - 1, &out), 1);
+	/* "\0a\nb" is AGEKYg== */
+	T_EQ_STR(buf_str(&out),
+	    "Subject: x\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+	    "--q\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	    "--q\r\nContent-Type: application/x\r\nX-After: 1\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nAGEKYg==\r\n--q--\r\n");
+	T_EQ_INT(mime_binary_to_base64(single, sizeof single - 1, &out), 1);
+	T_EQ_STR(buf_str(&out), "Subject: y\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nDQ0A\r\n");
+	T_EQ_INT(mime_binary_to_base64(none, sizeof none - 1, &out), 0);
+	T_EQ_INT(out.len, 0);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -546,6 +578,7 @@ main(void)
 	test_header();
 	test_decode();
 	test_text();
+	test_binary();
 	for (i = 0; i < nbufs; i++)
 		free(bufs[i]);
 	T_DONE();
