@@ -201,9 +201,11 @@ int session_line(struct imap *s, char *line, size_t max, size_t *len_r);
  * and the login OK). */
 void imap_capabilities(struct imap *s, struct buf *out);
 
-/* The fd tern-imapd gives tern-imap-session: its end of the socketpair
- * to the login child (sessmain.c). */
+/* The fds tern-imapd gives tern-imap-session (sessmain.c): its end of
+ * the socketpair to the login child, and a pipe with the settings it
+ * uses in tern.conf's format. */
 #define SESSION_CTL_FD 3
+#define SESSION_CONF_FD 4
 
 /* ---- login.c: the not-authenticated state --------------------------------- */
 void login_run(struct imap *s) __attribute__((noreturn));

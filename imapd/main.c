@@ -161,16 +161,24 @@ static void
 exec_session(void *arg, int ctl, const char *canon, const char *maildir,
     unsigned long quota)
 {
+	static const char *const keys[] = { "imapd_timeout",
+	    "message_size_limit", "hostname", "log", "log_facility", NULL };
 	struct imap *s = arg;
 	char path[FS_PATH_MAX], q[32];
 	struct buf env[5] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
 	    BUF_INIT };
+	struct buf conf = BUF_INIT;
 	char **envp, *argv[] = { path, "-C", (char *)cfg_dir(), NULL };
 	size_t i, n = 0, k = 0;
+	int pv[2], c, p;
 
 	if (fs_join(path, sizeof path, cfg_str(program_dir),
 	    "tern-imap-session") < 0)
 		log_fatal("%s program_dir: %s", s->sid, strerror(errno));
+	/* fail here, where the log still works, not after the dup2s */
+	if (access(path, X_OK) < 0)
+		log_fatal("%s cannot run %s: %s", s->sid, path,
+		    strerror(errno));
 	(void)snprintf(q, sizeof q, "%lu", quota);
 	if (buf_catf(&env[0], "TERN_IMAP_SID=%s", s->sid) < 0 ||
 	    buf_catf(&env[1], "TERN_IMAP_IP=%s", s->ip) < 0 ||
@@ -191,12 +199,27 @@ exec_session(void *arg, int ctl, const char *canon, const char *maildir,
 	for (i = 0; i < 5; i++)
 		envp[k++] = env[i].s;
 	envp[k] = NULL;
-	/* ctl becomes fd 3, the one fd the session is given */
-	if (ctl != SESSION_CTL_FD) {
-		if (dup2(ctl, SESSION_CTL_FD) < 0)
-			log_fatal("%s dup2: %s", s->sid, strerror(errno));
-	} else if (fcntl(ctl, F_SETFD, 0) < 0)
+	/* the settings it uses, as we read them (tern.conf need not be
+	 * readable by the mailbox owner), on a pipe: a few hundred bytes,
+	 * far below the pipe's buffer */
+	for (i = 0; keys[i] != NULL; i++)
+		if (buf_catf(&conf, "%s = %s\n", keys[i],
+		    cfg_str_named(keys[i])) < 0)
+			log_fatal("%s out of memory", s->sid);
+	if (pipe2(pv, O_CLOEXEC) < 0 ||
+	    fd_write_all(pv[1], conf.s, conf.len) < 0 || close(pv[1]) < 0)
+		log_fatal("%s config pipe: %s", s->sid, strerror(errno));
+	/* ctl becomes fd 3 and the settings fd 4: first both above them,
+	 * so that neither dup2 closes the other */
+	c = fcntl(ctl, F_DUPFD_CLOEXEC, SESSION_CONF_FD + 1);
+	p = fcntl(pv[0], F_DUPFD_CLOEXEC, SESSION_CONF_FD + 1);
+	if (c < 0 || p < 0)
 		log_fatal("%s fcntl: %s", s->sid, strerror(errno));
+	/* from here on fd 3 may have been the syslog socket: no log line,
+	 * and on failure nothing written to ctl either (the login child
+	 * sees it close and says BYE) */
+	if (dup2(c, SESSION_CTL_FD) < 0 || dup2(p, SESSION_CONF_FD) < 0)
+		_exit(111);
 	execve(path, argv, envp);
-	log_fatal("%s cannot run %s: %s", s->sid, path, strerror(errno));
+	_exit(111);
 }

@@ -10,6 +10,10 @@
  *   fd 3               its end of the socketpair to the login child,
  *                      which passes the connection on it (plaintext) or
  *                      relays (TLS): lib/login/logintake.c
+ *   fd 4               the settings it uses (imapd_timeout,
+ *                      message_size_limit, hostname, log, log_facility)
+ *                      as tern-imapd read them, in tern.conf's format:
+ *                      tern.conf need not be readable by mailbox owners
  *   TERN_IMAP_SID, TERN_IMAP_IP, TERN_IMAP_USER, TERN_IMAP_MAILDIR,
  *   TERN_IMAP_QUOTA    the session id and client address (for the log),
  *                      the user's canonical address, the Maildir and the
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/sig.h"
 #include "util/str.h"
 #include "daemon/cfg.h"
 #include "daemon/priv.h"
@@ -36,7 +41,8 @@
 static struct imap sess;  /* big (io buffers): not on the stack */
 
 static const struct startup st_session = {
-	.name = "tern-imap-session", .keep_fd = SESSION_CTL_FD,
+	.name = "tern-imap-session", .keep_fd = SESSION_CONF_FD,
+	.conf_fd = SESSION_CONF_FD,
 };
 
 /* The environment variable name: non-empty, shorter than max, no
@@ -65,6 +71,7 @@ main(int argc, char **argv)
 	char *end;
 	unsigned long long quota;
 
+	sig_pipe_errors();  /* a client gone: EPIPE and a log line */
 	startup_begin(&st_session, &argc, argv, 0);
 	if (getuid() == 0 || geteuid() == 0)
 		log_fatal("refusing to serve a mailbox as root");

@@ -24,7 +24,6 @@
 #include "daemon/cfg_int.h"
 
 #define CFG_LINE_MAX 4096
-#define CFG_FILE_MAX (1024 * 1024)
 
 
 struct cfg_val *cfg_vals;
@@ -267,6 +266,24 @@ cfg_load(const char *dir, char *err, size_t errsz)
 	free(data);
 	buf_free(&path);
 	return cfg_finish(r >= 0, old_vals, old_dir);
+}
+
+int
+cfg_load_text(const char *dir, const char *name, const char *text,
+    size_t len, char *err, size_t errsz)
+{
+	struct cfg_val *old_vals;
+	char *old_dir, *data;
+	int r;
+
+	cfg_begin(dir, &old_vals, &old_dir);
+	if ((data = malloc(len + 1)) == NULL)
+		log_fatal("out of memory");
+	memcpy(data, text, len);
+	data[len] = '\0';
+	r = cfg_parse(name, data, len, err, errsz);
+	free(data);
+	return cfg_finish(r > 0, old_vals, old_dir);
 }
 
 /* The trust rule of cfg_load_fd for st, the directory (isdir) or

@@ -39,6 +39,8 @@ struct cfg_key {
 	int (*check)(const char *value, const char **msg_r);
 };
 
+#define CFG_FILE_MAX (1024 * 1024)   /* tern.conf is read up to this */
+
 /* The table, terminated by a row with name NULL. */
 extern const struct cfg_key cfg_keys[];
 
@@ -70,6 +72,12 @@ unsigned long cfg_generation(void);
  * before (if any) kept.  dirfd stays open. */
 int cfg_load_fd(int dirfd, const char *dir, uid_t owner, char *err,
     size_t errsz);
+/* cfg_load from the text text[0..len) in tern.conf's format instead of
+ * DIR/tern.conf (a configuration another process read and passed on);
+ * name is what messages call it.  dir as for cfg_load.  1, or -1 with err
+ * set and the configuration before kept. */
+int cfg_load_text(const char *dir, const char *name, const char *text,
+    size_t len, char *err, size_t errsz);
 /* The configuration directory in use (absolute). */
 const char *cfg_dir(void);
 

@@ -101,7 +101,19 @@ startup_begin(const struct startup *st, int *argc, char **argv, int options)
 	fd_close_from(st->keep_fd + 1);
 	startup_fds(st);
 	log_init(st->name, LOG_TO_STDERR, LOG_MAIL);
-	if (cfg_load(dir, err, sizeof err) < 0)
+	if (st->conf_fd > 0) {
+		char *text = NULL;
+		size_t len = 0;
+
+		if (fs_read_fd(st->conf_fd, CFG_FILE_MAX, &text, &len) < 0)
+			startup_fail(st, "configuration on fd %d: %s",
+			    st->conf_fd, strerror(errno));
+		(void)close(st->conf_fd);
+		if (cfg_load_text(dir, "tern.conf (as passed on)", text, len,
+		    err, sizeof err) < 0)
+			startup_fail(st, "%s", err);
+		free(text);
+	} else if (cfg_load(dir, err, sizeof err) < 0)
 		startup_fail(st, "%s", err);
 	cfg_log_init(st->name);
 	cfg_refresh_mark();

@@ -55,6 +55,10 @@ struct startup {
 	 * drop (which clears the setting) ask for SIGTERM when the parent
 	 * dies, and exit at once if it already has (step 8) */
 	int with_parent;
+	/* > 0: the configuration is not read from tern.conf but from this
+	 * fd (kept open by step 2 up to keep_fd), in tern.conf's format, as
+	 * the parent that started us had it (cfg_load_text); 0: tern.conf */
+	int conf_fd;
 	/* fatal errors before the drop when there is no fail_reply; must not
 	 * return (NULL: log_fatal) */
 	void (*fail)(const char *fmt, ...)

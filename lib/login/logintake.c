@@ -7,10 +7,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +38,9 @@ int
 login_take(struct io *io, int ctl, int timeout)
 {
 	static char buf[IO_BUFSIZE + 1];
+	int wait_ms = timeout <= 0 ? -1 : timeout > INT_MAX / 1000 ?
+	    INT_MAX : timeout * 1000;
+	struct stat st;
 	size_t have = 0;
 	ssize_t r;
 	char c = LOGIN_RELAY;
@@ -42,7 +48,10 @@ login_take(struct io *io, int ctl, int timeout)
 
 	if (fd_write_all(ctl, &c, 1) < 0)
 		return -1;
-	/* one byte, with the connection when it is LOGIN_HANDOFF */
+	/* one byte, with the connection when it is LOGIN_HANDOFF (the login
+	 * child is not trusted to answer at all: every wait is bounded) */
+	if (fd_poll(ctl, POLLIN, wait_ms) < 0)
+		return -1;
 	r = fd_recv(ctl, &c, 1, &fd);
 	if (r <= 0) {
 		if (r == 0)
@@ -52,11 +61,14 @@ login_take(struct io *io, int ctl, int timeout)
 	if (c == LOGIN_KEEP && fd < 0) {
 		io_init(io, ctl, ctl, timeout);
 		relay_ctl = ctl;
-		if (atexit(relay_wait) != 0)
+		if (atexit(relay_wait) != 0) {
+			errno = ENOMEM;
 			return -1;
+		}
 		return 1;
 	}
-	if (c != LOGIN_HANDOFF || fd < 0) {
+	if (c != LOGIN_HANDOFF || fd < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode)) {
 		if (fd >= 0)
 			(void)close(fd);
 		errno = EPROTO;
@@ -64,6 +76,10 @@ login_take(struct io *io, int ctl, int timeout)
 	}
 	/* the login child's pending bytes, then its end goes */
 	for (;;) {
+		if (fd_poll(ctl, POLLIN, wait_ms) < 0) {
+			(void)close(fd);
+			return -1;
+		}
 		r = read(ctl, buf + have, sizeof buf - have);
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -428,8 +428,10 @@ mdh_flush(struct mdh *h)
 
 	if (h->pending.n == 0)
 		return 1;
-	if (h->broken)
+	if (h->broken) {
+		r = 1;  /* no cache for this session: nothing to write */
 		goto drop;
+	}
 	if (fs_join(path, sizeof path, h->dir, MDH_FILE) < 0)
 		goto drop;
 	/* under the lock: the file is the one we read (or a new one of our
@@ -441,8 +443,12 @@ mdh_flush(struct mdh *h)
 	}
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > MDH_FILE_MAX)
+	if (fd < 0 || fstat(fd, &st) < 0)
 		goto drop;
+	if (st.st_size > MDH_FILE_MAX) {
+		errno = EFBIG;
+		goto drop;
+	}
 	mlen = (size_t)snprintf(want, sizeof want, "%s%lu\n", MDH_MAGIC,
 	    h->validity);
 	if (st.st_size == 0) {
@@ -465,6 +471,8 @@ mdh_flush(struct mdh *h)
 	}
 	w = write(fd, h->pend.s, h->pend.len);
 	r = w == (ssize_t)h->pend.len ? 1 : -1;
+	if (w >= 0 && r < 0)
+		errno = EIO;  /* short: the reader drops the torn record */
 drop:
 	if (fd >= 0 && close(fd) < 0)
 		r = -1;

@@ -1446,3 +1446,39 @@ def test_a_folder_created_again_gets_a_new_uidvalidity():
         u = c.ok('LIST "" *')
         assert not any("uidvalidity" in r.lower() for r in u), u
         c.logout()
+
+
+def test_session_does_not_need_to_read_tern_conf():
+    """tern-imap-session gets its settings from tern-imapd on a pipe, so
+    a tern.conf that only root may read (mode 0600) still lets mailbox
+    owners log in, and the session uses the settings the parent read."""
+    harness.need_root()
+    conf = os.path.join(I.etc, "tern.conf")
+    mode = os.stat(conf).st_mode & 0o7777
+    os.chown(conf, 0, 0)
+    os.chmod(conf, 0o600)
+    try:
+        fresh([iu.sample("conf")])
+        with session(tls=False) as c:
+            caps = " ".join(c.cmd("CAPABILITY")[0])
+            u, _ = c.select()
+            assert iu.numbers(u, "EXISTS") == [1]
+            limit = re.search(r"APPENDLIMIT=(\d+)", caps).group(1)
+            assert int(limit) > 0, caps
+            c.logout()
+    finally:
+        os.chmod(conf, mode)
+
+
+def test_client_gone_during_a_big_fetch_is_logged():
+    """A client that goes away while a FETCH is being written ends its
+    session with a log line (EPIPE, not a silent SIGPIPE)."""
+    fresh([iu.sample("gone %d" % k) + b"x" * 20000 + b"\n" for k in range(200)])
+    before = iu.log_text(I).count("stage=write")
+    c = session(tls=False)
+    c.select()
+    c.send("f FETCH 1:* (BODY.PEEK[])\r\n")
+    c.close()
+    harness.wait_for(lambda: iu.log_text(I).count("stage=write") > before, 10,
+                     what="the session's disconnect line",
+                     info=lambda: iu.log_text(I)[-600:])

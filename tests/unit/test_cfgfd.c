@@ -141,6 +141,25 @@ test_swap(void)
 	T_EQ_STR(cfg_str(hostname), "checked.example");
 }
 
+/* cfg_load_text: the text as if it were tern.conf; a bad line names the
+ * given name and keeps what was loaded before. */
+static void
+test_text(void)
+{
+	static const char good[] = "hostname = text.example\n"
+	    "imapd_timeout = 77\n";
+	static const char bad[] = "hostname = other.example\nno_such_key = 1\n";
+
+	T_EQ_INT(cfg_load_text(dir, "passed", good, sizeof good - 1, err,
+	    sizeof err), 1);
+	T_EQ_STR(cfg_str(hostname), "text.example");
+	T_EQ_INT(cfg_num(imapd_timeout), 77);
+	T_EQ_INT(cfg_load_text(dir, "passed", bad, sizeof bad - 1, err,
+	    sizeof err), -1);
+	T_CHECK(strncmp(err, "passed:2:", 9) == 0);
+	T_EQ_STR(cfg_str(hostname), "text.example");
+}
+
 int
 main(void)
 {
@@ -155,6 +174,7 @@ main(void)
 	test_owner();
 	test_not_regular();
 	test_swap();
+	test_text();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		fprintf(stderr, "test_cfgfd: could not remove %s\n", top);
