@@ -1364,9 +1364,11 @@ def test_privilege_separation():
         assert p["mailbox"] == parent, p
         assert "login" in p, "no relay under TLS: %s" % p
         check_unprivileged(p["mailbox"], "ternv")
-        maps = open("/proc/%d/maps" % p["mailbox"]).read()
-        assert "libssl" not in maps and "libcrypto" not in maps, \
-            "tern-imap-session maps OpenSSL"
+        # (make sanitize links without --as-needed: see configure)
+        if not os.environ.get("TERN_SANITIZE"):
+            maps = open("/proc/%d/maps" % p["mailbox"]).read()
+            assert "libssl" not in maps and "libcrypto" not in maps, \
+                "tern-imap-session maps OpenSSL"
         u, _ = c.select()
         assert iu.numbers(u, "EXISTS") == [1]
         assert not [f for f in fds(p["login"]) if f.startswith(I.path("mail"))]
