@@ -1320,8 +1320,7 @@ view_from_cache(struct imap *s, const struct mdc_stamp *pre)
 		r = 0;
 	/* the view takes the cache's names as they are (no copy of each),
 	 * and both lists are in UID order: one walk, no lookups */
-	if (r == 1 && c.n > 0 && (sel->cap < c.n ||
-	    sel->m == NULL)) {
+	if (r == 1 && sel->cap < c.n) {
 		struct imsg *v = reallocarray(sel->m, c.n, sizeof *v);
 
 		if (v == NULL)

@@ -145,9 +145,9 @@ rec_add(struct mdh *h, struct mdh_tab *t, unsigned long uid, off_t off,
 	if (t->n == 0)
 		t->sorted = 1;
 	else if (t->r[t->n - 1].uid >= uid) {
-		if (t == &h->file || !t->sorted)
+		if (t == &h->file)
 			t->sorted = 0;
-		else {
+		else {  /* pending: always sorted, insert in place */
 			size_t lo = 0, hi = t->n;
 
 			while (lo < hi) {

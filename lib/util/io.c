@@ -366,7 +366,9 @@ fd_send(int sock, const void *p, size_t n, int fd, int flags)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
-	if ((size_t)r != n) {  /* cannot happen on SOCK_SEQPACKET */
+	/* SOCK_SEQPACKET sends all or nothing; a blocking SOCK_STREAM
+	 * (the login hand-over) stops short only on a signal: an error */
+	if ((size_t)r != n) {
 		errno = EMSGSIZE;
 		return -1;
 	}
