@@ -37,6 +37,7 @@ struct stat;
 #include "lookup/local.h"
 #include "net/peer.h"
 #include "imap/parse.h"
+#include "store/mdcache.h"
 #include "store/mdindex.h"
 #include "store/mdhdr.h"
 
@@ -106,7 +107,10 @@ struct sel {
 	int readonly;           /* EXAMINE */
 	struct imsg *m;
 	size_t n, cap;
-	char *names;            /* names of m from tern-imapcache, or NULL */
+	struct mdc_map cache;   /* tern-imapcache, when the view is from it
+				 * (its names are the view's) */
+	int lazy;               /* SELECT answered from cache's header; the
+				 * view is built by sel_view */
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */
@@ -275,6 +279,10 @@ void sel_vanished_since(struct imap *s, unsigned long long modseq,
     struct imap_seqset *known);
 /* Leave the selected state (no expunge). */
 void sel_free(struct imap *s);
+/* Build the view a SELECT of a cached folder left for later (nothing
+ * when it is built): every command but CAPABILITY, NOOP, LOGOUT and ID
+ * calls it first.  A cache that does not hold up ends the session. */
+void sel_view(struct imap *s);
 /* Keyword letters kw known to the view (tern-keywords read again for
  * new ones); with tell, a FLAGS list that grew is sent now.  1 or -1. */
 int kw_known(struct imap *s, unsigned long kw, int tell);

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,7 +410,7 @@ sel_free(struct imap *s)
 	for (i = 0; i < sel->n; i++)
 		imsg_free(&sel->m[i]);
 	free(sel->m);
-	free(sel->names);
+	mdc_unmap(&sel->cache);  /* after the names in it */
 	kw_free(&sel->kwt);
 	free(sel->dir);
 	buf_free(&sel->name);
@@ -830,6 +831,9 @@ sel_sync(struct imap *s, int expunges)
 		    s->sid, buf_str(&s->login), sel->dir, strerror(errno));
 	if (ino_changed(sel))
 		sel->dirty = 1;
+	if (sel->lazy && !sel->dirty)
+		return;  /* nothing changed since the SELECT */
+	sel_view(s);
 	if (sel->dirty) {
 		sel->dirty = 0;
 		r = rescan(s, 1);
@@ -1219,7 +1223,9 @@ sel_vanished_since(struct imap *s, unsigned long long modseq,
 		known = &none;  /* empty: every UID */
 	if (known->n > 0)
 		imap_seqset_resolve(known, top);
-	if (mdx_knows_since(&sel->idx, modseq)) {
+	/* the tombstones as they are now (a SELECT from the cache did not
+	 * read the index): on failure, the UIDs we lack */
+	if (sel_hold_index(s) > 0 && mdx_knows_since(&sel->idx, modseq)) {
 		for (k = 0; k < sel->idx.nx && r > 0; k++) {
 			const struct mdx_gone *g = &sel->idx.x[k];
 
@@ -1291,134 +1297,185 @@ qresync_report(struct imap *s, struct qresync *q)
 
 /* ---- the settled-folder cache (lib/store/mdcache.h) ------------------- */
 
-/* The view from tern-imapcache when the folder is as it was (pre, the
- * stamp taken before anything was read) and the MODSEQ index knows each
- * message with those flags: 1 done, 0 scan instead (the view is empty),
- * -1 error. */
+/* SELECT of a folder as it was when its cache was written (pre: the
+ * stamp taken before anything else was read, after the inotify watch):
+ * the answer comes from the cache's header, and the view is built from
+ * its records by the next command (sel_view).  A read-write SELECT uses
+ * it only when there is nothing to take from new/ and nothing \Recent
+ * to claim (a scan does both).  1 done, 0 scan instead, -1 error. */
 static int
-view_from_cache(struct imap *s, const struct mdc_stamp *pre)
+select_cached(struct imap *s, const struct mdc_stamp *pre)
 {
 	struct sel *sel = &s->sel;
-	struct mdc c = MDC_INIT;
-	size_t i, j = 0;
+	const struct mdc_head *h;
 	int r;
 
-	r = mdc_load(sel->dir, pre, &c);
+	r = mdc_map(sel->dir, pre, &sel->cache);
 	if (r < 0)
 		log_warn("%s cache read user=%s dir=%s error=%s", s->sid,
 		    buf_str(&s->login), sel->dir, strerror(errno));
 	if (r <= 0)
 		return 0;  /* a cache that cannot be read: scan */
-	if (mdx_lock(&sel->idx) < 0) {
-		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
-		    buf_str(&s->login), sel->dir, strerror(errno));
-		mdc_free(&c);
+	h = sel->cache.h;
+	if (!sel->readonly && (h->n_new > 0 || h->n_above > 0)) {
+		mdc_unmap(&sel->cache);
 		return 0;
 	}
-	r = 1;
-	if (sel->idx.uidvalidity != c.validity)
-		r = 0;
-	/* the view takes the cache's names as they are (no copy of each),
-	 * and both lists are in UID order: one walk, no lookups */
-	if (r == 1 && sel->cap < c.n) {
-		struct imsg *v = reallocarray(sel->m, c.n, sizeof *v);
+	sel->uidvalidity = (unsigned long)h->validity;
+	sel->uidnext = (unsigned long)h->uidnext;
+	/* the index is as it was when the cache was written: what it said
+	 * then holds; it is read when a command needs it (mdx_lock) */
+	sel->idx.highest = h->highest;
+	sel->idx.recent = (unsigned long)h->recent;
+	sel->lazy = 1;
+	if (h->kw != 0 && kw_known(s, (unsigned long)h->kw, 0) < 0)
+		return -1;
+	return 1;
+}
+
+void
+sel_view(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+	const struct mdc_head *h;
+	unsigned long prev = 0;
+	size_t i, n;
+
+	if (!sel->lazy)
+		return;
+	sel->lazy = 0;
+	h = sel->cache.h;
+	n = (size_t)h->n;
+	if (sel->cap < n) {
+		struct imsg *v = reallocarray(sel->m, n, sizeof *v);
 
 		if (v == NULL)
-			r = -1;
-		else {
-			sel->m = v;
-			sel->cap = c.n;
-		}
+			session_fatal(s, "memory");
+		sel->m = v;
+		sel->cap = n;
 	}
-	for (i = 0; r == 1 && i < c.n; i++) {
-		const struct mdc_ent *e = &c.e[i];
-		char *name = c.names.s + e->name;
-		const struct mdx_ent *x = NULL;
-		struct imsg *m;
+	/* the names stay in the mapping: nothing is copied or parsed */
+	for (i = 0; i < n; i++) {
+		const struct mdc_rec *r = &sel->cache.r[i];
+		const char *name = mdc_name(&sel->cache, i, prev);
+		struct imsg *m = &sel->m[i];
 
-		while (j < sel->idx.n && sel->idx.e[j].uid < e->uid)
-			j++;
-		if (j < sel->idx.n && sel->idx.e[j].uid == e->uid)
-			x = &sel->idx.e[j];
+		if (name == NULL) {
+			char path[FS_PATH_MAX];
 
-		/* new/ is to be taken (a scan does it); an index that does
-		 * not know the message as it is: a scan brings it up */
-		if ((e->in_new && !sel->readonly) || x == NULL ||
-		    x->in_new != e->in_new ||
-		    x->letters != mdx_letters_of(name, e->len)) {
-			r = 0;
-			break;
+			log_warn("%s cache malformed user=%s dir=%s record=%zu",
+			    s->sid, buf_str(&s->login), sel->dir, i);
+			if (fs_join(path, sizeof path, sel->dir, MDC_FILE) > 0 &&
+			    unlink(path) < 0 && errno != ENOENT)
+				log_warn("%s cache unlink user=%s dir=%s "
+				    "error=%s", s->sid, buf_str(&s->login),
+				    sel->dir, strerror(errno));
+			sel->n = 0;
+			/* the client was told EXISTS already: it must
+			 * select again, and then a scan answers */
+			imap_untagged(s, "BYE [UNAVAILABLE] Mailbox cache "
+			    "damaged; select the mailbox again");
+			session_exit(s, 1);
 		}
-		if (view_grow(sel) < 0) {
-			r = -1;
-			break;
-		}
-		m = &sel->m[sel->n];
 		memset(m, 0, sizeof *m);
-		m->uid = e->uid;
-		m->name = name;
+		m->uid = r->uid;
+		m->name = (char *)(uintptr_t)name;  /* never written to */
 		m->name_shared = 1;
-		m->baselen = e->baselen;
-		m->in_new = (unsigned char)e->in_new;
-		m->size = e->size;
-		m->modseq = x->modseq;
-		m->recent = e->in_new;  /* EXAMINE: as rescan says */
-		flags_of_name(name, e->len, &m->flags, &m->kw);
-		sel->n++;
-		if (m->kw != 0 && kw_known(s, m->kw, 0) < 0) {
-			r = -1;
-			break;
-		}
+		m->baselen = r->baselen;
+		m->in_new = r->in_new != 0;
+		m->size = r->size;
+		m->modseq = r->modseq;
+		m->flags = r->flags;
+		m->kw = r->kw;
+		/* \Recent as rescan gives it: EXAMINE only, see select_cached */
+		m->recent = m->in_new || r->uid > h->recent;
+		prev = r->uid;
+		sel->n = i + 1;
 	}
-	/* \Recent as rescan gives it (see there) */
-	for (i = 0; r == 1 && i < sel->n; i++)
-		if (sel->m[i].uid > sel->idx.recent)
-			sel->m[i].recent = 1;
-	if (r == 1 && !sel->readonly && sel->n > 0 &&
-	    mdx_claim_recent(&sel->idx, sel->m[sel->n - 1].uid) < 0)
-		r = -1;
-	if (mdx_unlock(&sel->idx) < 0 && r == 1)
-		r = 0;
-	if (r == 1) {
-		sel->uidvalidity = c.validity;
-		sel->uidnext = c.uidnext;
-		free(sel->names);
-		sel->names = c.names.s;  /* the view's names now */
-		c.names.s = NULL;
-	} else {
-		for (i = 0; i < sel->n; i++)
-			imsg_free(&sel->m[i]);
-		sel->n = 0;
-	}
-	mdc_free(&c);
-	return r;
 }
 
 /* After a scan that found the folder as the stamp pre says (nothing
- * changed while it ran) and settled: save the view for the next SELECT.
- * Failure costs only the next scan. */
+ * changed while it ran) and settled: save the view for the next SELECT,
+ * with each message's MODSEQ as the index has it under its lock (the
+ * index's stamp is taken there too, so that the cache holds exactly as
+ * long as nobody wrote the index).  Failure costs only the next scan. */
 static void
 cache_save(struct imap *s, const struct mdc_stamp *pre)
 {
 	struct sel *sel = &s->sel;
 	struct mdc_stamp post;
-	struct mdc c = MDC_INIT;
-	size_t i;
+	struct mdc_w w = MDC_W_INIT;
+	size_t i, j = 0;
+	int ok = 1;
 
-	if (sel->dirty || mdc_stamp(sel->dir, &post) <= 0 ||
-	    !mdc_same(pre, &post) || !mdc_settled(pre, (long long)time(NULL)))
+	if (sel->dirty || !mdc_settled(pre, (long long)time(NULL)))
 		return;
-	c.validity = sel->uidvalidity;
-	c.uidnext = sel->uidnext;
-	for (i = 0; i < sel->n; i++)
-		if (mdc_add(&c, sel->m[i].uid, sel->m[i].size, sel->m[i].name,
-		    sel->m[i].in_new) < 0)
-			goto out;
-	if (mdc_save(sel->dir, pre, &c) < 0)
+	if (mdx_lock(&sel->idx) < 0) {
+		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+		return;
+	}
+	if (mdc_stamp(sel->dir, &post) <= 0 || !mdc_same_dirs(pre, &post) ||
+	    sel->idx.uidvalidity != sel->uidvalidity)
+		ok = 0;
+	for (i = 0; ok && i < sel->n; i++) {
+		const struct imsg *m = &sel->m[i];
+		const struct mdx_ent *x = NULL;
+		size_t len = strlen(m->name);
+		struct mdc_rec r;
+
+		/* both in UID order: one walk, no lookups */
+		while (j < sel->idx.n && sel->idx.e[j].uid < m->uid)
+			j++;
+		if (j < sel->idx.n && sel->idx.e[j].uid == m->uid)
+			x = &sel->idx.e[j];
+		if (x == NULL || x->in_new != m->in_new ||
+		    x->letters != mdx_letters_of(m->name, len) ||
+		    m->uid > 0xffffffffUL) {
+			ok = 0;  /* another session changed it meanwhile */
+			break;
+		}
+		memset(&r, 0, sizeof r);
+		r.uid = (uint32_t)m->uid;
+		r.size = m->size;
+		r.modseq = x->modseq;
+		r.kw = (uint32_t)m->kw;
+		r.flags = (uint16_t)m->flags;
+		r.in_new = m->in_new;
+		if (mdc_add(&w, &r, m->name) < 0) {
+			ok = errno == ENAMETOOLONG ? 0 : -1;
+			break;
+		}
+		if (m->in_new)
+			w.h.n_new++;
+		if (m->uid > sel->idx.recent)
+			w.h.n_above++;
+		if (m->in_new || m->uid > sel->idx.recent)
+			w.h.n_recent++;
+		if (!(m->flags & IF_SEEN)) {
+			w.h.n_unseen++;
+			if (w.h.first_unseen == 0)
+				w.h.first_unseen = i + 1;
+		}
+		w.h.kw |= m->kw;
+		if (m->size != MBOX_SIZE_UNKNOWN)
+			w.h.bytes += m->size;
+	}
+	if (ok > 0) {
+		w.h.validity = sel->uidvalidity;
+		w.h.uidnext = sel->uidnext;
+		w.h.highest = sel->idx.highest;
+		w.h.recent = sel->idx.recent;
+		if (mdc_save(sel->dir, &post, &w) < 0)
+			ok = -1;
+	}
+	if (ok < 0)
 		log_warn("%s cache write user=%s dir=%s error=%s", s->sid,
 		    buf_str(&s->login), sel->dir, strerror(errno));
-out:
-	mdc_free(&c);
+	if (mdx_unlock(&sel->idx) < 0)
+		log_warn("%s index write user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+	mdc_w_free(&w);
 }
 
 void
@@ -1428,7 +1485,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 	struct buf name = BUF_INIT;
 	struct qresync q = { 0 };
 	struct mdc_stamp pre;
-	size_t i, unseen = 0, recent = 0;
+	size_t i, exists, unseen = 0, recent = 0;
 	char *dir = NULL;
 	int r, stamped, cached;
 
@@ -1483,7 +1540,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 		return;
 	}
 	stamped = mdc_stamp(dir, &pre) > 0;
-	r = stamped ? view_from_cache(s, &pre) : 0;
+	r = stamped ? select_cached(s, &pre) : 0;
 	cached = r > 0;
 	if (r == 0) {
 		r = rescan(s, 0);
@@ -1497,18 +1554,30 @@ cmd_select(struct imap *s, struct imap_p *p)
 	}
 	if (mdh_open(&sel->hdr, dir, sel->uidvalidity) < 0)
 		session_fatal(s, "memory");
-	for (i = 0; i < sel->n; i++) {
-		recent += sel->m[i].recent;
-		if (unseen == 0 && !(sel->m[i].flags & IF_SEEN))
-			unseen = i + 1;
+	if (sel->lazy) {
+		/* from the header: no record is read (sel_view) */
+		const struct mdc_head *h = sel->cache.h;
+
+		exists = (size_t)h->n;
+		recent = (size_t)h->n_recent;  /* 0 unless EXAMINE */
+		unseen = (size_t)h->first_unseen;
+		if (q.on && q.uidvalidity == sel->uidvalidity)
+			sel_view(s);  /* QRESYNC reports from the view */
+	} else {
+		exists = sel->n;
+		for (i = 0; i < sel->n; i++) {
+			recent += sel->m[i].recent;
+			if (unseen == 0 && !(sel->m[i].flags & IF_SEEN))
+				unseen = i + 1;
+		}
 	}
 	sel_tell_keywords(s);
-	imap_untagged(s, "%zu EXISTS", sel->n);
+	imap_untagged(s, "%zu EXISTS", exists);
 	/* RFC 9051 6.3.2: IMAP4rev2 has no RECENT and no UNSEEN code, but
 	 * a LIST response with the mailbox's name */
 	if (!s->rev2)
 		imap_untagged(s, "%zu RECENT", recent);
-	sel->exists_sent = sel->n;
+	sel->exists_sent = exists;
 	if (unseen && !s->rev2)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
 	if (s->rev2) {
@@ -1529,7 +1598,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 		qresync_report(s, &q);
 	imap_seqset_free(&q.known);
 	log_info("%s select user=%s mailbox=%s messages=%zu%s%s", s->sid,
-	    buf_str(&s->login), buf_str(&sel->name), sel->n,
+	    buf_str(&s->login), buf_str(&sel->name), exists,
 	    sel->readonly ? " readonly" : "", cached ? " cached" : "");
 	imap_tagged(s, "OK", "[%s] %s completed", sel->readonly ?
 	    "READ-ONLY" : "READ-WRITE", s->verb);

@@ -48,6 +48,7 @@ cmd_noauth(struct imap *s, struct imap_p *p)
 enum {
 	C_NOEXP = 0x1,    /* no EXPUNGE responses after it (non-UID form) */
 	C_UIDOK = 0x2,    /* has a UID form */
+	C_NOVIEW = 0x4,   /* needs no view of the selected mailbox */
 };
 
 struct cmd {
@@ -61,16 +62,16 @@ struct cmd {
 #define AUTHED (ST_AUTH | ST_SEL)
 
 static const struct cmd cmds[] = {
-	{ "CAPABILITY", ANY, 0, cmd_capability },
-	{ "NOOP", ANY, 0, cmd_noop },
-	{ "LOGOUT", ANY, 0, cmd_logout },
-	{ "ID", ANY, 0, cmd_id },
+	{ "CAPABILITY", ANY, C_NOVIEW, cmd_capability },
+	{ "NOOP", ANY, C_NOVIEW, cmd_noop },
+	{ "LOGOUT", ANY, C_NOVIEW, cmd_logout },
+	{ "ID", ANY, C_NOVIEW, cmd_id },
 	{ "STARTTLS", ST_NOAUTH, 0, cmd_noauth },
 	{ "LOGIN", ST_NOAUTH, 0, cmd_noauth },
 	{ "AUTHENTICATE", ST_NOAUTH, 0, cmd_noauth },
 	{ "ENABLE", AUTHED, 0, cmd_enable },
-	{ "SELECT", AUTHED, 0, cmd_select },
-	{ "EXAMINE", AUTHED, 0, cmd_select },
+	{ "SELECT", AUTHED, C_NOVIEW, cmd_select },
+	{ "EXAMINE", AUTHED, C_NOVIEW, cmd_select },
 	{ "CREATE", AUTHED, 0, cmd_create },
 	{ "DELETE", AUTHED, 0, cmd_delete },
 	{ "RENAME", AUTHED, 0, cmd_rename },
@@ -476,6 +477,8 @@ dispatch(struct imap *s)
 	}
 	s->sel.expunged = 0;
 	cs = s->condstore;
+	if (s->state == ST_SEL && !(c->flags & C_NOVIEW))
+		sel_view(s);  /* a SELECT from the cache left it for now */
 	c->fn(s, &p);
 	/* RFC 7162 3.1: the first CONDSTORE-enabling command with a mailbox
 	 * selected (SELECT/EXAMINE sent it themselves) is told the mailbox's

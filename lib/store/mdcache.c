@@ -8,26 +8,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
 #include "store/mbox.h"
 #include "store/mdcache.h"
+#include "store/mdindex.h"
 #include "store/mdname.h"
 
-#define MDC_MAGIC "tern-imapcache 1 "
+#define MDC_MAGIC "tern-imapcache2"
+#define MDC_ORDER 0x0102030405060708ULL
+
+_Static_assert(sizeof(struct mdc_head) % 8 == 0, "head keeps records aligned");
+_Static_assert(sizeof(struct mdc_rec) == 40, "record size is the format's");
+_Static_assert(sizeof MDC_MAGIC <= 16, "magic fits");
 
 int
 mdc_stamp(const char *dir, struct mdc_stamp *st)
 {
-	static const char *const part[3] = { "new", "cur", MBOX_UIDLIST };
+	static const char *const part[MDC_PARTS] = { "new", "cur",
+	    MBOX_UIDLIST, MDX_FILE };
 	char path[FS_PATH_MAX];
 	struct stat sb;
 	int k;
 
 	memset(st, 0, sizeof *st);
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < MDC_PARTS; k++) {
 		if (fs_join(path, sizeof path, dir, part[k]) < 0)
 			return -1;
 		if (stat(path, &sb) < 0)
@@ -40,10 +48,28 @@ mdc_stamp(const char *dir, struct mdc_stamp *st)
 	return 1;
 }
 
+static int
+same_upto(const struct mdc_stamp *a, const struct mdc_stamp *b, int parts)
+{
+	int k;
+
+	for (k = 0; k < parts; k++)
+		if (a->ino[k] != b->ino[k] || a->sec[k] != b->sec[k] ||
+		    a->nsec[k] != b->nsec[k] || a->size[k] != b->size[k])
+			return 0;
+	return 1;
+}
+
 int
 mdc_same(const struct mdc_stamp *a, const struct mdc_stamp *b)
 {
-	return memcmp(a, b, sizeof *a) == 0;
+	return same_upto(a, b, MDC_PARTS);
+}
+
+int
+mdc_same_dirs(const struct mdc_stamp *a, const struct mdc_stamp *b)
+{
+	return same_upto(a, b, MDC_DIRS);
 }
 
 int
@@ -51,254 +77,192 @@ mdc_settled(const struct mdc_stamp *st, long long now)
 {
 	int k;
 
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < MDC_DIRS; k++)
 		if ((long long)st->sec[k] + MDC_SETTLE > now)
 			return 0;
 	return 1;
 }
 
-void
-mdc_free(struct mdc *c)
-{
-	free(c->e);
-	buf_free(&c->names);
-	memset(c, 0, sizeof *c);
-}
-
-/* An entry whose name is names.s[off..off+len), already there. */
-static int
-add_ref(struct mdc *c, unsigned long uid, unsigned long long size,
-    size_t off, size_t len, int in_new)
-{
-	struct mdc_ent *e;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-
-		e = reallocarray(c->e, cap, sizeof *e);
-		if (e == NULL)
-			return -1;
-		c->e = e;
-		c->cap = cap;
-	}
-	e = &c->e[c->n];
-	e->uid = uid;
-	e->size = size;
-	e->name = off;
-	e->len = len;
-	e->in_new = in_new;
-	e->baselen = mdname_base_len(c->names.s + off, len);
-	c->n++;
-	return 1;
-}
-
-static int
-add_n(struct mdc *c, unsigned long uid, unsigned long long size,
-    const char *name, size_t len, int in_new)
-{
-	size_t off = c->names.len;
-
-	if (buf_cat(&c->names, name, len) < 0 ||
-	    buf_catc(&c->names, '\0') < 0)
-		return -1;
-	return add_ref(c, uid, size, off, len, in_new);
-}
+/* ---- reading --------------------------------------------------------- */
 
 int
-mdc_add(struct mdc *c, unsigned long uid, unsigned long long size,
-    const char *name, int in_new)
+mdc_check(const void *p, size_t len, const struct mdc_stamp *st,
+    struct mdc_map *m)
 {
-	return add_n(c, uid, size, name, strlen(name), in_new);
-}
+	const struct mdc_head *h = p;
+	const char *names;
+	uint64_t body;
+	int k;
 
-/* A decimal number ending at the byte end. */
-static int
-num(const char **p, const char *e, char end, unsigned long long max,
-    unsigned long long *v_r)
-{
-	const char *s = *p;
-	unsigned long long v = 0;
-
-	if (s >= e || *s < '0' || *s > '9')
+	memset(m, 0, sizeof *m);
+	if (len < sizeof *h || memcmp(h->magic, MDC_MAGIC, sizeof MDC_MAGIC) ||
+	    h->order != MDC_ORDER)
 		return 0;
-	while (s < e && *s >= '0' && *s <= '9') {
-		unsigned d = (unsigned)(*s - '0');
+	for (k = 0; k < MDC_PARTS; k++)
+		if (h->ino[k] != st->ino[k] || h->sec[k] != st->sec[k] ||
+		    h->nsec[k] != st->nsec[k] || h->size[k] != st->size[k])
+			return 0;  /* the folder changed since */
+	if (h->validity == 0 || h->validity > MBOX_UID_MAX ||
+	    h->uidnext == 0 || h->uidnext > MBOX_UID_MAX + 1ULL ||
+	    h->n >= h->uidnext || h->names_len > len ||
+	    h->n > (len - sizeof *h) / sizeof(struct mdc_rec))
+		return 0;
+	body = h->n * sizeof(struct mdc_rec) + h->names_len;
+	if (body != len - sizeof *h)
+		return 0;  /* short or long: torn */
+	names = (const char *)p + sizeof *h + h->n * sizeof(struct mdc_rec);
+	if (h->n > 0) {
+		/* the ends hold up (a tail never written shows here), the
+		 * rest when the view is built */
+		const struct mdc_rec *last = (const struct mdc_rec *)
+		    ((const char *)p + sizeof *h) + (h->n - 1);
 
-		if (v > (max - d) / 10)
+		if (h->names_len == 0 || names[h->names_len - 1] != '\0' ||
+		    last->uid != h->last_uid || h->last_uid >= h->uidnext ||
+		    h->first_unseen > h->n || h->n_new > h->n ||
+		    h->n_above > h->n || h->n_recent > h->n ||
+		    h->n_unseen > h->n)
 			return 0;
-		v = v * 10 + d;
-		s++;
-	}
-	if (s >= e || *s != end)
+	} else if (h->names_len != 0 || h->last_uid != 0 ||
+	    h->first_unseen != 0 || h->n_new != 0 || h->n_above != 0 ||
+	    h->n_recent != 0 || h->n_unseen != 0)
 		return 0;
-	*p = s + 1;
-	*v_r = v;
+	m->h = h;
+	m->r = (const struct mdc_rec *)((const char *)p + sizeof *h);
+	m->names = names;
 	return 1;
 }
 
-static int
-stamp_parse(const char **p, const char *e, struct mdc_stamp *st, int k)
-{
-	return num(p, e, '.', ~0ULL, &st->ino[k]) &&
-	    num(p, e, '.', ~0ULL, &st->sec[k]) &&
-	    num(p, e, '.', 999999999ULL, &st->nsec[k]) &&
-	    num(p, e, ' ', ~0ULL, &st->size[k]);
-}
-
-/* Parse the text t[0..n) (malloc'd, n + 1 bytes, NUL-terminated), which
- * becomes c's names: each name is ended by a NUL over its LF, in place,
- * so that a load copies no name.  t is c's (freed) whatever the result. */
-static int
-parse_owned(char *t, size_t n, const struct mdc_stamp *st, struct mdc *c)
-{
-	const char *p = t, *e = t + n;
-	struct mdc_stamp got;
-	unsigned long long v, uid, size, count, prev = 0;
-	size_t k;
-	int r = -1;
-
-	mdc_free(c);
-	c->names.s = t;
-	c->names.len = n;
-	c->names.cap = n + 1;
-	if (n < sizeof MDC_MAGIC - 1 ||
-	    memcmp(t, MDC_MAGIC, sizeof MDC_MAGIC - 1) != 0) {
-		mdc_free(c);
-		return 0;
-	}
-	p += sizeof MDC_MAGIC - 1;
-	memset(&got, 0, sizeof got);
-	if (!num(&p, e, ' ', MBOX_UID_MAX, &v) || v == 0)
-		goto bad;
-	c->validity = (unsigned long)v;
-	if (!num(&p, e, ' ', MBOX_UID_MAX + 1ULL, &v) || v == 0)
-		goto bad;
-	c->uidnext = (unsigned long)v;
-	for (k = 0; k < 3; k++)
-		if (!stamp_parse(&p, e, &got, (int)k))
-			goto bad;
-	if (!num(&p, e, '\n', MBOX_UID_MAX, &count))
-		goto bad;
-	if (!mdc_same(&got, st))
-		goto bad;  /* the folder changed since */
-	for (k = 0; k < count; k++) {
-		const char *name, *nl;
-		int in_new;
-
-		if (!num(&p, e, ' ', MBOX_UID_MAX, &uid) || uid <= prev ||
-		    uid >= c->uidnext)
-			goto bad;
-		if (p < e && *p == '-' && p + 1 < e && p[1] == ' ') {
-			size = MBOX_SIZE_UNKNOWN;
-			p += 2;
-		} else if (!num(&p, e, ' ', MBOX_SIZE_UNKNOWN - 1, &size))
-			goto bad;
-		if (e - p < 2 || (p[0] != 'n' && p[0] != 'c') || p[1] != ' ')
-			goto bad;
-		in_new = p[0] == 'n';
-		p += 2;
-		/* one pass to the LF: no '/' and no NUL before it (the text
-		 * ends in a NUL, t[n]) */
-		name = p;
-		nl = name + strcspn(name, "/\n");
-		if (nl >= e || *nl != '\n' || nl == name || name[0] == '.')
-			goto bad;
-		if (add_ref(c, (unsigned long)uid, size, (size_t)(name - t),
-		    (size_t)(nl - name), in_new) < 0)
-			goto fail;
-		t[nl - t] = '\0';
-		prev = uid;
-		p = nl + 1;
-	}
-	if (p != e)
-		goto bad;
-	return 1;
-bad:
-	r = 0;
-fail:
-	mdc_free(c);
-	return r;
-}
-
 int
-mdc_parse(const char *t, size_t n, const struct mdc_stamp *st,
-    struct mdc *c)
+mdc_map(const char *dir, const struct mdc_stamp *st, struct mdc_map *m)
 {
-	char *copy = malloc(n + 1);
+	char path[FS_PATH_MAX];
+	struct stat sb;
+	void *p;
+	int fd, saved;
 
-	mdc_free(c);
-	if (copy == NULL)
-		return -1;
-	memcpy(copy, t, n);
-	copy[n] = '\0';
-	return parse_owned(copy, n, st, c);
-}
-
-int
-mdc_load(const char *dir, const struct mdc_stamp *st, struct mdc *c)
-{
-	char path[FS_PATH_MAX], *text = NULL;
-	size_t len;
-	int r;
-
-	mdc_free(c);
+	memset(m, 0, sizeof *m);
 	if (fs_join(path, sizeof path, dir, MDC_FILE) < 0)
 		return -1;
-	r = fs_read_file(path, MDC_MAX, &text, &len);
-	if (r <= 0) {
-		free(text);
-		return r < 0 && errno != EFBIG && errno != ENOENT ? -1 : 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ELOOP ? 0 : -1;
+	if (fstat(fd, &sb) < 0) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
 	}
-	return parse_owned(text, len, st, c);
+	if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)sizeof(struct mdc_head)
+	    || (unsigned long long)sb.st_size > MDC_MAX) {
+		(void)close(fd);
+		return 0;
+	}
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	saved = errno;
+	(void)close(fd);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return -1;
+	}
+	if (mdc_check(p, (size_t)sb.st_size, st, m) != 1) {
+		(void)munmap(p, (size_t)sb.st_size);
+		memset(m, 0, sizeof *m);
+		return 0;
+	}
+	m->p = p;
+	m->len = (size_t)sb.st_size;
+	return 1;
 }
 
-/* Replace the cache by n bytes through a tmp file of our own (no fsync:
- * fs_replace). */
-static int
-write_replace(const char *dir, const char *p, size_t n)
+const char *
+mdc_name(const struct mdc_map *m, size_t i, unsigned long prev)
+{
+	const struct mdc_rec *r = &m->r[i];
+	const char *name;
+
+	if (i >= m->h->n || r->uid <= prev || r->uid >= m->h->uidnext ||
+	    r->len == 0 || r->baselen > r->len ||
+	    (uint64_t)r->name + r->len >= m->h->names_len)
+		return NULL;
+	name = m->names + r->name;
+	if (name[r->len] != '\0' || name[0] == '.' ||
+	    memchr(name, '/', r->len) != NULL ||
+	    memchr(name, '\0', r->len) != NULL)
+		return NULL;
+	return name;
+}
+
+void
+mdc_unmap(struct mdc_map *m)
+{
+	if (m->p != NULL)
+		(void)munmap(m->p, m->len);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+int
+mdc_add(struct mdc_w *w, const struct mdc_rec *r, const char *name)
+{
+	struct mdc_rec rec = *r;
+	size_t len = strlen(name);
+
+	if (len == 0 || len > MDC_NAME_MAX || w->names.len > UINT32_MAX -
+	    MDC_NAME_MAX - 1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	rec.name = (uint32_t)w->names.len;
+	rec.len = (uint16_t)len;
+	rec.baselen = (uint16_t)mdname_base_len(name, len);
+	memset(rec.pad, 0, sizeof rec.pad);
+	if (buf_cat(&w->recs, &rec, sizeof rec) < 0 ||
+	    buf_cat(&w->names, name, len + 1) < 0)
+		return -1;
+	w->h.n++;
+	w->h.last_uid = rec.uid;
+	return 1;
+}
+
+int
+mdc_save(const char *dir, const struct mdc_stamp *st, struct mdc_w *w)
 {
 	char path[FS_PATH_MAX], tmp[FS_PATH_MAX], name[64];
+	struct buf b = BUF_INIT;
+	int k, r = -1;
 
+	memset(w->h.magic, 0, sizeof w->h.magic);
+	memcpy(w->h.magic, MDC_MAGIC, sizeof MDC_MAGIC);
+	w->h.order = MDC_ORDER;
+	for (k = 0; k < MDC_PARTS; k++) {
+		w->h.ino[k] = st->ino[k];
+		w->h.sec[k] = st->sec[k];
+		w->h.nsec[k] = st->nsec[k];
+		w->h.size[k] = st->size[k];
+	}
+	w->h.names_len = w->names.len;
 	(void)snprintf(name, sizeof name, "%s.tmp.%ld", MDC_FILE,
 	    (long)getpid());
 	if (fs_join(path, sizeof path, dir, MDC_FILE) < 0 ||
 	    fs_join(tmp, sizeof tmp, dir, name) < 0)
 		return -1;
-	return fs_replace(path, tmp, p, n, 0600);
-}
-
-int
-mdc_save(const char *dir, const struct mdc_stamp *st, const struct mdc *c)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-	int k, r = -1;
-
-	if (buf_ready(&b, c->names.len + c->n * 24 + 256) < 0)
-		return -1;
-	if (buf_catf(&b, "%s%lu %lu", MDC_MAGIC, c->validity, c->uidnext) < 0)
+	if (buf_ready(&b, sizeof w->h + w->recs.len + w->names.len) < 0 ||
+	    buf_cat(&b, &w->h, sizeof w->h) < 0 ||
+	    buf_cat(&b, w->recs.s, w->recs.len) < 0 ||
+	    buf_cat(&b, w->names.s, w->names.len) < 0)
 		goto out;
-	for (k = 0; k < 3; k++)
-		if (buf_catf(&b, " %llu.%llu.%llu.%llu", st->ino[k],
-		    st->sec[k], st->nsec[k], st->size[k]) < 0)
-			goto out;
-	if (buf_catf(&b, " %zu\n", c->n) < 0)
-		goto out;
-	for (i = 0; i < c->n; i++) {
-		const struct mdc_ent *e = &c->e[i];
-
-		if (buf_catu(&b, e->uid) < 0 || buf_catc(&b, ' ') < 0)
-			goto out;
-		if (e->size == MBOX_SIZE_UNKNOWN ? buf_catc(&b, '-') < 0 :
-		    buf_catu(&b, e->size) < 0)
-			goto out;
-		if (buf_cats(&b, e->in_new ? " n " : " c ") < 0 ||
-		    buf_cat(&b, c->names.s + e->name, e->len) < 0 ||
-		    buf_catc(&b, '\n') < 0)
-			goto out;
-	}
-	r = write_replace(dir, b.s, b.len);
+	r = fs_replace(path, tmp, b.s, b.len, 0600);
 out:
 	buf_free(&b);
 	return r;
+}
+
+void
+mdc_w_free(struct mdc_w *w)
+{
+	buf_free(&w->recs);
+	buf_free(&w->names);
+	memset(w, 0, sizeof *w);
 }

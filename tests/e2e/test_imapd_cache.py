@@ -204,3 +204,132 @@ def test_an_unreadable_cache_means_a_scan():
             assert not cached and "* 2 EXISTS" in data, data
     finally:
         os.rmdir(p)
+
+
+def cached_select():
+    """A settled folder whose next SELECT comes from the cache: a
+    session after that SELECT, and the SELECT's untagged data."""
+    view()
+    age()
+    view()
+    assert view()[2]
+    c = iu.session(PORT, I, tls=True)
+    u, t = c.select()
+    assert selects()[-1][2] == " cached", selects()[-1]
+    return c, u
+
+
+def test_changes_between_a_cached_select_and_the_next_command_are_told():
+    """SELECT of a cached folder reads only the cache's header; the
+    view is built by the next command, and whatever changed since the
+    SELECT (a delivery, a flag another program set) is told then."""
+    paths = fresh(3)
+    c, u = cached_select()
+    assert "* 3 EXISTS" in u, u
+    iu.put_message(I, DEMO, iu.sample("after select"))
+    os.rename(paths[0], paths[0].split(":2,")[0] + ":2,F")
+    u, t = c.cmd("NOOP")
+    assert t.startswith("OK") and "* 4 EXISTS" in u, u
+    assert any(r.startswith("* 1 FETCH") and "\\Flagged" in r for r in u), u
+    f = c.ok("UID FETCH 1:* (FLAGS)")
+    assert len(f) == 4, f
+    c.logout()
+    # the same through a FETCH as the first command
+    paths = fresh(3)
+    c, u = cached_select()
+    iu.put_message(I, DEMO, iu.sample("after select 2"))
+    f = c.ok("FETCH 1:* (UID FLAGS)")
+    assert "* 4 EXISTS" in f, f
+    assert len([r for r in f if " FETCH " in r]) >= 3, f
+    c.logout()
+
+
+def test_a_cached_select_answers_as_a_scan_would_for_every_field():
+    """EXISTS, RECENT, UNSEEN, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ and
+    the FLAGS list (with keywords) from the header equal a scan's."""
+    fresh(0)
+    iu.put_message(I, DEMO, iu.sample("k0"), flags="S")
+    iu.put_message(I, DEMO, iu.sample("k1"), flags="S")
+    iu.put_message(I, DEMO, iu.sample("k2"), flags="")
+    c = iu.session(PORT, I, tls=True)
+    c.select()
+    c.ok("STORE 1 +FLAGS ($Work)")
+    c.logout()
+    age()
+    for examine in (False, True):
+        scanned = view(examine)
+        cached = view(examine)
+        assert cached[2], "the second SELECT comes from the cache"
+        assert cached[:2] == scanned[:2], (cached, scanned)
+    c = iu.session(PORT, I, tls=True)
+    u, t = c.select()
+    assert any("$Work" in r for r in u if r.startswith("* FLAGS")), u
+    assert "* OK [UNSEEN 3] First unseen" in u, u
+    c.logout()
+
+
+def test_an_index_changed_since_the_cache_means_a_scan():
+    """The cache holds the index's MODSEQs; a record another session
+    appended to tern-imapindex (here a \\Recent claim, which touches no
+    directory) makes it stale."""
+    fresh(3)
+    view()
+    age()
+    view()
+    assert view()[2]
+    with open(os.path.join(md(), "tern-imapindex"), "a") as f:
+        f.write("R 1\n")
+    assert not view()[2]
+    assert view()[2], "saved again after the scan"
+
+
+def test_qresync_select_from_the_cache_tells_what_vanished():
+    fresh(4)
+    c = iu.session(PORT, I, tls=True)
+    c.ok("ENABLE QRESYNC")
+    u, t = c.select()
+    validity = int(re.search(r"UIDVALIDITY (\d+)", " ".join(u)).group(1))
+    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(u)).group(1))
+    uids = iu.search_result(c.ok("UID SEARCH ALL"))
+    c.ok("UID STORE %d +FLAGS.SILENT (\\Deleted)" % uids[1])
+    c.ok("EXPUNGE")
+    c.logout()
+    age()
+    view()
+    assert view()[2]
+    c = iu.session(PORT, I, tls=True)
+    c.ok("ENABLE QRESYNC")
+    u, t = c.cmd("SELECT INBOX (QRESYNC (%d %d))" % (validity, modseq))
+    assert t.startswith("OK"), t
+    assert selects()[-1][2] == " cached"
+    assert "* VANISHED (EARLIER) %d" % uids[1] in u, u
+    assert "* 3 EXISTS" in u, u
+    f = c.ok("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % modseq)
+    assert "* VANISHED (EARLIER) %d" % uids[1] in f, f
+    c.logout()
+
+
+def test_a_damaged_record_ends_the_session_and_the_next_select_scans():
+    """A record that does not hold up (a name outside the file) is found
+    when the view is built, after the SELECT told EXISTS: the session
+    ends with BYE, the cache is removed, and the next SELECT scans."""
+    fresh(3)
+    view()
+    age()
+    view()
+    assert view()[2]
+    p = os.path.join(md(), "tern-imapcache")
+    with open(p, "r+b") as f:
+        f.seek(296 + 40 + 4)          # the second record's name offset
+        f.write(b"\xff\xff\xff\x7f")
+    c = iu.session(PORT, I, tls=True)
+    u, t = c.select()
+    assert "* 3 EXISTS" in u
+    c.send(b"a1 FETCH 1:* (FLAGS)\r\n")
+    r = c.response()
+    assert r.startswith("* BYE"), r
+    assert c.eof()
+    assert not os.path.exists(p)
+    assert "cache malformed" in iu.log_text(I)
+    data, fetch, cached = view()
+    assert not cached and "* 3 EXISTS" in data and len(fetch) == 3, (data, fetch)
