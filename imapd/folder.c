@@ -905,6 +905,37 @@ out:
 	return k;
 }
 
+/* The counts from the folder's settled-folder cache when it is exactly
+ * as the cache says (lib/store/mdcache.h): no directory is read.  1, or
+ * 0 (no usable cache: scan). */
+static int
+count_cached(const char *dir, struct counts *c, int want_modseq)
+{
+	struct mdc_stamp st;
+	struct mdc_map m;
+	const struct mdc_head *h;
+
+	if (mdc_stamp(dir, &st) <= 0 || mdc_map(dir, &st, &m) <= 0)
+		return 0;
+	h = m.h;
+	if (h->n_unsized > 0) {
+		/* SIZE would need a stat of those files: a scan does it */
+		mdc_unmap(&m);
+		return 0;
+	}
+	c->messages = (unsigned long)h->n;
+	c->uidnext = (unsigned long)h->uidnext;
+	c->uidvalidity = (unsigned long)h->validity;
+	c->highestmodseq = h->highest;
+	/* \Recent as the scan in count_dir gives it */
+	c->recent = (unsigned long)(want_modseq ? h->n_above : h->n_new);
+	c->unseen = (unsigned long)h->n_unseen;
+	c->deleted = (unsigned long)h->n_deleted;
+	c->size = h->bytes;
+	mdc_unmap(&m);
+	return 1;
+}
+
 static int
 count_dir(const char *dir, struct counts *c, int want_modseq)
 {
@@ -914,6 +945,8 @@ count_dir(const char *dir, struct counts *c, int want_modseq)
 	int r = -1;
 
 	memset(c, 0, sizeof *c);
+	if (count_cached(dir, c, want_modseq) > 0)
+		return 1;
 	if (mbox_open(&mb, dir) < 0)
 		return -1;
 	if (mbox_scan(&mb, 0) < 0 || mbox_uids(&mb) < 0)

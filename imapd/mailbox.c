@@ -1223,9 +1223,10 @@ sel_vanished_since(struct imap *s, unsigned long long modseq,
 		known = &none;  /* empty: every UID */
 	if (known->n > 0)
 		imap_seqset_resolve(known, top);
-	/* the tombstones as they are now (a SELECT from the cache did not
-	 * read the index): on failure, the UIDs we lack */
-	if (sel_hold_index(s) > 0 && mdx_knows_since(&sel->idx, modseq)) {
+	/* a SELECT from the cache did not read the index: it is read now
+	 * (on failure: the UIDs we lack) */
+	if ((sel->idx.uidvalidity != 0 || sel_hold_index(s) > 0) &&
+	    sel->idx.uidvalidity != 0 && mdx_knows_since(&sel->idx, modseq)) {
 		for (k = 0; k < sel->idx.nx && r > 0; k++) {
 			const struct mdx_gone *g = &sel->idx.x[k];
 
@@ -1405,23 +1406,33 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 	struct sel *sel = &s->sel;
 	struct mdc_stamp post;
 	struct mdc_w w = MDC_W_INIT;
+	struct stat sb;
+	unsigned long validity, next;
 	size_t i, j = 0;
 	int ok = 1;
 
-	if (sel->dirty || !mdc_settled(pre, (long long)time(NULL)))
+	if (sel->dirty || !mdc_settled(pre))
 		return;
 	if (mdx_lock(&sel->idx) < 0) {
 		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
 		    buf_str(&s->login), sel->dir, strerror(errno));
 		return;
 	}
+	/* new/ and cur/ as before the scan; the uidlist the one that gives
+	 * the view's UIDs (the same UIDVALIDITY and UIDNEXT: nothing was
+	 * numbered since), stamped from the very file read */
 	if (mdc_stamp(sel->dir, &post) <= 0 || !mdc_same_dirs(pre, &post) ||
-	    sel->idx.uidvalidity != sel->uidvalidity)
+	    sel->idx.uidvalidity != sel->uidvalidity ||
+	    mbox_uidlist_head(sel->dir, &validity, &next, &sb) <= 0 ||
+	    validity != sel->uidvalidity || next != sel->uidnext)
 		ok = 0;
+	else
+		mdc_stamp_set(&post, MDC_UIDLIST, &sb);
 	for (i = 0; ok && i < sel->n; i++) {
 		const struct imsg *m = &sel->m[i];
 		const struct mdx_ent *x = NULL;
 		size_t len = strlen(m->name);
+		unsigned long long size;
 		struct mdc_rec r;
 
 		/* both in UID order: one walk, no lookups */
@@ -1437,7 +1448,12 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 		}
 		memset(&r, 0, sizeof r);
 		r.uid = (uint32_t)m->uid;
-		r.size = m->size;
+		/* a size the name tells (",W="): STATUS SIZE needs no stat */
+		size = m->size;
+		if (size == MBOX_SIZE_UNKNOWN &&
+		    !mdname_field(m->name, m->baselen, 'W', &size))
+			size = MBOX_SIZE_UNKNOWN;
+		r.size = size;
 		r.modseq = x->modseq;
 		r.kw = (uint32_t)m->kw;
 		r.flags = (uint16_t)m->flags;
@@ -1457,9 +1473,13 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 			if (w.h.first_unseen == 0)
 				w.h.first_unseen = i + 1;
 		}
+		if (m->flags & IF_DELETED)
+			w.h.n_deleted++;
 		w.h.kw |= m->kw;
-		if (m->size != MBOX_SIZE_UNKNOWN)
-			w.h.bytes += m->size;
+		if (r.size != MBOX_SIZE_UNKNOWN)
+			w.h.bytes += r.size;
+		else
+			w.h.n_unsized++;
 	}
 	if (ok > 0) {
 		w.h.validity = sel->uidvalidity;
@@ -1539,12 +1559,13 @@ cmd_select(struct imap *s, struct imap_p *p)
 		select_fail(s, KEYWORDS_FILE);
 		return;
 	}
-	stamped = mdc_stamp(dir, &pre) > 0;
-	r = stamped ? select_cached(s, &pre) : 0;
+	stamped = mdc_stamp(dir, &pre);
+	r = stamped > 0 ? select_cached(s, &pre) : 0;
 	cached = r > 0;
 	if (r == 0) {
 		r = rescan(s, 0);
-		if (r > 0 && stamped)
+		/* (a first SELECT too: new/ and cur/ are what counts) */
+		if (r > 0 && stamped >= 0)
 			cache_save(s, &pre);
 	}
 	if (r <= 0) {

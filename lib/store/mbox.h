@@ -33,6 +33,7 @@
 #define TERN_MBOX_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "util/buf.h"
 #include "store/mdname.h"
@@ -91,6 +92,11 @@ int mbox_validity_next(const char *root, unsigned long *v_r);
 /* Write an empty tern-uidlist with that UIDVALIDITY into the new folder
  * dir.  1 or -1. */
 int mbox_uid_start(const char *dir, unsigned long validity);
+/* The UIDVALIDITY and UIDNEXT of dir's tern-uidlist, and its fstat(2)
+ * (of the very file read: it is only replaced by rename).  1, 0 missing
+ * or malformed, -1 error. */
+int mbox_uidlist_head(const char *dir, unsigned long *validity_r,
+    unsigned long *next_r, struct stat *st);
 /* The file name of message i (valid until the next call that changes
  * the mailbox). */
 const char *mbox_name(const struct mbox *mb, size_t i);

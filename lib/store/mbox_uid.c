@@ -46,13 +46,13 @@ struct list {
 	size_t n;
 };
 
-/* Parse the list text.  1 ok, 0 malformed, -1 ENOMEM. */
+/* The first line of the list text t[0..n): "tern-uidlist 1 V N\n".  1
+ * with *nl_r at its LF, or 0 malformed. */
 static int
-list_parse(const char *t, size_t n, struct list *l)
+head_parse(const char *t, size_t n, unsigned long *validity_r,
+    unsigned long *next_r, const char **nl_r)
 {
 	const char *p = t, *e = t + n, *nl, *sp;
-	unsigned long prev = 0;
-	size_t lines = 0, cap;
 
 	if (n < sizeof UIDLIST_MAGIC - 1 ||
 	    memcmp(t, UIDLIST_MAGIC, sizeof UIDLIST_MAGIC - 1) != 0)
@@ -61,9 +61,23 @@ list_parse(const char *t, size_t n, struct list *l)
 	nl = memchr(p, '\n', (size_t)(e - p));
 	sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
 	if (sp == NULL ||
-	    !str_ulong(p, (size_t)(sp - p), MBOX_UID_MAX, &l->validity) ||
+	    !str_ulong(p, (size_t)(sp - p), MBOX_UID_MAX, validity_r) ||
 	    !str_ulong(sp + 1, (size_t)(nl - sp - 1), MBOX_UID_MAX + 1,
-	    &l->next) || l->validity == 0 || l->next == 0)
+	    next_r) || *validity_r == 0 || *next_r == 0)
+		return 0;
+	*nl_r = nl;
+	return 1;
+}
+
+/* Parse the list text.  1 ok, 0 malformed, -1 ENOMEM. */
+static int
+list_parse(const char *t, size_t n, struct list *l)
+{
+	const char *p, *e = t + n, *nl, *sp;
+	unsigned long prev = 0;
+	size_t lines = 0, cap;
+
+	if (!head_parse(t, n, &l->validity, &l->next, &nl))
 		return 0;
 	for (p = nl + 1; p < e; p++)
 		if (*p == '\n')
@@ -486,4 +500,32 @@ mbox_uid_start(const char *dir, unsigned long validity)
 	buf_free(&text);
 	errno = saved;
 	return r;
+}
+
+int
+mbox_uidlist_head(const char *dir, unsigned long *validity_r,
+    unsigned long *next_r, struct stat *st)
+{
+	char path[FS_PATH_MAX], head[80];
+	const char *nl;
+	ssize_t n;
+	int fd, saved;
+
+	if (fs_join(path, sizeof path, dir, MBOX_UIDLIST) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, st) < 0 ||
+	    (n = pread(fd, head, sizeof head - 1, 0)) < 0) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	(void)close(fd);
+	head[n] = '\0';
+	if (!head_parse(head, (size_t)n, validity_r, next_r, &nl))
+		return 0;
+	return 1;
 }

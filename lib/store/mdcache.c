@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -25,34 +26,52 @@ _Static_assert(sizeof(struct mdc_head) % 8 == 0, "head keeps records aligned");
 _Static_assert(sizeof(struct mdc_rec) == 40, "record size is the format's");
 _Static_assert(sizeof MDC_MAGIC <= 16, "magic fits");
 
+void
+mdc_stamp_set(struct mdc_stamp *st, int k, const struct stat *sb)
+{
+	st->ino[k] = (unsigned long long)sb->st_ino;
+	st->sec[k] = (unsigned long long)sb->st_mtim.tv_sec;
+	st->nsec[k] = (unsigned long long)sb->st_mtim.tv_nsec;
+	st->size[k] = (unsigned long long)sb->st_size;
+	st->have |= 1U << k;
+}
+
 int
 mdc_stamp(const char *dir, struct mdc_stamp *st)
 {
 	static const char *const part[MDC_PARTS] = { "new", "cur",
 	    MBOX_UIDLIST, MDX_FILE };
 	char path[FS_PATH_MAX];
+	struct timespec now;
 	struct stat sb;
 	int k;
 
 	memset(st, 0, sizeof *st);
+	/* the time before the stats: a change after them gets a later one */
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return -1;
+	st->taken = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 	for (k = 0; k < MDC_PARTS; k++) {
 		if (fs_join(path, sizeof path, dir, part[k]) < 0)
 			return -1;
-		if (stat(path, &sb) < 0)
-			return errno == ENOENT ? 0 : -1;
-		st->ino[k] = (unsigned long long)sb.st_ino;
-		st->sec[k] = (unsigned long long)sb.st_mtim.tv_sec;
-		st->nsec[k] = (unsigned long long)sb.st_mtim.tv_nsec;
-		st->size[k] = (unsigned long long)sb.st_size;
+		if (stat(path, &sb) < 0) {
+			if (errno != ENOENT)
+				return -1;
+			continue;
+		}
+		mdc_stamp_set(st, k, &sb);
 	}
-	return 1;
+	return st->have == (1U << MDC_PARTS) - 1;
 }
 
 static int
 same_upto(const struct mdc_stamp *a, const struct mdc_stamp *b, int parts)
 {
+	unsigned all = (1U << parts) - 1;
 	int k;
 
+	if ((a->have & all) != all || (b->have & all) != all)
+		return 0;
 	for (k = 0; k < parts; k++)
 		if (a->ino[k] != b->ino[k] || a->sec[k] != b->sec[k] ||
 		    a->nsec[k] != b->nsec[k] || a->size[k] != b->size[k])
@@ -73,13 +92,28 @@ mdc_same_dirs(const struct mdc_stamp *a, const struct mdc_stamp *b)
 }
 
 int
-mdc_settled(const struct mdc_stamp *st, long long now)
+mdc_settled(const struct mdc_stamp *st)
 {
-	int k;
+	int coarse = 1, k;
 
+	if ((st->have & 3U) != 3U)
+		return 0;
+	/* whole seconds in both: a filesystem with coarse times (a
+	 * nanosecond-time one gives that once in a billion: a scan) */
 	for (k = 0; k < MDC_DIRS; k++)
-		if ((long long)st->sec[k] + MDC_SETTLE > now)
+		if (st->nsec[k] != 0)
+			coarse = 0;
+	for (k = 0; k < MDC_DIRS; k++) {
+		long long t = (long long)st->sec[k] * 1000000000LL +
+		    (long long)st->nsec[k];
+
+		if (st->sec[k] > 9000000000ULL)
+			return 0;  /* out of any real range */
+		if (coarse ? (long long)st->sec[k] + MDC_SETTLE_COARSE >
+		    st->taken / 1000000000LL :
+		    t + MDC_SETTLE_MS * 1000000LL > st->taken)
 			return 0;
+	}
 	return 1;
 }
 
@@ -95,6 +129,8 @@ mdc_check(const void *p, size_t len, const struct mdc_stamp *st,
 	int k;
 
 	memset(m, 0, sizeof *m);
+	if (st->have != (1U << MDC_PARTS) - 1)
+		return 0;
 	if (len < sizeof *h || memcmp(h->magic, MDC_MAGIC, sizeof MDC_MAGIC) ||
 	    h->order != MDC_ORDER)
 		return 0;
@@ -121,11 +157,13 @@ mdc_check(const void *p, size_t len, const struct mdc_stamp *st,
 		    last->uid != h->last_uid || h->last_uid >= h->uidnext ||
 		    h->first_unseen > h->n || h->n_new > h->n ||
 		    h->n_above > h->n || h->n_recent > h->n ||
-		    h->n_unseen > h->n)
+		    h->n_unseen > h->n || h->n_deleted > h->n ||
+		    h->n_unsized > h->n)
 			return 0;
 	} else if (h->names_len != 0 || h->last_uid != 0 ||
 	    h->first_unseen != 0 || h->n_new != 0 || h->n_above != 0 ||
-	    h->n_recent != 0 || h->n_unseen != 0)
+	    h->n_recent != 0 || h->n_unseen != 0 || h->n_deleted != 0 ||
+	    h->n_unsized != 0 || h->bytes != 0)
 		return 0;
 	m->h = h;
 	m->r = (const struct mdc_rec *)((const char *)p + sizeof *h);
@@ -233,6 +271,10 @@ mdc_save(const char *dir, const struct mdc_stamp *st, struct mdc_w *w)
 	struct buf b = BUF_INIT;
 	int k, r = -1;
 
+	if (st->have != (1U << MDC_PARTS) - 1) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(w->h.magic, 0, sizeof w->h.magic);
 	memcpy(w->h.magic, MDC_MAGIC, sizeof MDC_MAGIC);
 	w->h.order = MDC_ORDER;

@@ -11,14 +11,17 @@
  *   struct mdc_rec  [head.n]          ascending UIDs
  *   names           [head.names_len]  each record's file name, NUL-ended
  *
- * The stamps ("ino, mtime, size") are those of new/, cur/ and
- * tern-uidlist as they were BEFORE the scan that made the records, and
- * of tern-imapindex as it was, under its lock, when the records' MODSEQs
- * were read from it.  A cache, never the truth: it is used only when
- * the four stamps are exactly as now; it is written only when the scan
- * left the three as they were and they are older than MDC_SETTLE
- * seconds (a change within the same timestamp tick could not be told
- * apart).  A missing, short, foreign or stale file is simply not used;
+ * The stamps ("ino, mtime, size") are those of new/ and cur/ as they
+ * were BEFORE the scan that made the records, of the tern-uidlist that
+ * gives the records' UIDs (its UIDVALIDITY and UIDNEXT checked against
+ * the scan's: it is only ever replaced by rename) and of tern-imapindex
+ * as it was, under its lock, when the records' MODSEQs were read from
+ * it.  A cache, never the truth: it is used only when the four stamps
+ * are exactly as now; it is written only when the scan left new/ and
+ * cur/ as they were and their times were older than MDC_SETTLE_MS when
+ * they were stamped (a change within the same timestamp tick could not
+ * be told apart; on a filesystem with whole-second times, 2 seconds).
+ * A missing, short, foreign or stale file is simply not used;
  * a record that does not hold up (a name out of bounds, UIDs out of
  * order) is found when the view is built (mdc_name).
  *
@@ -30,21 +33,27 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "util/buf.h"
 
 #define MDC_FILE "tern-imapcache"
-#define MDC_SETTLE 2                   /* seconds a stamp must be old */
+#define MDC_SETTLE_MS 50               /* how old new/, cur/ must be */
+#define MDC_SETTLE_COARSE 2            /* seconds, whole-second times */
 #define MDC_MAX ((size_t)1 << 30)      /* bytes mapped at most */
 #define MDC_NAME_MAX 255               /* a Maildir file name (NAME_MAX) */
 
 /* new/, cur/, tern-uidlist, tern-imapindex */
 #define MDC_PARTS 4
-#define MDC_DIRS 3                     /* the first three: the scan's */
+#define MDC_DIRS 2                     /* the first two: the scan's */
+#define MDC_UIDLIST 2
+#define MDC_INDEX 3
 
 struct mdc_stamp {
 	unsigned long long ino[MDC_PARTS], sec[MDC_PARTS], nsec[MDC_PARTS],
 	    size[MDC_PARTS];
+	unsigned have;               /* bit k: part k is there */
+	long long taken;             /* CLOCK_REALTIME before, in ns */
 };
 
 /* What a SELECT answers with, without reading a record. */
@@ -65,7 +74,9 @@ struct mdc_head {
 	uint64_t n_unseen;
 	uint64_t kw;                 /* every record's kw, or'ed */
 	uint64_t bytes;              /* the sizes summed (known ones) */
-	uint64_t spare[4];           /* 0 */
+	uint64_t n_deleted;          /* records with the caller's "deleted" */
+	uint64_t n_unsized;          /* records of unknown size */
+	uint64_t spare[2];           /* 0 */
 };
 
 /* One message.  flags and kw are the caller's, as it made them of the
@@ -101,16 +112,20 @@ struct mdc_map {
 	const char *names;
 };
 
-/* Stat dir's new/, cur/, tern-uidlist and tern-imapindex into st.  1, 0
- * one is missing (no cache then), -1 error. */
+/* Stat dir's new/, cur/, tern-uidlist and tern-imapindex into st (the
+ * time first).  1 all four, 0 one is missing (no cache to use; st->have
+ * tells which are there), -1 error. */
 int mdc_stamp(const char *dir, struct mdc_stamp *st);
-/* 1 if a and b are the same (all four). */
+/* Set part k of st from sb. */
+void mdc_stamp_set(struct mdc_stamp *st, int k, const struct stat *sb);
+/* 1 if a and b are the same (all four, all there). */
 int mdc_same(const struct mdc_stamp *a, const struct mdc_stamp *b);
-/* 1 if a and b are the same for new/, cur/ and tern-uidlist. */
+/* 1 if a and b are the same for new/ and cur/ (both there). */
 int mdc_same_dirs(const struct mdc_stamp *a, const struct mdc_stamp *b);
-/* 1 if the times of new/, cur/ and tern-uidlist in st are at least
- * MDC_SETTLE seconds before now. */
-int mdc_settled(const struct mdc_stamp *st, long long now);
+/* 1 if new/ and cur/ are in st and their times were old enough when
+ * it was taken (MDC_SETTLE_MS; MDC_SETTLE_COARSE seconds when both
+ * times are whole seconds). */
+int mdc_settled(const struct mdc_stamp *st);
 
 /* Map dir's cache into m if it was made at stamp st: 1 mapped, 0 none,
  * stale, short or foreign (m empty), -1 error. */

@@ -333,3 +333,67 @@ def test_a_damaged_record_ends_the_session_and_the_next_select_scans():
     assert "cache malformed" in iu.log_text(I)
     data, fetch, cached = view()
     assert not cached and "* 3 EXISTS" in data and len(fetch) == 3, (data, fetch)
+
+
+def test_status_of_a_cached_folder_reads_no_directory():
+    """STATUS of a folder its cache describes exactly comes from the
+    cache's header: the same answer as a scan, with cur/ unreadable."""
+    paths = fresh(4)
+    os.rename(paths[2], paths[2].split(":2,")[0] + ":2,ST")
+    view()
+    age()
+    items = "(MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)"
+    c = iu.session(PORT, I, tls=True)
+    scanned = c.ok("STATUS INBOX " + items)
+    c.logout()
+    view()                       # saves the cache
+    assert view()[2]
+    cur = os.path.join(md(), "cur")
+    os.chmod(cur, 0)
+    try:
+        c = iu.session(PORT, I, tls=True)
+        cached = c.ok("STATUS INBOX " + items)
+        c.logout()
+    finally:
+        os.chmod(cur, 0o700)
+    assert cached == scanned, (cached, scanned)
+    assert "MESSAGES 4" in cached[0] and "DELETED 1" in cached[0], cached
+
+
+def test_the_first_select_of_a_settled_folder_writes_the_cache():
+    """new/ and cur/ are what must have settled: the first SELECT ever
+    (which makes tern-uidlist and tern-imapindex) writes the cache, so
+    the second is answered from it."""
+    fresh(3)                     # no uidlist, no index, no cache
+    t = time.time() - 60
+    for p in ("new", "cur"):
+        os.utime(os.path.join(md(), p), (t, t))
+    first = view()
+    assert not first[2]
+    assert os.path.exists(os.path.join(md(), "tern-imapcache"))
+    second = view()
+    assert second[2] and second[:2] == first[:2], (first, second)
+
+
+def test_a_new_uidlist_makes_the_cache_stale():
+    """A tern-uidlist replaced by another program (here: a new
+    UIDVALIDITY) no longer matches the cache's stamp: a scan, and the
+    client sees the new UIDVALIDITY."""
+    fresh(2)
+    view()
+    age()
+    view()
+    data, _, cached = view()
+    assert cached
+    p = os.path.join(md(), "tern-uidlist")
+    with open(p) as f:
+        text = f.read()
+    head, rest = text.split("\n", 1)
+    parts = head.split()
+    parts[2] = str(int(parts[2]) + 1000)
+    with open(p + ".new", "w") as f:
+        f.write(" ".join(parts) + "\n" + rest)
+    os.rename(p + ".new", p)
+    data2, _, cached2 = view()
+    assert not cached2
+    assert "* OK [UIDVALIDITY %s] UIDs valid" % parts[2] in data2, data2

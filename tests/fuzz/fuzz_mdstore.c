@@ -37,6 +37,7 @@ cache(const char *t, size_t n)
 	memcpy(copy, t, n);
 	for (k = 0; k < 2; k++) {
 		memset(&st, 0, sizeof st);
+		st.have = (1U << MDC_PARTS) - 1;
 		if (k == 0)
 			for (i = 0; i < MDC_PARTS; i++) {
 				st.ino[i] = 1 + 4 * i;

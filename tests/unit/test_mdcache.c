@@ -66,8 +66,27 @@ test_round_trip(void)
 	T_CHECK(maildir_make(md) > 0);
 	/* no tern-uidlist and no tern-imapindex yet: no stamp */
 	T_EQ_INT(mdc_stamp(md, &st), 0);
+	T_EQ_INT(st.have, 3);
 	put("tern-uidlist", "tern-uidlist 1 77 3\n1 a\n2 b\n");
 	T_EQ_INT(mdc_stamp(md, &st), 0);
+	T_EQ_INT(st.have, 7);
+	{
+		unsigned long v = 0, next = 0;
+		struct stat sb;
+
+		T_EQ_INT(mbox_uidlist_head(md, &v, &next, &sb), 1);
+		T_EQ_INT(v, 77);
+		T_EQ_INT(next, 3);
+		T_EQ_INT(sb.st_ino, st.ino[MDC_UIDLIST]);
+		/* malformed: no UIDNEXT; missing */
+		put("tern-uidlist", "tern-uidlist 1 77\n");
+		T_EQ_INT(mbox_uidlist_head(md, &v, &next, &sb), 0);
+		snprintf(p, sizeof p, "%s/tern-uidlist", md);
+		T_CHECK(unlink(p) == 0);
+		T_EQ_INT(mbox_uidlist_head(md, &v, &next, &sb), 0);
+		put("tern-uidlist", "tern-uidlist 1 77 3\n1 a\n2 b\n");
+		T_EQ_INT(mdc_stamp(md, &st), 0);
+	}
 	put("tern-imapindex", "tern-imapindex 1 77\n");
 	put("cur/a:2,S", "x\n");
 	put("new/b", "y\n");
@@ -151,12 +170,28 @@ test_round_trip(void)
 	/* the stamp it was made at still maps it */
 	T_EQ_INT(mdc_map(md, &st, &m), 1);
 	mdc_unmap(&m);
-	/* settled: the three times MDC_SETTLE seconds old (the index's
-	 * time does not count: its size and inode tell every change) */
-	T_EQ_INT(mdc_settled(&now, (long long)time(NULL)), 0);
-	T_EQ_INT(mdc_settled(&now, (long long)time(NULL) + MDC_SETTLE + 1), 1);
-	now.sec[3] = (unsigned long long)time(NULL) + 100;
-	T_EQ_INT(mdc_settled(&now, (long long)time(NULL) + MDC_SETTLE + 1), 1);
+	/* settled: new/ and cur/ MDC_SETTLE_MS old when stamped (the
+	 * uidlist and index do not count: they are replaced or appended,
+	 * so their inode or size tells every change) */
+	T_EQ_INT(mdc_settled(&now), 0);
+	now.taken += (MDC_SETTLE_MS + 1) * 1000000LL;
+	T_EQ_INT(mdc_settled(&now), 1);
+	now.sec[3] = now.sec[2] = (unsigned long long)time(NULL) + 100;
+	T_EQ_INT(mdc_settled(&now), 1);
+	now.taken -= 2 * 1000000LL;
+	T_EQ_INT(mdc_settled(&now), 0);
+	/* whole-second times: MDC_SETTLE_COARSE seconds */
+	now.nsec[0] = now.nsec[1] = 0;
+	now.taken = (long long)now.sec[1] * 1000000000LL + 999999999LL;
+	if (now.sec[0] > now.sec[1])
+		now.taken = (long long)now.sec[0] * 1000000000LL + 999999999LL;
+	T_EQ_INT(mdc_settled(&now), 0);
+	now.taken += MDC_SETTLE_COARSE * 1000000000LL;
+	T_EQ_INT(mdc_settled(&now), 1);
+	/* a part missing: not settled, not the same */
+	now.have &= ~1U;
+	T_EQ_INT(mdc_settled(&now), 0);
+	T_EQ_INT(mdc_same_dirs(&now, &now), 0);
 	mdc_w_free(&w);
 }
 
@@ -203,6 +238,7 @@ test_check(void)
 	size_t n, k;
 
 	memset(&st, 0, sizeof st);
+	st.have = (1U << MDC_PARTS) - 1;
 	for (k = 0; k < MDC_PARTS; k++) {
 		st.ino[k] = 1 + 4 * k;
 		st.sec[k] = 2 + 4 * k;
