@@ -119,6 +119,8 @@ main(int argc, char **argv)
 	host_setup(s);
 	sid_new(s->sid);
 	peer_addr(0, s->ip, sizeof s->ip);
+	if (peer_nodelay(1) < 0)
+		log_warn("TCP_NODELAY: %s", strerror(errno));
 	s->ctl = -1;
 	if (local_open(&s->maps) < 0)
 		early_fail("%s cannot open maps: %s", s->sid, strerror(errno));

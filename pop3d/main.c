@@ -144,6 +144,8 @@ main(int argc, char **argv)
 	host_setup(p);
 	sid_new(p->sid);
 	peer_addr(0, p->ip, sizeof p->ip);
+	if (peer_nodelay(1) < 0)
+		log_warn("TCP_NODELAY: %s", strerror(errno));
 	p->ctl = -1;
 	if (local_open(&p->maps) < 0)
 		early_fail("%s cannot open maps: %s", p->sid, strerror(errno));

@@ -185,6 +185,8 @@ main(int argc, char **argv)
 		listen_run(s);
 	startup_drop(&smtpd_startup);
 	peer_addr(0, s->ip, sizeof s->ip);
+	if (peer_nodelay(1) < 0)
+		log_warn("TCP_NODELAY: %s", strerror(errno));
 	/* like qmail-smtpd: tcpserver's rules set RELAYCLIENT for clients
 	 * that may relay (any value; we do not append it to addresses) */
 	s->relayclient = getenv("RELAYCLIENT") != NULL;

@@ -289,5 +289,9 @@ login_pass_on(const char *sid, struct io *io, int ctl)
 		log_fatal("%s pass the connection on: %s", sid,
 		    strerror(errno));
 	explicit_bzero(buf, sizeof buf);
+	/* the end of ctl is the mailbox process's sign that it has it all:
+	 * now, not when this process is torn down (its next command may
+	 * be on the way already) */
+	(void)close(ctl);
 	exit(0);
 }

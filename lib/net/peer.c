@@ -4,7 +4,9 @@
  * characters of an IPv4 or IPv6 address.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -52,4 +54,17 @@ peer_addr(int fd, char *out, size_t outsz)
 	if (str_casestart(out, "::ffff:") && strchr(out + 7, '.') != NULL &&
 	    strchr(out + 7, ':') == NULL)
 		memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+int
+peer_nodelay(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
+		return 1;
+	if (errno == ENOTSOCK || errno == EOPNOTSUPP || errno == ENOPROTOOPT ||
+	    errno == EINVAL)
+		return 0;
+	return -1;
 }

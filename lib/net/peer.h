@@ -14,5 +14,10 @@
 
 /* Write the peer address of fd into out (outsz >= PEER_ADDR_MAX). */
 void peer_addr(int fd, char *out, size_t outsz);
+/* TCP_NODELAY on fd when it is a TCP socket: a server writes whole
+ * responses from its buffer, so the last segment of a big one must not
+ * wait for the client's (delayed, up to 40 ms) ACK.  1 set, 0 not a TCP
+ * socket (a pipe, a unix socket), -1 error. */
+int peer_nodelay(int fd);
 
 #endif
