@@ -21,7 +21,7 @@ ROWS = (["fsync_1w", "fsync_8w", "fsync_per_msg"] +
         ["pop3_%s_%s" % (s, m) for s in ("10k", "100k") for m in ("first", "warm", "retr")] +
         ["relay_%ddest%s" % (d, m) for d in (1, 50) for m in ("", "_cpu")] +
         ["imap_%s_%s" % (s, m) for s in ("10k", "100k")
-         for m in ("first", "warm", "sel_first", "sel_warm", "flags", "env") +
+         for m in ("first", "warm", "sel_first", "sel_warm", "noop", "flags", "env") +
          (("search",) if s == "10k" else ())] +
         ["mem_imap_rss", "mem_imap_pss", "mem_imap_100k_rss", "mem_imap_100k_pss",
          "imap_idle_ms", "imap_conc_secs", "imap_conc_fail"])
