@@ -6,8 +6,9 @@
  * serves the not-authenticated state (RFC 9051 3.1, 6.2): STARTTLS,
  * LOGIN, AUTHENTICATE PLAIN with SASL-IR (RFC 4959), and CAPABILITY,
  * NOOP, LOGOUT, ID; each login attempt goes to the parent, which checks
- * the password.  After a successful login it sends the tagged OK and
- * becomes the byte relay to the mailbox process (lib/login/loginproc).
+ * the password.  After a successful login it passes the connection to
+ * tern-imap-session, which sends the tagged OK (plaintext), or sends
+ * the OK and becomes the byte relay to it (TLS; lib/login/loginproc).
  */
 #include "config.h"
 
@@ -145,7 +146,7 @@ static void
 try_login(struct imap *s, const char *user, size_t ulen, const char *pass,
     size_t plen)
 {
-	struct buf caps = BUF_INIT;
+	struct buf caps = BUF_INIT, line = BUF_INIT;
 	int c, gone;
 
 	imap_flush(s);
@@ -157,11 +158,13 @@ try_login(struct imap *s, const char *user, size_t ulen, const char *pass,
 		s->state = ST_AUTH;
 		s->append_limit = cfg_num(message_size_limit);
 		imap_capabilities(s, &caps);
-		imap_tagged(s, "OK", "[CAPABILITY %s] Logged in",
-		    buf_str(&caps));
+		/* sent by whoever serves the session next (login_pass_on) */
+		if (buf_catf(&line, "%s OK [CAPABILITY %s] Logged in\r\n",
+		    s->tag, buf_str(&caps)) < 0)
+			session_fatal(s, "memory");
 		buf_free(&caps);
 		imap_flush(s);
-		login_pass_on(s->sid, &s->io, s->ctl);
+		login_pass_on(s->sid, &s->io, s->ctl, line.s, line.len);
 	case 0:
 	case LOGIN_FAIL:
 		imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication "

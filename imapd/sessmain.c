@@ -97,8 +97,9 @@ main(int argc, char **argv)
 	s->state = ST_AUTH;
 	s->sel.ino = -1;
 	s->append_limit = cfg_num(message_size_limit);
-	/* the login child sends the tagged OK of the login itself, then
-	 * passes the connection on (plaintext) or relays it (TLS) */
+	/* the login child passes the connection on with the tagged OK of
+	 * the login, which login_take sends (plaintext), or sends the OK
+	 * and relays (TLS) */
 	if (login_take(&s->io, s->ctl, (int)cfg_num(imapd_timeout)) < 0)
 		session_lost(s, "login");
 	session_loop(s);

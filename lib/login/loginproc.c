@@ -264,21 +264,31 @@ one_socket(void)
 }
 
 void
-login_pass_on(const char *sid, struct io *io, int ctl)
+login_pass_on(const char *sid, struct io *io, int ctl, const char *reply,
+    size_t rn)
 {
-	static char buf[1 + IO_BUFSIZE];
-	size_t n = 1;
+	static char buf[3 + LOGIN_REPLY_MAX + IO_BUFSIZE];
+	size_t n;
 	ssize_t r;
 	char c = LOGIN_KEEP;
 
+	if (rn > LOGIN_REPLY_MAX)
+		log_fatal("%s login reply of %zu bytes", sid, rn);
 	if (tls_active(io) || !one_socket()) {
+		if (io_put(io, reply, rn) < 0 || io_flush(io) < 0)
+			exit(0);  /* the client is gone */
 		if (fd_write_all(ctl, &c, 1) < 0)
 			exit(0);  /* the mailbox process is gone */
 		login_relay(sid, io, ctl);
 	}
-	/* the bytes read from the client but not used yet go with the
-	 * connection; the rest is still in the socket */
+	/* the reply, for the mailbox process to send; the bytes read from
+	 * the client but not used yet go with the connection; the rest is
+	 * still in the socket */
 	buf[0] = LOGIN_HANDOFF;
+	buf[1] = (char)(rn >> 8);
+	buf[2] = (char)(rn & 0xff);
+	memcpy(buf + 3, reply, rn);
+	n = 3 + rn;
 	while (io_pending(io) > 0 && n < sizeof buf) {
 		r = io_read(io, buf + n, sizeof buf - n);
 		if (r <= 0)

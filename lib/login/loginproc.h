@@ -41,6 +41,7 @@
 #define LOGIN_HANDOFF 'P'
 #define LOGIN_KEEP 'K'
 #define LOGIN_RELAY_BUF 16384
+#define LOGIN_REPLY_MAX 4096
 
 struct login_parent {
 	const char *sid;            /* session id for log lines */
@@ -83,15 +84,20 @@ void login_relay(const char *sid, struct io *io, int ctl)
 	__attribute__((noreturn));
 
 /* The login child after LOGIN_RELAY from a parent that is the mailbox
- * process (become): a plaintext connection (fd 0 and 1 one socket) goes
- * to it with LOGIN_HANDOFF and the pending bytes, and the child exits;
- * otherwise (TLS) LOGIN_KEEP, then login_relay. */
-void login_pass_on(const char *sid, struct io *io, int ctl)
-	__attribute__((noreturn));
+ * process (become), with the reply to the login (reply[0..n), at most
+ * LOGIN_REPLY_MAX bytes) not sent yet: a plaintext connection (fd 0 and
+ * 1 one socket) goes to it with LOGIN_HANDOFF, the reply (two bytes of
+ * length, then it) and the pending bytes, and the child exits: the
+ * mailbox process sends the reply when it is ready to serve, so the
+ * client's next command does not wait for the handoff; otherwise (TLS)
+ * the child sends the reply, LOGIN_KEEP, then login_relay. */
+void login_pass_on(const char *sid, struct io *io, int ctl,
+    const char *reply, size_t n) __attribute__((noreturn));
 
 /* The mailbox process of a become parent: send LOGIN_RELAY on ctl and
  * set io up for the session as the login child answers: the connection
- * it passes (its pending bytes first; ctl closed), or ctl itself,
+ * it passes (the login's reply sent on it, its pending bytes first; ctl
+ * closed), or ctl itself,
  * relayed (the process then waits at exit for the relay to deliver the
  * last bytes).  1, or -1 with errno (EPROTO: not a valid answer). */
 int login_take(struct io *io, int ctl, int timeout);

@@ -37,7 +37,8 @@ relay_wait(void)
 int
 login_take(struct io *io, int ctl, int timeout)
 {
-	static char buf[IO_BUFSIZE + 1];
+	static char buf[2 + LOGIN_REPLY_MAX + IO_BUFSIZE + 1];
+	size_t rn;
 	int wait_ms = timeout <= 0 ? -1 : timeout > INT_MAX / 1000 ?
 	    INT_MAX : timeout * 1000;
 	struct stat st;
@@ -98,8 +99,17 @@ login_take(struct io *io, int ctl, int timeout)
 	/* the login child exits now: nobody waits for it */
 	(void)signal(SIGCHLD, SIG_IGN);
 	(void)waitpid(-1, NULL, WNOHANG);
+	rn = have >= 2 ? ((size_t)(unsigned char)buf[0] << 8) |
+	    (unsigned char)buf[1] : 0;
+	if (have < 2 || rn > LOGIN_REPLY_MAX || 2 + rn > have) {
+		(void)close(fd);
+		errno = EPROTO;
+		return -1;
+	}
+	/* the login's reply first: from now on the client is served */
 	io_init(io, fd, fd, timeout);
-	if (io_unread(io, buf, have) < 0) {
+	if (io_put(io, buf + 2, rn) < 0 || io_flush(io) < 0 ||
+	    io_unread(io, buf + 2 + rn, have - 2 - rn) < 0) {
 		(void)close(fd);
 		return -1;
 	}
