@@ -280,8 +280,9 @@ void sel_vanished_since(struct imap *s, unsigned long long modseq,
 /* Leave the selected state (no expunge). */
 void sel_free(struct imap *s);
 /* Build the view a SELECT of a cached folder left for later (nothing
- * when it is built): every command but CAPABILITY, NOOP, LOGOUT and ID
- * calls it first.  A cache that does not hold up ends the session. */
+ * when it is built): every command that uses the view calls it first
+ * (session.c: all but those marked C_NOVIEW), and sel_sync when the
+ * folder changed.  A cache that does not hold up ends the session. */
 void sel_view(struct imap *s);
 /* Keyword letters kw known to the view (tern-keywords read again for
  * new ones); with tell, a FLAGS list that grew is sent now.  1 or -1. */

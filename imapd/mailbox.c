@@ -1223,10 +1223,15 @@ sel_vanished_since(struct imap *s, unsigned long long modseq,
 		known = &none;  /* empty: every UID */
 	if (known->n > 0)
 		imap_seqset_resolve(known, top);
-	/* a SELECT from the cache did not read the index: it is read now
-	 * (on failure: the UIDs we lack) */
-	if ((sel->idx.uidvalidity != 0 || sel_hold_index(s) > 0) &&
-	    sel->idx.uidvalidity != 0 && mdx_knows_since(&sel->idx, modseq)) {
+	/* a SELECT from the cache did not read the index: it is read now,
+	 * and the lock let go at once (on failure: the UIDs we lack) */
+	if (sel->idx.uidvalidity == 0 && sel->idx.depth == 0) {
+		if (mdx_lock(&sel->idx) < 0 || mdx_unlock(&sel->idx) < 0)
+			log_warn("%s index read user=%s dir=%s error=%s",
+			    s->sid, buf_str(&s->login), sel->dir,
+			    strerror(errno));
+	}
+	if (sel->idx.uidvalidity != 0 && mdx_knows_since(&sel->idx, modseq)) {
 		for (k = 0; k < sel->idx.nx && r > 0; k++) {
 			const struct mdx_gone *g = &sel->idx.x[k];
 
@@ -1334,16 +1339,16 @@ select_cached(struct imap *s, const struct mdc_stamp *pre)
 	return 1;
 }
 
-void
-sel_view(struct imap *s)
+/* Build the view from the cache's records: 1, or 0 when a record does
+ * not hold up (the file is removed, the view is empty). */
+static int
+view_build(struct imap *s)
 {
 	struct sel *sel = &s->sel;
 	const struct mdc_head *h;
 	unsigned long prev = 0;
 	size_t i, n;
 
-	if (!sel->lazy)
-		return;
 	sel->lazy = 0;
 	h = sel->cache.h;
 	n = (size_t)h->n;
@@ -1372,11 +1377,7 @@ sel_view(struct imap *s)
 				    "error=%s", s->sid, buf_str(&s->login),
 				    sel->dir, strerror(errno));
 			sel->n = 0;
-			/* the client was told EXISTS already: it must
-			 * select again, and then a scan answers */
-			imap_untagged(s, "BYE [UNAVAILABLE] Mailbox cache "
-			    "damaged; select the mailbox again");
-			session_exit(s, 1);
+			return 0;
 		}
 		memset(m, 0, sizeof *m);
 		m->uid = r->uid;
@@ -1393,6 +1394,19 @@ sel_view(struct imap *s)
 		prev = r->uid;
 		sel->n = i + 1;
 	}
+	return 1;
+}
+
+void
+sel_view(struct imap *s)
+{
+	if (!s->sel.lazy || view_build(s))
+		return;
+	/* the client was told EXISTS already: it must select again, and
+	 * then a scan answers */
+	imap_untagged(s, "BYE [UNAVAILABLE] Mailbox cache damaged; select "
+	    "the mailbox again");
+	session_exit(s, 1);
 }
 
 /* After a scan that found the folder as the stamp pre says (nothing
@@ -1481,19 +1495,19 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 		else
 			w.h.n_unsized++;
 	}
-	if (ok > 0) {
-		w.h.validity = sel->uidvalidity;
-		w.h.uidnext = sel->uidnext;
-		w.h.highest = sel->idx.highest;
-		w.h.recent = sel->idx.recent;
-		if (mdc_save(sel->dir, &post, &w) < 0)
-			ok = -1;
-	}
-	if (ok < 0)
-		log_warn("%s cache write user=%s dir=%s error=%s", s->sid,
-		    buf_str(&s->login), sel->dir, strerror(errno));
+	w.h.validity = sel->uidvalidity;
+	w.h.uidnext = sel->uidnext;
+	w.h.highest = sel->idx.highest;
+	w.h.recent = sel->idx.recent;
+	/* the file is written after the lock is let go: an index written
+	 * meanwhile has another stamp, so the cache is stale, not wrong */
 	if (mdx_unlock(&sel->idx) < 0)
 		log_warn("%s index write user=%s dir=%s error=%s", s->sid,
+		    buf_str(&s->login), sel->dir, strerror(errno));
+	if (ok > 0 && mdc_save(sel->dir, &post, &w) < 0)
+		ok = -1;
+	if (ok < 0)
+		log_warn("%s cache write user=%s dir=%s error=%s", s->sid,
 		    buf_str(&s->login), sel->dir, strerror(errno));
 	mdc_w_free(&w);
 }
@@ -1561,6 +1575,13 @@ cmd_select(struct imap *s, struct imap_p *p)
 	}
 	stamped = mdc_stamp(dir, &pre);
 	r = stamped > 0 ? select_cached(s, &pre) : 0;
+	/* QRESYNC reports from the view: built now, before EXISTS, so a
+	 * damaged record means a scan */
+	if (r > 0 && q.on && q.uidvalidity == sel->uidvalidity &&
+	    !view_build(s)) {
+		mdc_unmap(&sel->cache);
+		r = 0;
+	}
 	cached = r > 0;
 	if (r == 0) {
 		r = rescan(s, 0);
@@ -1582,8 +1603,13 @@ cmd_select(struct imap *s, struct imap_p *p)
 		exists = (size_t)h->n;
 		recent = (size_t)h->n_recent;  /* 0 unless EXAMINE */
 		unseen = (size_t)h->first_unseen;
-		if (q.on && q.uidvalidity == sel->uidvalidity)
-			sel_view(s);  /* QRESYNC reports from the view */
+	} else if (cached) {
+		/* built for QRESYNC above: the same numbers */
+		const struct mdc_head *h = sel->cache.h;
+
+		exists = sel->n;
+		recent = (size_t)h->n_recent;
+		unseen = (size_t)h->first_unseen;
 	} else {
 		exists = sel->n;
 		for (i = 0; i < sel->n; i++) {

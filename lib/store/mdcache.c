@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,11 +105,12 @@ mdc_settled(const struct mdc_stamp *st)
 		if (st->nsec[k] != 0)
 			coarse = 0;
 	for (k = 0; k < MDC_DIRS; k++) {
-		long long t = (long long)st->sec[k] * 1000000000LL +
-		    (long long)st->nsec[k];
+		long long t;
 
-		if (st->sec[k] > 9000000000ULL)
+		if (st->sec[k] > 9000000000ULL || st->nsec[k] > 999999999ULL)
 			return 0;  /* out of any real range */
+		t = (long long)st->sec[k] * 1000000000LL +
+		    (long long)st->nsec[k];
 		if (coarse ? (long long)st->sec[k] + MDC_SETTLE_COARSE >
 		    st->taken / 1000000000LL :
 		    t + MDC_SETTLE_MS * 1000000LL > st->taken)
@@ -118,6 +120,33 @@ mdc_settled(const struct mdc_stamp *st)
 }
 
 /* ---- reading --------------------------------------------------------- */
+
+/* 1 if fd is on a filesystem another host can change (NFS, SMB, FUSE,
+ * AFS, Ceph, GFS2, OCFS2); 0 otherwise or when fstatfs fails. */
+static int
+on_network_fs(int fd)
+{
+	static const unsigned long net[] = {
+		0x6969UL,       /* NFS */
+		0xff534d42UL,   /* CIFS */
+		0xfe534d42UL,   /* SMB2 */
+		0x517bUL,       /* SMB */
+		0x65735546UL,   /* FUSE */
+		0x5346414fUL,   /* AFS */
+		0x00c36400UL,   /* Ceph */
+		0x01161970UL,   /* GFS2 */
+		0x7461636fUL,   /* OCFS2 */
+	};
+	struct statfs sf;
+	size_t k;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	for (k = 0; k < sizeof net / sizeof net[0]; k++)
+		if ((unsigned long)sf.f_type == net[k])
+			return 1;
+	return 0;
+}
 
 int
 mdc_check(const void *p, size_t len, const struct mdc_stamp *st,
@@ -177,7 +206,7 @@ mdc_map(const char *dir, const struct mdc_stamp *st, struct mdc_map *m)
 	char path[FS_PATH_MAX];
 	struct stat sb;
 	void *p;
-	int fd, saved;
+	int fd, saved, heap;
 
 	memset(m, 0, sizeof *m);
 	if (fs_join(path, sizeof path, dir, MDC_FILE) < 0)
@@ -196,7 +225,28 @@ mdc_map(const char *dir, const struct mdc_stamp *st, struct mdc_map *m)
 		(void)close(fd);
 		return 0;
 	}
-	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	heap = on_network_fs(fd);
+	if (heap) {
+		/* another host may replace the file under a mapping (its
+		 * pages would then fault with SIGBUS): a copy instead */
+		char *t = NULL;
+		size_t n = 0;
+
+		if (fs_read_fd(fd, MDC_MAX, &t, &n) < 0) {
+			saved = errno;
+			(void)close(fd);
+			errno = saved;
+			return -1;
+		}
+		if (n != (size_t)sb.st_size) {
+			free(t);
+			(void)close(fd);
+			return 0;  /* changed while read: not this one */
+		}
+		p = t;  /* malloc'd: aligned for the records */
+	} else
+		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
+		    0);
 	saved = errno;
 	(void)close(fd);
 	if (p == MAP_FAILED) {
@@ -204,12 +254,16 @@ mdc_map(const char *dir, const struct mdc_stamp *st, struct mdc_map *m)
 		return -1;
 	}
 	if (mdc_check(p, (size_t)sb.st_size, st, m) != 1) {
-		(void)munmap(p, (size_t)sb.st_size);
+		if (heap)
+			free(p);
+		else
+			(void)munmap(p, (size_t)sb.st_size);
 		memset(m, 0, sizeof *m);
 		return 0;
 	}
 	m->p = p;
 	m->len = (size_t)sb.st_size;
+	m->heap = heap;
 	return 1;
 }
 
@@ -226,7 +280,8 @@ mdc_name(const struct mdc_map *m, size_t i, unsigned long prev)
 	name = m->names + r->name;
 	if (name[r->len] != '\0' || name[0] == '.' ||
 	    memchr(name, '/', r->len) != NULL ||
-	    memchr(name, '\0', r->len) != NULL)
+	    memchr(name, '\0', r->len) != NULL ||
+	    r->baselen != mdname_base_len(name, r->len))
 		return NULL;
 	return name;
 }
@@ -234,7 +289,9 @@ mdc_name(const struct mdc_map *m, size_t i, unsigned long prev)
 void
 mdc_unmap(struct mdc_map *m)
 {
-	if (m->p != NULL)
+	if (m->p != NULL && m->heap)
+		free(m->p);
+	else if (m->p != NULL)
 		(void)munmap(m->p, m->len);
 	memset(m, 0, sizeof *m);
 }

@@ -26,7 +26,9 @@
  * order) is found when the view is built (mdc_name).
  *
  * The file is read with mmap(2); it is only ever replaced (tmp, rename),
- * never changed in place, so a mapping stays the file it was.
+ * never changed in place, so a mapping stays the file it was (on a
+ * network filesystem, where another host's rename can take the pages
+ * away, it is read into memory instead).
  */
 #ifndef TERN_MDCACHE_H
 #define TERN_MDCACHE_H
@@ -107,6 +109,7 @@ struct mdc_w {
 struct mdc_map {
 	void *p;                     /* the mapping (NULL: none) */
 	size_t len;
+	int heap;                    /* p is a malloc'd copy (network fs) */
 	const struct mdc_head *h;
 	const struct mdc_rec *r;
 	const char *names;

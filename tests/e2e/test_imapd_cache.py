@@ -397,3 +397,32 @@ def test_a_new_uidlist_makes_the_cache_stale():
     data2, _, cached2 = view()
     assert not cached2
     assert "* OK [UIDVALIDITY %s] UIDs valid" % parts[2] in data2, data2
+
+
+def test_a_damaged_record_under_qresync_means_a_scan_not_a_bye():
+    """With QRESYNC the view is built at the SELECT, before EXISTS: a
+    record that does not hold up there means a scan, and the session
+    goes on."""
+    fresh(3)
+    view()
+    age()
+    view()
+    assert view()[2]
+    c = iu.session(PORT, I, tls=True)
+    c.ok("ENABLE QRESYNC")
+    u, t = c.select()
+    validity = int(re.search(r"UIDVALIDITY (\d+)", " ".join(u)).group(1))
+    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(u)).group(1))
+    c.logout()
+    assert view()[2]
+    p = os.path.join(md(), "tern-imapcache")
+    with open(p, "r+b") as f:
+        f.seek(296 + 40 + 4)
+        f.write(b"\xff\xff\xff\x7f")
+    c = iu.session(PORT, I, tls=True)
+    c.ok("ENABLE QRESYNC")
+    u, t = c.cmd("SELECT INBOX (QRESYNC (%d %d))" % (validity, modseq))
+    assert t.startswith("OK") and "* 3 EXISTS" in u, (u, t)
+    assert selects()[-1][2] != " cached"
+    assert len(c.ok("FETCH 1:* (FLAGS)")) == 3
+    c.logout()
