@@ -111,13 +111,17 @@ struct sel {
 				 * (its names are the view's) */
 	int lazy;               /* SELECT answered from cache's header; the
 				 * view is built by sel_view */
+	int save;               /* write the cache once the SELECT's
+				 * reply is out (sel_idle), made at: */
+	struct mdc_stamp save_pre;
 	unsigned long uidvalidity, uidnext;
 	unsigned long exists_sent;  /* the EXISTS count the client knows */
 	unsigned long kw_told;  /* the keywords its FLAGS list had */
 	unsigned long kw_missing;  /* letters tern-keywords did not name */
 	size_t expunged;        /* by this command (EXPUNGE, CLOSE) */
 	struct imap_seqset saved;  /* "$" (RFC 5182): UIDs, resolved */
-	int ino;                /* inotify fd, -1 none */
+	int ino;                /* inotify fd (the session's), -1 none */
+	int wd[2];              /* its watches of new/ and cur/, -1 none */
 	int dirty;              /* the disk may have changed */
 	struct kwtab kwt;       /* its keywords */
 	struct mdx idx;         /* its MODSEQs */
@@ -147,6 +151,8 @@ struct imap {
 	enum imap_state state;
 	int implicit_tls;           /* -T */
 	int ctl;                    /* the socketpair end */
+	int ino;                    /* inotify fd, kept across SELECTs (a
+				     * close waits for the kernel: ms) */
 	unsigned errors;
 	struct local_maps maps;     /* parent only */
 
@@ -284,6 +290,9 @@ void sel_free(struct imap *s);
  * (session.c: all but those marked C_NOVIEW), and sel_sync when the
  * folder changed.  A cache that does not hold up ends the session. */
 void sel_view(struct imap *s);
+/* Work left for when the replies are sent and the next command is
+ * awaited (read_command): the cache a SELECT's scan left to write. */
+void sel_idle(struct imap *s);
 /* Keyword letters kw known to the view (tern-keywords read again for
  * new ones); with tell, a FLAGS list that grew is sent now.  1 or -1. */
 int kw_known(struct imap *s, unsigned long kw, int tell);

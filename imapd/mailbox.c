@@ -394,6 +394,8 @@ imsg_name(struct imsg *m, char *name)
 	m->name = name;
 }
 
+static void ino_drop(struct sel *sel);
+
 void
 sel_free(struct imap *s)
 {
@@ -414,10 +416,10 @@ sel_free(struct imap *s)
 	kw_free(&sel->kwt);
 	free(sel->dir);
 	buf_free(&sel->name);
-	if (sel->ino >= 0)
-		(void)close(sel->ino);
+	ino_drop(sel);
 	memset(sel, 0, sizeof *sel);
 	sel->ino = -1;
+	sel->wd[0] = sel->wd[1] = -1;
 	s->state = ST_AUTH;
 }
 
@@ -487,7 +489,8 @@ take_new(struct sel *sel, size_t i)
 	return r;
 }
 
-/* Drain the inotify queue: 1 something changed, 0 nothing. */
+/* Drain the inotify queue: 1 something changed in the selected folder
+ * (events of watches removed before are not), 0 nothing. */
 static int
 ino_changed(struct sel *sel)
 {
@@ -497,28 +500,59 @@ ino_changed(struct sel *sel)
 
 	if (sel->ino < 0)
 		return 1;
-	while ((n = read(sel->ino, ev, sizeof ev)) > 0)
-		changed = 1;
+	while ((n = read(sel->ino, ev, sizeof ev)) > 0) {
+		size_t off = 0;
+
+		while (off + sizeof(struct inotify_event) <= (size_t)n) {
+			const struct inotify_event *e =
+			    (const struct inotify_event *)(void *)(ev + off);
+
+			if ((e->wd == sel->wd[0] || e->wd == sel->wd[1]) &&
+			    !(e->mask & IN_IGNORED))
+				changed = 1;
+			if (e->mask & IN_Q_OVERFLOW)
+				changed = 1;
+			off += sizeof *e + e->len;
+		}
+	}
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		return 1;
 	return changed;
 }
 
-static int
-ino_setup(struct sel *sel)
+/* Leave the folder's watches (the fd stays the session's). */
+static void
+ino_drop(struct sel *sel)
 {
+	int k;
+
+	if (sel->ino < 0)
+		return;
+	for (k = 0; k < 2; k++)
+		if (sel->wd[k] >= 0)
+			(void)inotify_rm_watch(sel->ino, sel->wd[k]);
+	(void)ino_changed(sel);  /* what they queued goes */
+}
+
+static int
+ino_setup(struct imap *s)
+{
+	struct sel *sel = &s->sel;
 	char path[FS_PATH_MAX];
 	const uint32_t mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 	    IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
 
-	sel->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (sel->ino < 0)
+	sel->wd[0] = sel->wd[1] = -1;
+	if (s->ino < 0)
+		s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino < 0)
 		return -1;
+	sel->ino = s->ino;
 	if (fs_join(path, sizeof path, sel->dir, "new") < 0 ||
-	    inotify_add_watch(sel->ino, path, mask) < 0 ||
+	    (sel->wd[0] = inotify_add_watch(sel->ino, path, mask)) < 0 ||
 	    fs_join(path, sizeof path, sel->dir, "cur") < 0 ||
-	    inotify_add_watch(sel->ino, path, mask) < 0) {
-		(void)close(sel->ino);
+	    (sel->wd[1] = inotify_add_watch(sel->ino, path, mask)) < 0) {
+		ino_drop(sel);
 		sel->ino = -1;
 		return -1;
 	}
@@ -1513,6 +1547,17 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 }
 
 void
+sel_idle(struct imap *s)
+{
+	struct sel *sel = &s->sel;
+
+	if (s->state != ST_SEL || !sel->save)
+		return;
+	sel->save = 0;
+	cache_save(s, &sel->save_pre);
+}
+
+void
 cmd_select(struct imap *s, struct imap_p *p)
 {
 	struct sel *sel = &s->sel;
@@ -1562,7 +1607,7 @@ cmd_select(struct imap *s, struct imap_p *p)
 	s->state = ST_SEL;
 	if (mdx_open(&sel->idx, dir) < 0)
 		session_fatal(s, "memory");
-	if (ino_setup(sel) < 0) {
+	if (ino_setup(s) < 0) {
 		imap_seqset_free(&q.known);
 		select_fail(s, "inotify");
 		return;
@@ -1585,9 +1630,12 @@ cmd_select(struct imap *s, struct imap_p *p)
 	cached = r > 0;
 	if (r == 0) {
 		r = rescan(s, 0);
-		/* (a first SELECT too: new/ and cur/ are what counts) */
-		if (r > 0 && stamped >= 0)
-			cache_save(s, &pre);
+		/* (a first SELECT too: new/ and cur/ are what counts),
+		 * after the reply is out: sel_idle */
+		if (r > 0 && stamped >= 0 && mdc_settled(&pre)) {
+			sel->save = 1;
+			sel->save_pre = pre;
+		}
 	}
 	if (r <= 0) {
 		imap_seqset_free(&q.known);

@@ -122,6 +122,7 @@ main(int argc, char **argv)
 	if (peer_nodelay(1) < 0)
 		log_warn("TCP_NODELAY: %s", strerror(errno));
 	s->ctl = -1;
+	s->ino = -1;
 	if (local_open(&s->maps) < 0)
 		early_fail("%s cannot open maps: %s", s->sid, strerror(errno));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)

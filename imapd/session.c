@@ -330,6 +330,7 @@ read_command(struct imap *s)
 	s->tagged_sent = 0;
 	for (;;) {
 		imap_flush(s);
+		sel_idle(s);  /* the client has its replies */
 		errno = 0;
 		r = io_getline(&s->io, line, IMAP_LINE_MAX, &len);
 		if (r < 0 && errno == EMSGSIZE) {

@@ -96,6 +96,8 @@ main(int argc, char **argv)
 	s->ctl = SESSION_CTL_FD;
 	s->state = ST_AUTH;
 	s->sel.ino = -1;
+	s->sel.wd[0] = s->sel.wd[1] = -1;
+	s->ino = -1;
 	s->append_limit = cfg_num(message_size_limit);
 	/* the login child passes the connection on with the tagged OK of
 	 * the login, which login_take sends (plaintext), or sends the OK

@@ -426,3 +426,27 @@ def test_a_damaged_record_under_qresync_means_a_scan_not_a_bye():
     assert selects()[-1][2] != " cached"
     assert len(c.ok("FETCH 1:* (FLAGS)")) == 3
     c.logout()
+
+
+def test_switching_folders_keeps_watching_only_the_selected_one():
+    """One inotify instance serves the session: after SELECT of another
+    folder, a delivery into the first is not told, one into the second
+    is, and back in the first its deliveries are told again."""
+    fresh(2)
+    c = iu.session(PORT, I, tls=True)
+    u, t = c.cmd('CREATE "Switch"')
+    c.select()
+    u, t = c.select("Switch")
+    assert "* 0 EXISTS" in u, u
+    iu.put_message(I, DEMO, iu.sample("into inbox"))
+    u, t = c.cmd("NOOP")
+    assert not any("EXISTS" in r for r in u), u
+    iu.put_message(I, DEMO, iu.sample("into switch"), folder="Switch")
+    u, t = c.cmd("NOOP")
+    assert "* 1 EXISTS" in u, u
+    u, t = c.select()
+    assert "* 3 EXISTS" in u, u
+    iu.put_message(I, DEMO, iu.sample("inbox again"))
+    u, t = c.cmd("NOOP")
+    assert "* 4 EXISTS" in u, u
+    c.logout()
