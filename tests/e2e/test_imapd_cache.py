@@ -206,13 +206,19 @@ def test_an_unreadable_cache_means_a_scan():
         os.rmdir(p)
 
 
-def cached_select():
-    """A settled folder whose next SELECT comes from the cache: a
-    session after that SELECT, and the SELECT's untagged data."""
+def make_cached():
+    """Scan, settle, scan again: the next SELECT comes from the cache
+    (asserted by one)."""
     view()
     age()
     view()
     assert view()[2]
+
+
+def cached_select():
+    """A settled folder whose next SELECT comes from the cache: a
+    session after that SELECT, and the SELECT's untagged data."""
+    make_cached()
     c = iu.session(PORT, I, tls=True)
     u, t = c.select()
     assert selects()[-1][2] == " cached", selects()[-1]
@@ -273,10 +279,7 @@ def test_an_index_changed_since_the_cache_means_a_scan():
     appended to tern-imapindex (here a \\Recent claim, which touches no
     directory) makes it stale."""
     fresh(3)
-    view()
-    age()
-    view()
-    assert view()[2]
+    make_cached()
     with open(os.path.join(md(), "tern-imapindex"), "a") as f:
         f.write("R 1\n")
     assert not view()[2]
@@ -314,10 +317,7 @@ def test_a_damaged_record_ends_the_session_and_the_next_select_scans():
     when the view is built, after the SELECT told EXISTS: the session
     ends with BYE, the cache is removed, and the next SELECT scans."""
     fresh(3)
-    view()
-    age()
-    view()
-    assert view()[2]
+    make_cached()
     p = os.path.join(md(), "tern-imapcache")
     with open(p, "r+b") as f:
         f.seek(296 + 40 + 4)          # the second record's name offset
@@ -404,10 +404,7 @@ def test_a_damaged_record_under_qresync_means_a_scan_not_a_bye():
     record that does not hold up there means a scan, and the session
     goes on."""
     fresh(3)
-    view()
-    age()
-    view()
-    assert view()[2]
+    make_cached()
     c = iu.session(PORT, I, tls=True)
     c.ok("ENABLE QRESYNC")
     u, t = c.select()
