@@ -1459,8 +1459,8 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 	size_t i, j = 0;
 	int ok = 1;
 
-	if (sel->dirty || !mdc_settled(pre))
-		return;
+	if (sel->dirty)
+		return;  /* (pre settled: cmd_select saw to it) */
 	if (mdx_lock(&sel->idx) < 0) {
 		log_warn("%s index lock user=%s dir=%s error=%s", s->sid,
 		    buf_str(&s->login), sel->dir, strerror(errno));
@@ -1490,7 +1490,7 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 			x = &sel->idx.e[j];
 		if (x == NULL || x->in_new != m->in_new ||
 		    x->letters != mdx_letters_of(m->name, len) ||
-		    m->uid > 0xffffffffUL) {
+		    m->uid > MBOX_UID_MAX) {
 			ok = 0;  /* another session changed it meanwhile */
 			break;
 		}
@@ -1506,7 +1506,7 @@ cache_save(struct imap *s, const struct mdc_stamp *pre)
 		r.kw = (uint32_t)m->kw;
 		r.flags = (uint16_t)m->flags;
 		r.in_new = m->in_new;
-		if (mdc_add(&w, &r, m->name) < 0) {
+		if (mdc_add(&w, &r, m->name, len) < 0) {
 			ok = errno == ENAMETOOLONG ? 0 : -1;
 			break;
 		}
@@ -1644,19 +1644,13 @@ cmd_select(struct imap *s, struct imap_p *p)
 	}
 	if (mdh_open(&sel->hdr, dir, sel->uidvalidity) < 0)
 		session_fatal(s, "memory");
-	if (sel->lazy) {
-		/* from the header: no record is read (sel_view) */
+	if (cached) {
+		/* from the header, whether the view is built yet (QRESYNC)
+		 * or not (sel_view) */
 		const struct mdc_head *h = sel->cache.h;
 
 		exists = (size_t)h->n;
 		recent = (size_t)h->n_recent;  /* 0 unless EXAMINE */
-		unseen = (size_t)h->first_unseen;
-	} else if (cached) {
-		/* built for QRESYNC above: the same numbers */
-		const struct mdc_head *h = sel->cache.h;
-
-		exists = sel->n;
-		recent = (size_t)h->n_recent;
 		unseen = (size_t)h->first_unseen;
 	} else {
 		exists = sel->n;

@@ -97,7 +97,7 @@ mdc_settled(const struct mdc_stamp *st)
 {
 	int coarse = 1, k;
 
-	if ((st->have & 3U) != 3U)
+	if ((st->have & ((1U << MDC_DIRS) - 1)) != (1U << MDC_DIRS) - 1)
 		return 0;
 	/* whole seconds in both: a filesystem with coarse times (a
 	 * nanosecond-time one gives that once in a billion: a scan) */
@@ -270,10 +270,13 @@ mdc_map(const char *dir, const struct mdc_stamp *st, struct mdc_map *m)
 const char *
 mdc_name(const struct mdc_map *m, size_t i, unsigned long prev)
 {
-	const struct mdc_rec *r = &m->r[i];
+	const struct mdc_rec *r;
 	const char *name;
 
-	if (i >= m->h->n || r->uid <= prev || r->uid >= m->h->uidnext ||
+	if (i >= m->h->n)
+		return NULL;
+	r = &m->r[i];
+	if (r->uid <= prev || r->uid >= m->h->uidnext ||
 	    r->len == 0 || r->baselen > r->len ||
 	    (uint64_t)r->name + r->len >= m->h->names_len)
 		return NULL;
@@ -299,10 +302,10 @@ mdc_unmap(struct mdc_map *m)
 /* ---- writing --------------------------------------------------------- */
 
 int
-mdc_add(struct mdc_w *w, const struct mdc_rec *r, const char *name)
+mdc_add(struct mdc_w *w, const struct mdc_rec *r, const char *name,
+    size_t len)
 {
 	struct mdc_rec rec = *r;
-	size_t len = strlen(name);
 
 	if (len == 0 || len > MDC_NAME_MAX || w->names.len > UINT32_MAX -
 	    MDC_NAME_MAX - 1) {

@@ -143,8 +143,10 @@ int mdc_check(const void *p, size_t len, const struct mdc_stamp *st,
 const char *mdc_name(const struct mdc_map *m, size_t i, unsigned long prev);
 void mdc_unmap(struct mdc_map *m);
 
-/* Add a message to w (in ascending UID order).  1 or -1. */
-int mdc_add(struct mdc_w *w, const struct mdc_rec *r, const char *name);
+/* Add a message to w (in ascending UID order) with its name (len bytes,
+ * NUL-ended).  1, or -1 (ENAMETOOLONG: empty or over MDC_NAME_MAX). */
+int mdc_add(struct mdc_w *w, const struct mdc_rec *r, const char *name,
+    size_t len);
 /* Write w as dir's cache made at stamp st (tmp, rename; no fsync: a
  * lost cache costs one scan).  1 or -1. */
 int mdc_save(const char *dir, const struct mdc_stamp *st, struct mdc_w *w);

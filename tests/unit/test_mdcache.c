@@ -52,7 +52,7 @@ add(struct mdc_w *w, unsigned long uid, unsigned long long size,
 	r.flags = 3;
 	r.kw = 5;
 	r.in_new = (uint8_t)in_new;
-	T_EQ_INT(mdc_add(w, &r, name), 1);
+	T_EQ_INT(mdc_add(w, &r, name, strlen(name)), 1);
 }
 
 static void
